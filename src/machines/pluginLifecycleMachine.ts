@@ -1,0 +1,335 @@
+import { assign, cancel, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
+import type { SnapshotFrom } from 'xstate';
+import { computeBackoff } from './computeBackoff.js';
+import type {
+  Failure,
+  Fault,
+  GenerationCommand,
+  GenerationInput,
+  GenerationReport,
+  LifecycleEvent,
+  LifecycleInput,
+  LifecycleState,
+  LifecycleTimeouts,
+  Mode,
+  SupervisionSettings,
+} from './lifecycleTypes.js';
+
+/** Context of the lifecycle machine. Everything here is plain data (inspectable, serialisable). */
+export interface LifecycleContext {
+  readonly id: string;
+  readonly mode: Mode;
+  readonly timeouts: LifecycleTimeouts;
+  readonly supervision: SupervisionSettings;
+  /** The current (or last) generation; 0 before the first launch. */
+  readonly generation: number;
+  /** Where the instance returns after a restart: `running` once `run` was asked, until `pause`. */
+  readonly desired: 'started' | 'running';
+  /** The failure that put the instance in `failed`; undefined in every other state. */
+  readonly failure: Failure | undefined;
+  /** The most recent failure, kept after recovery for diagnostics. */
+  readonly lastFailure: Failure | undefined;
+  /** Number of failures classified so far (one per failed generation). */
+  readonly failures: number;
+  /** Number of automatic restarts so far. */
+  readonly restarts: number;
+  /** Automatic restarts inside the current intensity windows. */
+  readonly recentLost: number;
+  readonly recentStartup: number;
+  /** Bumped when budgets are reset, so window expiries of an older budget are ignored. */
+  readonly budgetEpoch: number;
+  /** Backoff attempt, reset after a stable period. */
+  readonly attempt: number;
+  /** Delay of the restart scheduled in `failed.backoff`. */
+  readonly backoffMs: number;
+  /** Jitter generator state. */
+  readonly rng: number;
+  /** True in `failed` when no restart will follow because a budget is spent. */
+  readonly exhausted: boolean;
+}
+
+const isCurrent = ({ context, event }: { context: LifecycleContext; event: LifecycleEvent }): boolean =>
+  'generation' in event && event.generation === context.generation;
+
+function classify(cls: Failure['class'], generation: number, fault: Fault): Failure {
+  return { ...fault, class: cls, generation };
+}
+
+/**
+ * The plugin lifecycle with supervision, as a pure XState machine.
+ *
+ * `loaded → starting → started → running ⇄ started → stopping → stopped`, and `failed`
+ * carrying a classified failure (`startup`, `lost`, `teardown`). Each launch is a new
+ * generation: entering `generation` invokes the `generation` actor (the adapter), leaving it
+ * disposes that actor, so a generation can never outlive its state. Timers (start, stop,
+ * heartbeat, backoff, intensity windows, stable reset) are delays read from context and run
+ * on the actor's clock, so tests drive them with `SimulatedClock`.
+ *
+ * The `generation` actor here is a placeholder; the runtime provides the real one with
+ * `machine.provide({ actors: { generation } })`. The machine never sees a worker, a process,
+ * a transport or an input.
+ */
+export const pluginLifecycleMachine = setup({
+  types: {
+    context: {} as LifecycleContext,
+    events: {} as LifecycleEvent,
+    input: {} as LifecycleInput,
+  },
+  actors: {
+    generation: fromCallback<GenerationCommand, GenerationInput, GenerationReport>(() => undefined),
+  },
+  delays: {
+    startTimeout: ({ context }) => context.timeouts.start,
+    stopTimeout: ({ context }) => context.timeouts.stop,
+    backoff: ({ context }) => context.backoffMs,
+    stableAfter: ({ context }) => context.supervision.resetAfterMs,
+  },
+  guards: {
+    isCurrent,
+    wantsRunning: ({ context }) => context.desired === 'running',
+    restartOnInputError: ({ context, event }) =>
+      isCurrent({ context, event }) && context.supervision.onInputError === 'restart',
+    mayRestart: ({ context }) => {
+      const failure = context.failure;
+      const { policy, intensity, startup } = context.supervision;
+      if (failure === undefined || failure.class === 'teardown' || policy === 'never') return false;
+      if (failure.class === 'startup') return context.recentStartup < startup.maxRestarts;
+      if (policy === 'transient' && failure.cause === 'exit' && failure.exitCode === 0) return false;
+      return context.recentLost < intensity.maxRestarts;
+    },
+  },
+  actions: {
+    beginGeneration: assign(({ context }) => ({ generation: context.generation + 1, failure: undefined })),
+    wantRunning: assign({ desired: 'running' as const }),
+    wantStarted: assign({ desired: 'started' as const }),
+    stopGeneration: sendTo('generation', { type: 'stop' } satisfies GenerationCommand),
+    tellRun: sendTo('generation', { type: 'run' } satisfies GenerationCommand),
+    tellPause: sendTo('generation', { type: 'pause' } satisfies GenerationCommand),
+    armHeartbeat: enqueueActions(({ context, enqueue }) => {
+      if (context.timeouts.heartbeat <= 0) return;
+      enqueue.cancel('heartbeat');
+      enqueue.raise(
+        { type: 'heartbeat.expired', generation: context.generation },
+        { id: 'heartbeat', delay: context.timeouts.heartbeat },
+      );
+    }),
+    disarmHeartbeat: cancel('heartbeat'),
+    resetAttempt: assign({ attempt: 0 }),
+    fail: assign(({ context }, failure: Failure) => ({
+      failure,
+      lastFailure: failure,
+      failures: context.failures + 1,
+    })),
+    scheduleRestart: enqueueActions(({ context, enqueue }) => {
+      const budget = context.failure?.class === 'startup' ? 'startup' : 'lost';
+      const windowMs = budget === 'startup' ? context.supervision.startup.withinMs : context.supervision.intensity.withinMs;
+      const { delayMs, rng } = computeBackoff(context.supervision.backoff, context.attempt, context.rng);
+      enqueue.assign({
+        backoffMs: delayMs,
+        rng,
+        attempt: context.attempt + 1,
+        exhausted: false,
+        recentLost: context.recentLost + (budget === 'lost' ? 1 : 0),
+        recentStartup: context.recentStartup + (budget === 'startup' ? 1 : 0),
+      });
+      enqueue.raise({ type: 'window.expired', budget, epoch: context.budgetEpoch }, { delay: windowMs });
+    }),
+    countRestart: assign(({ context }) => ({ restarts: context.restarts + 1 })),
+    giveUp: assign(({ context }) => ({
+      // Exhausted only when a budget said no; a policy or a teardown failure is simply final.
+      exhausted:
+        context.failure !== undefined &&
+        context.failure.class !== 'teardown' &&
+        context.supervision.policy !== 'never' &&
+        !(context.supervision.policy === 'transient' && context.failure.cause === 'exit' && context.failure.exitCode === 0),
+    })),
+    expireWindow: assign(({ context, event }) => {
+      if (event.type !== 'window.expired' || event.epoch !== context.budgetEpoch) return {};
+      return event.budget === 'lost'
+        ? { recentLost: Math.max(0, context.recentLost - 1) }
+        : { recentStartup: Math.max(0, context.recentStartup - 1) };
+    }),
+    resetBudgets: assign(({ context }) => ({
+      recentLost: 0,
+      recentStartup: 0,
+      attempt: 0,
+      exhausted: false,
+      budgetEpoch: context.budgetEpoch + 1,
+    })),
+    clearFailure: assign({ failure: undefined, exhausted: false }),
+  },
+}).createMachine({
+  id: 'plugin',
+  context: ({ input }) => ({
+    id: input.id,
+    mode: input.mode,
+    timeouts: input.timeouts,
+    supervision: input.supervision,
+    generation: 0,
+    desired: 'started',
+    failure: undefined,
+    lastFailure: undefined,
+    failures: 0,
+    restarts: 0,
+    recentLost: 0,
+    recentStartup: 0,
+    budgetEpoch: 0,
+    attempt: 0,
+    backoffMs: 0,
+    rng: input.seed | 0,
+    exhausted: false,
+  }),
+  initial: 'loaded',
+  on: {
+    'window.expired': { actions: 'expireWindow' },
+  },
+  states: {
+    loaded: {
+      on: { start: { target: 'generation', actions: 'wantStarted' } },
+    },
+    generation: {
+      entry: 'beginGeneration',
+      exit: 'disarmHeartbeat',
+      invoke: {
+        id: 'generation',
+        src: 'generation',
+        input: ({ context }) => ({ id: context.id, mode: context.mode, generation: context.generation }),
+      },
+      initial: 'starting',
+      states: {
+        starting: {
+          after: {
+            startTimeout: {
+              target: '#plugin.supervising',
+              actions: [{ type: 'fail', params: ({ context }) => classify('startup', context.generation, { cause: 'timeout', detail: `start did not complete within ${context.timeouts.start} ms` }) }],
+            },
+          },
+          on: {
+            run: { actions: 'wantRunning' },
+            pause: { actions: 'wantStarted' },
+            'gen.ready': { guard: 'isCurrent', target: 'up' },
+            'gen.startFailed': {
+              guard: 'isCurrent',
+              target: '#plugin.supervising',
+              actions: [{ type: 'fail', params: ({ context, event }) => classify('startup', context.generation, event.fault) }],
+            },
+            'gen.lost': {
+              guard: 'isCurrent',
+              target: '#plugin.supervising',
+              actions: [{ type: 'fail', params: ({ context, event }) => classify('startup', context.generation, event.fault) }],
+            },
+          },
+        },
+        up: {
+          entry: 'armHeartbeat',
+          after: { stableAfter: { actions: 'resetAttempt' } },
+          initial: 'choose',
+          on: {
+            'gen.heartbeat': { guard: 'isCurrent', actions: 'armHeartbeat' },
+            'heartbeat.expired': {
+              guard: 'isCurrent',
+              target: '#plugin.supervising',
+              actions: [{ type: 'fail', params: ({ context }) => classify('lost', context.generation, { cause: 'unresponsive', detail: `no heartbeat within ${context.timeouts.heartbeat} ms` }) }],
+            },
+            'gen.lost': {
+              guard: 'isCurrent',
+              target: '#plugin.supervising',
+              actions: [{ type: 'fail', params: ({ context, event }) => classify('lost', context.generation, event.fault) }],
+            },
+            'gen.inputFailed': {
+              guard: 'restartOnInputError',
+              target: '#plugin.supervising',
+              actions: [{ type: 'fail', params: ({ context, event }) => classify('lost', context.generation, { cause: 'threw', detail: event.detail }) }],
+            },
+          },
+          states: {
+            choose: {
+              always: [{ guard: 'wantsRunning', target: 'running' }, { target: 'started' }],
+            },
+            started: {
+              entry: 'tellPause',
+              on: { run: { target: 'running', actions: 'wantRunning' } },
+            },
+            running: {
+              entry: 'tellRun',
+              on: { pause: { target: 'started', actions: 'wantStarted' } },
+            },
+          },
+        },
+        stopping: {
+          entry: 'stopGeneration',
+          after: {
+            stopTimeout: {
+              target: '#plugin.failed.terminal',
+              actions: [{ type: 'fail', params: ({ context }) => classify('teardown', context.generation, { cause: 'timeout', detail: `stop did not complete within ${context.timeouts.stop} ms` }) }],
+            },
+          },
+          on: {
+            // Stopping is idempotent: a second stop neither re-sends the request nor re-arms the deadline.
+            stop: {},
+            'gen.stopped': { guard: 'isCurrent', target: '#plugin.stopped' },
+            'gen.stopFailed': {
+              guard: 'isCurrent',
+              target: '#plugin.failed.terminal',
+              actions: [{ type: 'fail', params: ({ context, event }) => classify('teardown', context.generation, event.fault) }],
+            },
+            // A crash after a stop request is a teardown failure, whatever its cause.
+            'gen.lost': {
+              guard: 'isCurrent',
+              target: '#plugin.failed.terminal',
+              actions: [{ type: 'fail', params: ({ context, event }) => classify('teardown', context.generation, event.fault) }],
+            },
+          },
+        },
+      },
+      on: {
+        stop: '.stopping',
+      },
+    },
+    // Transient: decides between a scheduled restart and a terminal failure.
+    supervising: {
+      always: [
+        { guard: 'mayRestart', target: 'failed.backoff', actions: 'scheduleRestart' },
+        { target: 'failed.terminal', actions: 'giveUp' },
+      ],
+    },
+    failed: {
+      initial: 'terminal',
+      on: {
+        stop: { target: 'stopped', actions: 'clearFailure' },
+      },
+      states: {
+        backoff: {
+          after: { backoff: { target: '#plugin.generation', actions: 'countRestart' } },
+          on: {
+            run: { actions: 'wantRunning' },
+            pause: { actions: 'wantStarted' },
+          },
+        },
+        terminal: {
+          on: {
+            // A manual start after a terminal failure is the operator's decision: fresh budgets.
+            start: { target: '#plugin.generation', actions: ['resetBudgets', 'wantStarted'] },
+          },
+        },
+      },
+    },
+    stopped: {
+      on: { start: { target: 'generation', actions: ['resetBudgets', 'wantStarted'] } },
+    },
+  },
+});
+
+/** The machine's snapshot type. */
+export type PluginLifecycleSnapshot = SnapshotFrom<typeof pluginLifecycleMachine>;
+
+/** Maps a machine snapshot to the contract's lifecycle state. */
+export function lifecycleStateOf(snapshot: PluginLifecycleSnapshot): LifecycleState {
+  if (snapshot.matches('loaded')) return 'loaded';
+  if (snapshot.matches('stopped')) return 'stopped';
+  if (snapshot.matches('failed') || snapshot.matches('supervising')) return 'failed';
+  if (snapshot.matches({ generation: 'starting' })) return 'starting';
+  if (snapshot.matches({ generation: 'stopping' })) return 'stopping';
+  if (snapshot.matches({ generation: { up: 'running' } })) return 'running';
+  return 'started';
+}
