@@ -110,4 +110,4 @@ export type LifecycleTimerEvent =
 export type LifecycleEvent = LifecycleCommand | GenerationReport | LifecycleTimerEvent;
 
 /** What the machine sends to the invoked generation actor. */
-export type GenerationCommand = { readonly type: 'stop' } | { readonly type: 'run' } | { readonly type: 'pause' };
+export type GenerationCommand = { readonly type: 'stop' };

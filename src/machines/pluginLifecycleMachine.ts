@@ -103,8 +103,6 @@ export const pluginLifecycleMachine = setup({
     wantRunning: assign({ desired: 'running' as const }),
     wantStarted: assign({ desired: 'started' as const }),
     stopGeneration: sendTo('generation', { type: 'stop' } satisfies GenerationCommand),
-    tellRun: sendTo('generation', { type: 'run' } satisfies GenerationCommand),
-    tellPause: sendTo('generation', { type: 'pause' } satisfies GenerationCommand),
     armHeartbeat: enqueueActions(({ context, enqueue }) => {
       if (context.timeouts.heartbeat <= 0) return;
       enqueue.cancel('heartbeat');
@@ -247,11 +245,9 @@ export const pluginLifecycleMachine = setup({
               always: [{ guard: 'wantsRunning', target: 'running' }, { target: 'started' }],
             },
             started: {
-              entry: 'tellPause',
               on: { run: { target: 'running', actions: 'wantRunning' } },
             },
             running: {
-              entry: 'tellRun',
               on: { pause: { target: 'started', actions: 'wantStarted' } },
             },
           },
@@ -304,6 +300,8 @@ export const pluginLifecycleMachine = setup({
           on: {
             run: { actions: 'wantRunning' },
             pause: { actions: 'wantStarted' },
+            // The operator may cut the backoff short; this is not counted against the budget.
+            start: { target: '#plugin.generation' },
           },
         },
         terminal: {

@@ -1,0 +1,192 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { PluginModuleRef } from '../adapters/Adapter.js';
+import { InvalidOptions } from '../errors.js';
+import type { BackoffSettings, Mode, RestartBudget, RestartPolicy, SupervisionSettings } from '../machines/lifecycleTypes.js';
+import type { PluginDefinition } from '../plugin/types.js';
+
+/** What happens to a frame that arrives while `frames.queue` frames already wait. */
+export type OverflowPolicy = 'block' | 'drop-oldest' | 'drop-newest';
+
+/** Frame delivery options. */
+export interface FrameOptions {
+  /** Frames that may wait for delivery before the overflow policy applies. Default 8. */
+  readonly queue?: number;
+  /**
+   * `block` (default): never drop; frames beyond `queue` wait (copied if they are not slots).
+   * `drop-oldest`: drop the oldest waiting frame. `drop-newest`: drop the arriving frame.
+   */
+  readonly overflow?: OverflowPolicy;
+  /** Slots in the frame pool (bounds `acquire()`). Default: `queue` + 4. */
+  readonly slots?: number;
+  /** Largest frame in bytes. Default 64 MiB. */
+  readonly maxFrameBytes?: number;
+  /** Overwrite released slots with 0xDE, so a kept `frame.data` reads garbage. Default false. */
+  readonly poisonReleased?: boolean;
+}
+
+/** Restart policy options; every field has a default. */
+export interface RestartOptions {
+  /** Default `permanent`. */
+  readonly policy?: RestartPolicy;
+  /** At most this many restarts after `lost` within the window. Default 5 in 60 s. */
+  readonly intensity?: Partial<RestartBudget>;
+  /** At most this many restarts after `startup` failures within the window. Default 3 in 60 s. */
+  readonly startup?: Partial<RestartBudget>;
+  /** Default: 100 ms initial, ×2, at most 10 s, ±20 % jitter. */
+  readonly backoff?: Partial<BackoffSettings>;
+  /** Running this long resets the backoff. Default 30 s. */
+  readonly resetAfterMs?: number;
+  /** Whether a plugin throwing on one input loses its generation. Default `continue`. */
+  readonly onInputError?: 'continue' | 'restart';
+}
+
+/** Deadlines in milliseconds. */
+export interface TimeoutOptions {
+  /** From launch until the plugin's `start()` resolved. Default 10 s. */
+  readonly start?: number;
+  /** From the stop request until the plugin's `stop()` resolved. Default 5 s. */
+  readonly stop?: number;
+  /** Liveness deadline, for modes with a heartbeat. Default 5 s. */
+  readonly heartbeat?: number;
+  /** Budget of one input; past it the generation is `lost` (`unresponsive`). Default: none. */
+  readonly input?: number;
+}
+
+/**
+ * Options of `runtime.load`.
+ *
+ * @example
+ * ```ts
+ * const p = runtime.load({
+ *   id: 'edges',
+ *   module: new URL('./edge-detector.js', import.meta.url),
+ *   mode: 'inline',
+ *   config: { threshold: 40 },
+ *   frames: { queue: 4, overflow: 'drop-oldest' },
+ *   restart: { policy: 'permanent', intensity: { maxRestarts: 3, withinMs: 10_000 } },
+ *   timeouts: { start: 2_000, input: 100 },
+ * });
+ * ```
+ */
+export interface LoadOptions<Config = unknown> {
+  /** Unique within the runtime. */
+  readonly id: string;
+  /** A path, a `file:` URL, or (inline mode only) the plugin definition itself. */
+  readonly module: string | URL | PluginDefinition<Config>;
+  /** Where the plugin executes. Default `inline`. */
+  readonly mode?: Mode;
+  /** Handed to the plugin as `ctx.config` (structured-cloned). */
+  readonly config?: Config;
+  readonly frames?: FrameOptions;
+  /** Messages that may wait for delivery; beyond it `send()` is refused. Default 1024. */
+  readonly messages?: { readonly queue?: number };
+  readonly restart?: RestartOptions;
+  readonly timeouts?: TimeoutOptions;
+}
+
+/** {@link LoadOptions} with every default applied and every value checked. */
+export interface ResolvedLoadOptions {
+  readonly id: string;
+  readonly module: PluginModuleRef;
+  readonly mode: Mode;
+  readonly config: unknown;
+  readonly frames: Required<FrameOptions>;
+  readonly messageQueue: number;
+  readonly supervision: SupervisionSettings;
+  readonly timeouts: { readonly start: number; readonly stop: number; readonly heartbeat: number; readonly input: number | undefined };
+}
+
+const MODES: readonly Mode[] = ['inline', 'embedded', 'isolated'];
+
+function positiveInt(path: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptions(`${path} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonNegativeInt(path: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidOptions(`${path} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new InvalidOptions(`${path} must be one of ${allowed.join(', ')}, got ${String(value)}`);
+  }
+  return value as T;
+}
+
+function moduleRef(mode: Mode, module: unknown): PluginModuleRef {
+  if (module instanceof URL) return { url: module.href };
+  if (typeof module === 'string') {
+    if (module.length === 0) throw new InvalidOptions('module must not be empty');
+    if (/^[a-z][a-z0-9+.-]*:/i.test(module) && !isAbsolute(module)) return { url: module };
+    return { url: pathToFileURL(isAbsolute(module) ? module : resolve(module)).href };
+  }
+  if (typeof module === 'object' && module !== null) {
+    if (mode !== 'inline') {
+      throw new InvalidOptions(`mode "${mode}" needs a module path or URL (a definition object cannot cross a thread or a process)`);
+    }
+    return { definition: module as PluginDefinition };
+  }
+  throw new InvalidOptions('module must be a path, a URL, or (inline) a plugin definition');
+}
+
+/** Applies defaults and checks every option; throws {@link InvalidOptions} with the offending path. */
+export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: number): ResolvedLoadOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptions('load() needs an options object');
+  if (typeof options.id !== 'string' || options.id.length === 0) throw new InvalidOptions('id must be a non-empty string');
+  const mode = oneOf('mode', options.mode, MODES, 'inline');
+  const queue = positiveInt('frames.queue', options.frames?.queue, 8);
+  const restart = options.restart ?? {};
+  const backoff: BackoffSettings = {
+    initialMs: nonNegativeInt('restart.backoff.initialMs', restart.backoff?.initialMs, 100),
+    maxMs: nonNegativeInt('restart.backoff.maxMs', restart.backoff?.maxMs, 10_000),
+    factor: restart.backoff?.factor ?? 2,
+    jitter: restart.backoff?.jitter ?? 0.2,
+  };
+  if (!(backoff.factor >= 1 && Number.isFinite(backoff.factor))) throw new InvalidOptions('restart.backoff.factor must be a finite number ≥ 1');
+  if (!(backoff.jitter >= 0 && backoff.jitter <= 1)) throw new InvalidOptions('restart.backoff.jitter must be between 0 and 1');
+  const inputBudget = options.timeouts?.input;
+  return {
+    id: options.id,
+    mode,
+    module: moduleRef(mode, options.module),
+    config: options.config,
+    frames: {
+      queue,
+      overflow: oneOf('frames.overflow', options.frames?.overflow, ['block', 'drop-oldest', 'drop-newest'], 'block'),
+      slots: positiveInt('frames.slots', options.frames?.slots, queue + 4),
+      maxFrameBytes: positiveInt('frames.maxFrameBytes', options.frames?.maxFrameBytes, 64 * 1024 * 1024),
+      poisonReleased: options.frames?.poisonReleased ?? false,
+    },
+    messageQueue: positiveInt('messages.queue', options.messages?.queue, 1024),
+    supervision: {
+      policy: oneOf('restart.policy', restart.policy, ['permanent', 'transient', 'never'], 'permanent'),
+      intensity: {
+        maxRestarts: nonNegativeInt('restart.intensity.maxRestarts', restart.intensity?.maxRestarts, 5),
+        withinMs: positiveInt('restart.intensity.withinMs', restart.intensity?.withinMs, 60_000),
+      },
+      startup: {
+        maxRestarts: nonNegativeInt('restart.startup.maxRestarts', restart.startup?.maxRestarts, 3),
+        withinMs: positiveInt('restart.startup.withinMs', restart.startup?.withinMs, 60_000),
+      },
+      backoff,
+      resetAfterMs: positiveInt('restart.resetAfterMs', restart.resetAfterMs, 30_000),
+      onInputError: oneOf('restart.onInputError', restart.onInputError, ['continue', 'restart'], 'continue'),
+    },
+    timeouts: {
+      start: positiveInt('timeouts.start', options.timeouts?.start, 10_000),
+      stop: positiveInt('timeouts.stop', options.timeouts?.stop, 5_000),
+      heartbeat: heartbeatDefault === 0 ? 0 : positiveInt('timeouts.heartbeat', options.timeouts?.heartbeat, heartbeatDefault),
+      input: inputBudget === undefined ? undefined : positiveInt('timeouts.input', inputBudget, 1),
+    },
+  };
+}

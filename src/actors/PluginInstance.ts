@@ -1,0 +1,809 @@
+import { BehaviorSubject, Observable, Subject } from 'rxjs';
+import type { Actor, InspectionEvent, Observer } from 'xstate';
+import type { RuntimeClock } from './RuntimeClock.js';
+import { createActor } from 'xstate';
+import type { Adapter, Delivery, DeliveryResult, GenerationSession, TransportKind } from '../adapters/Adapter.js';
+import {
+  InputDropped,
+  InputFailed,
+  InputRefused,
+  InvalidState,
+  LostWhileRunning,
+  PluginSeamError,
+  RestartBudgetExhausted,
+  RuntimeShutDown,
+  StartCancelled,
+  StartupFailed,
+  TeardownFailed,
+  messageOf,
+} from '../errors.js';
+import type { Failure, GenerationReport, LifecycleState, Mode } from '../machines/lifecycleTypes.js';
+import { lifecycleStateOf, pluginLifecycleMachine } from '../machines/pluginLifecycleMachine.js';
+import type { PluginLifecycleSnapshot } from '../machines/pluginLifecycleMachine.js';
+import { HeapFramePool } from '../transport/HeapFramePool.js';
+import type { ResolvedLoadOptions } from './LoadOptions.js';
+import { createGenerationLogic } from './generationActor.js';
+import type { FrameInput, FrameOutcome, FrameSlot, LedgerCounters, PluginLog, PluginOutput, PluginStatus } from './instanceTypes.js';
+
+/** How one accepted input ends. */
+type Outcome =
+  | { readonly kind: 'done'; readonly generation: number; readonly value?: unknown }
+  | { readonly kind: 'failed'; readonly generation: number; readonly error: unknown }
+  | { readonly kind: 'dropped'; readonly generation: number; readonly reason: string }
+  | { readonly kind: 'lost'; readonly generation: number; readonly failure: Failure | undefined; readonly reason: string };
+
+interface Entry {
+  readonly seq: number;
+  readonly delivery: Delivery;
+  /** The pooled buffer of a frame, released (or discarded) when the entry settles. */
+  readonly buffer: Uint8Array | undefined;
+  readonly settle: (outcome: Outcome) => void;
+}
+
+interface InFlight {
+  readonly entry: Entry;
+  readonly generation: number;
+  readonly timer: unknown;
+}
+
+interface Attached {
+  readonly generation: number;
+  readonly session: GenerationSession;
+  ready: boolean;
+  alive: boolean;
+}
+
+type MutableCounters = { -readonly [K in keyof LedgerCounters]: LedgerCounters[K] };
+
+/** Options the runtime passes to every instance it creates. */
+export interface InstanceEnvironment {
+  readonly adapter: Adapter;
+  readonly clock: RuntimeClock;
+  readonly inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
+  readonly seed: number;
+}
+
+const ACCEPTING: ReadonlySet<LifecycleState> = new Set(['loaded', 'starting', 'started', 'running', 'failed']);
+
+/**
+ * One loaded plugin: its lifecycle actor, its input ledger, and its delivery streams. A
+ * restart keeps the same instance (same id, same subscriptions); only the generation changes.
+ *
+ * @example
+ * ```ts
+ * const p = runtime.load({ id: 'edges', module: './edge-detector.js', mode: 'embedded' });
+ * p.status$.subscribe((s) => console.log(s.state, s.generation));
+ * p.outputs$.subscribe((o) => console.log(o.channel, o.value));
+ * await p.start();
+ * await p.run();
+ * p.connect(frames$).subscribe((outcome) => console.log(outcome.seq, outcome.kind));
+ * const reply = await p.send({ kind: 'reset' });
+ * await p.stop();
+ * ```
+ */
+export class PluginInstance {
+  /** The instance id given to `load`. */
+  readonly id: string;
+  /** Where this instance's plugin executes. */
+  readonly mode: Mode;
+  /** The XState actor of this instance (inspectable with the Stately inspector). */
+  readonly actor: Actor<typeof pluginLifecycleMachine>;
+  /** The current status, replayed to each new subscriber, then every change. */
+  readonly status$: Observable<PluginStatus>;
+  /** Every value the plugin emits, in emission order, from the current generation only. */
+  readonly outputs$: Observable<PluginOutput>;
+  /** The plugin's log lines, from the current generation only. */
+  readonly logs$: Observable<PluginLog>;
+
+  readonly #options: ResolvedLoadOptions;
+  readonly #env: InstanceEnvironment;
+  readonly #status: BehaviorSubject<PluginStatus>;
+  readonly #outputs = new Subject<PluginOutput>();
+  readonly #logs = new Subject<PluginLog>();
+  readonly #pool: HeapFramePool;
+  readonly #queue: Entry[] = [];
+  readonly #inFlight = new Map<number, InFlight>();
+  /** Slots handed out by `acquire()` and not yet submitted or released. */
+  readonly #slots = new WeakMap<object, Uint8Array>();
+  readonly #counters: MutableCounters = {
+    accepted: 0,
+    done: 0,
+    failed: 0,
+    dropped: 0,
+    lost: 0,
+    queued: 0,
+    inFlight: 0,
+    refused: 0,
+    outputs: 0,
+    stale: 0,
+  };
+  #attached: Attached | undefined;
+  #transport: TransportKind;
+  #queuedFrames = 0;
+  #queuedMessages = 0;
+  #nextSeq = 1;
+  #outputSeq = 0;
+  #state: LifecycleState = 'loaded';
+  #statusScheduled = false;
+  #disposed = false;
+
+  /** @internal Created by `runtime.load`. */
+  constructor(options: ResolvedLoadOptions, env: InstanceEnvironment) {
+    this.id = options.id;
+    this.mode = options.mode;
+    this.#options = options;
+    this.#env = env;
+    this.#transport = 'direct';
+    this.#pool = new HeapFramePool({ capacity: options.frames.slots, poisonReleased: options.frames.poisonReleased });
+    const machine = pluginLifecycleMachine.provide({
+      actors: {
+        generation: createGenerationLogic({
+          launch: (generation, report) => this.#launch(generation, report),
+          detach: (generation) => {
+            this.#detach(generation);
+          },
+        }),
+      },
+    });
+    this.actor = createActor(machine, {
+      id: `plugin:${options.id}`,
+      systemId: `plugin:${options.id}`,
+      input: {
+        id: options.id,
+        mode: options.mode,
+        timeouts: { start: options.timeouts.start, stop: options.timeouts.stop, heartbeat: options.timeouts.heartbeat },
+        supervision: options.supervision,
+        seed: env.seed,
+      },
+      clock: env.clock,
+      ...(env.inspect === undefined ? {} : { inspect: env.inspect }),
+    });
+    this.#status = new BehaviorSubject(this.#buildStatus(this.actor.getSnapshot()));
+    this.status$ = this.#status.asObservable();
+    this.outputs$ = this.#outputs.asObservable();
+    this.logs$ = this.#logs.asObservable();
+    this.actor.subscribe({
+      next: (snapshot) => {
+        this.#onSnapshot(snapshot);
+      },
+      error: () => {
+        this.#onSnapshot(this.actor.getSnapshot());
+      },
+    });
+    this.actor.start();
+  }
+
+  /** The current status, computed now (`status$` coalesces counter changes per microtask). */
+  get status(): PluginStatus {
+    return this.#buildStatus(this.actor.getSnapshot());
+  }
+
+  /**
+   * Launches a generation and resolves once the plugin's `start()` resolved (state
+   * `started`). Rejects with `StartupFailed` if that generation could not start (a restart
+   * may follow, per policy), `StartCancelled` if a stop came first. Resolves at once if the
+   * instance is already started or running.
+   */
+  start(): Promise<void> {
+    const state = this.#state;
+    if (state === 'started' || state === 'running') return Promise.resolve();
+    if (state === 'stopping') return Promise.reject(new InvalidState('start', state, this.#errorOptions()));
+    if (state !== 'starting') this.actor.send({ type: 'start' });
+    const generation = this.actor.getSnapshot().context.generation;
+    return this.#waitFor((snapshot, s) => {
+      if (s === 'started' || s === 'running') return { value: undefined };
+      const failure = snapshot.context.failure;
+      if (s === 'failed' && failure !== undefined && failure.generation >= generation) return { error: this.#errorOf(failure) };
+      if (s === 'stopping' || s === 'stopped') return { error: new StartCancelled(this.#errorOptions(generation)) };
+      return undefined;
+    });
+  }
+
+  /**
+   * Starts delivering inputs (state `running`). From `starting` or a pending restart it
+   * resolves once running. Rejects with `InvalidState` before `start()` or after `stop()`.
+   */
+  run(): Promise<void> {
+    const state = this.#state;
+    if (state === 'running') return Promise.resolve();
+    if (state === 'loaded' || state === 'stopping' || state === 'stopped' || this.#isTerminal()) {
+      return Promise.reject(new InvalidState('run', state, this.#errorOptions()));
+    }
+    this.actor.send({ type: 'run' });
+    return this.#waitFor((snapshot, s) => {
+      if (s === 'running') return { value: undefined };
+      if (s === 'stopping' || s === 'stopped') return { error: new InvalidState('run', s, this.#errorOptions()) };
+      if (snapshot.matches({ failed: 'terminal' }) && snapshot.context.failure !== undefined) {
+        return { error: this.#errorOf(snapshot.context.failure) };
+      }
+      return undefined;
+    });
+  }
+
+  /**
+   * Stops delivering inputs without stopping the plugin (state `started`); inputs keep
+   * queueing. Not a failure. From `starting` or a pending restart it only changes where
+   * the instance returns to.
+   */
+  pause(): Promise<void> {
+    const state = this.#state;
+    if (state === 'started') return Promise.resolve();
+    if (state === 'starting' || (state === 'failed' && !this.#isTerminal())) {
+      this.actor.send({ type: 'pause' });
+      return Promise.resolve();
+    }
+    if (state !== 'running') return Promise.reject(new InvalidState('pause', state, this.#errorOptions()));
+    this.actor.send({ type: 'pause' });
+    return this.#waitFor((_snapshot, s) => (s === 'running' ? undefined : { value: undefined }));
+  }
+
+  /**
+   * Stops the plugin: no new deliveries, inputs already handed over finish, the plugin's
+   * `stop()` runs within `timeouts.stop`, then the generation ends. Inputs still queued are
+   * dropped (reason `stopped`). Resolves in `stopped`; rejects with `TeardownFailed` if
+   * teardown failed (state `failed`, class `teardown`). Idempotent.
+   */
+  stop(): Promise<void> {
+    const state = this.#state;
+    if (state === 'loaded' || state === 'stopped') return Promise.resolve();
+    this.actor.send({ type: 'stop' });
+    return this.#waitFor((snapshot, s) => {
+      if (s === 'stopped') return { value: undefined };
+      const failure = snapshot.context.failure;
+      if (s === 'failed' && failure?.class === 'teardown') return { error: this.#errorOf(failure) };
+      return undefined;
+    });
+  }
+
+  /**
+   * Sends one message to the plugin's `onMessage`, after every input submitted before it.
+   * Resolves with what `onMessage` returned (structured-cloned). Rejects with
+   * `InputRefused` (not accepted), `InputFailed` (the plugin threw), `InputDropped` (stopped
+   * first), or `LostWhileRunning` (its generation died) — never stays pending because a
+   * worker died.
+   */
+  send(message: unknown): Promise<unknown> {
+    const seq = this.#nextSeq++;
+    const refusal = this.#refusal();
+    if (refusal !== undefined) return Promise.reject(this.#refuse(refusal));
+    if (this.#queuedMessages >= this.#options.messageQueue) {
+      return Promise.reject(this.#refuse(`message queue full (${this.#options.messageQueue})`));
+    }
+    let copy: unknown;
+    try {
+      copy = structuredClone(message);
+    } catch (error) {
+      return Promise.reject(this.#refuse(`message is not structured-cloneable: ${messageOf(error)}`));
+    }
+    return new Promise((resolve, reject) => {
+      this.#accept({
+        seq,
+        delivery: { kind: 'message', seq, message: copy },
+        buffer: undefined,
+        settle: (outcome) => {
+          this.#queuedMessagesSettled(outcome);
+          switch (outcome.kind) {
+            case 'done':
+              resolve(outcome.value);
+              return;
+            case 'failed':
+              reject(new InputFailed(seq, { cause: outcome.error, generation: outcome.generation, instanceId: this.id }));
+              return;
+            case 'dropped':
+              reject(new InputDropped(seq, outcome.reason, { generation: outcome.generation, instanceId: this.id }));
+              return;
+            case 'lost':
+              reject(this.#lostError(outcome));
+              return;
+          }
+        },
+      });
+    });
+  }
+
+  /**
+   * A frame slot to write into without a copy. Waits while every slot of the pool is in
+   * use (that is the backpressure of the zero-copy path); `signal` abandons the wait.
+   */
+  async acquire(byteLength: number, signal?: AbortSignal): Promise<FrameSlot> {
+    if (!Number.isSafeInteger(byteLength) || byteLength <= 0 || byteLength > this.#options.frames.maxFrameBytes) {
+      throw new InputRefused(`acquire(byteLength): byteLength must be an integer in 1..${this.#options.frames.maxFrameBytes}`, this.#errorOptions());
+    }
+    if (this.#disposed) throw new RuntimeShutDown(this.#errorOptions());
+    const data = await this.#pool.acquire(byteLength, signal);
+    const pool = this.#pool;
+    const slots = this.#slots;
+    const slot: FrameSlot = {
+      data,
+      width: 0,
+      height: 0,
+      format: '',
+      timestamp: 0,
+      release() {
+        if (slots.delete(slot)) pool.release(data);
+      },
+    };
+    this.#slots.set(slot, data);
+    return slot;
+  }
+
+  /**
+   * Feeds frames to the plugin. The returned Observable (cold: subscribing subscribes to
+   * `frames$`) emits exactly one outcome per frame and completes once `frames$` completed
+   * and every frame has its outcome. An error of `frames$` is forwarded after that.
+   * Unsubscribing stops taking frames; frames already accepted still settle (in the ledger).
+   */
+  connect(frames$: Observable<FrameInput>): Observable<FrameOutcome> {
+    return new Observable<FrameOutcome>((subscriber) => {
+      let pending = 0;
+      let sourceDone = false;
+      let sourceError: { error: unknown } | undefined;
+      const finish = (): void => {
+        if (!sourceDone || pending > 0) return;
+        if (sourceError === undefined) subscriber.complete();
+        else subscriber.error(sourceError.error);
+      };
+      const subscription = frames$.subscribe({
+        next: (frame) => {
+          pending += 1;
+          this.#submitFrame(frame, (outcome) => {
+            pending -= 1;
+            subscriber.next(outcome);
+            finish();
+          });
+        },
+        error: (error: unknown) => {
+          sourceDone = true;
+          sourceError = { error };
+          finish();
+        },
+        complete: () => {
+          sourceDone = true;
+          finish();
+        },
+      });
+      return () => {
+        subscription.unsubscribe();
+      };
+    });
+  }
+
+  /** @internal Ends the instance for good (runtime shutdown): stops the actor, settles everything. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.actor.stop();
+    const reason = new RuntimeShutDown(this.#errorOptions());
+    this.#dropQueued('runtime shut down');
+    this.#pool.close(reason);
+    this.#publishStatus();
+    this.#status.complete();
+    this.#outputs.complete();
+    this.#logs.complete();
+  }
+
+  // ---- generations -------------------------------------------------------------------
+
+  #launch(generation: number, report: (event: GenerationReport) => void): GenerationSession {
+    const attached: { current: Attached | undefined } = { current: undefined };
+    const isCurrent = (): boolean => attached.current !== undefined && attached.current.alive;
+    const session = this.#env.adapter.launch({
+      instanceId: this.id,
+      generation,
+      module: this.#options.module,
+      config: this.#options.config,
+      sink: {
+        output: (channel, value, inputSeq) => {
+          if (!isCurrent()) {
+            this.#counters.stale += 1;
+            this.#scheduleStatus();
+            return;
+          }
+          this.#outputSeq += 1;
+          this.#counters.outputs += 1;
+          this.#outputs.next({
+            channel,
+            value,
+            generation,
+            seq: this.#outputSeq,
+            ...(inputSeq === undefined ? {} : { inputSeq }),
+          });
+          this.#scheduleStatus();
+        },
+        log: (level, message) => {
+          if (!isCurrent()) {
+            this.#counters.stale += 1;
+            return;
+          }
+          this.#logs.next({ level, message, generation });
+        },
+        heartbeat: () => {
+          if (isCurrent()) report({ type: 'gen.heartbeat', generation });
+        },
+        lost: (fault) => {
+          if (isCurrent()) report({ type: 'gen.lost', generation, fault });
+        },
+      },
+    });
+    attached.current = { generation, session, ready: false, alive: true };
+    this.#attached = attached.current;
+    this.#transport = session.transport;
+    return session;
+  }
+
+  #detach(generation: number): void {
+    const attached = this.#attached;
+    if (attached === undefined || attached.generation !== generation) return;
+    attached.alive = false;
+    this.#attached = undefined;
+    try {
+      attached.session.dispose();
+    } catch {
+      // dispose is forced teardown; a failure here must not leave inputs pending.
+    }
+    const orphans = [...this.#inFlight.values()].filter((f) => f.generation === generation);
+    for (const flight of orphans) {
+      this.#inFlight.delete(flight.entry.seq);
+      this.#env.clock.clearTimeout(flight.timer);
+    }
+    if (orphans.length === 0) return;
+    // The machine records the failure in the same transition that disposed us; read it
+    // once that transition has completed, so each lost input names why its generation died.
+    queueMicrotask(() => {
+      const context = this.actor.getSnapshot().context;
+      const failure = context.lastFailure?.generation === generation ? context.lastFailure : undefined;
+      const reason =
+        failure === undefined
+          ? this.#disposed
+            ? 'runtime shut down'
+            : `generation ${generation} ended`
+          : `generation ${generation} ${failure.class === 'lost' ? 'lost' : `failed (${failure.class})`}: ${failure.cause}`;
+      for (const flight of orphans) {
+        this.#counters.inFlight -= 1;
+        this.#counters.lost += 1;
+        this.#finishBuffer(flight.entry, 'discard');
+        flight.entry.settle({ kind: 'lost', generation, failure, reason });
+      }
+      this.#publishStatus();
+    });
+  }
+
+  // ---- inputs ------------------------------------------------------------------------
+
+  #refusal(): string | undefined {
+    if (this.#disposed) return 'the runtime has shut down';
+    if (!ACCEPTING.has(this.#state) || this.#isTerminal()) return `instance is ${this.#state}`;
+    return undefined;
+  }
+
+  #refuse(reason: string): InputRefused {
+    this.#counters.refused += 1;
+    this.#scheduleStatus();
+    return new InputRefused(reason, this.#errorOptions());
+  }
+
+  #submitFrame(frame: FrameInput, settle: (outcome: FrameOutcome) => void): void {
+    const seq = this.#nextSeq++;
+    const generation = (): number => this.actor.getSnapshot().context.generation;
+    const refuse = (reason: string): void => {
+      const slotData = typeof frame === 'object' && frame !== null ? this.#slots.get(frame) : undefined;
+      if (slotData !== undefined) {
+        this.#slots.delete(frame);
+        this.#pool.release(slotData);
+      }
+      this.#counters.refused += 1;
+      this.#scheduleStatus();
+      settle({ seq, generation: generation(), kind: 'dropped', reason: `refused: ${reason}` });
+    };
+    const refusal = this.#refusal();
+    if (refusal !== undefined) {
+      refuse(refusal);
+      return;
+    }
+    const invalid = this.#validateFrame(frame);
+    if (invalid !== undefined) {
+      refuse(`invalid frame: ${invalid}`);
+      return;
+    }
+    const overflow = this.#options.frames.overflow;
+    if (this.#queuedFrames >= this.#options.frames.queue) {
+      if (overflow === 'drop-newest') {
+        const slotData = this.#slots.get(frame);
+        if (slotData !== undefined) {
+          this.#slots.delete(frame);
+          this.#pool.release(slotData);
+        }
+        this.#counters.accepted += 1;
+        this.#counters.dropped += 1;
+        this.#scheduleStatus();
+        settle({ seq, generation: generation(), kind: 'dropped', reason: 'overflow: drop-newest' });
+        return;
+      }
+      if (overflow === 'drop-oldest') {
+        const oldest = this.#queue.findIndex((e) => e.delivery.kind === 'frame');
+        const [victim] = oldest >= 0 ? this.#queue.splice(oldest, 1) : [];
+        if (victim !== undefined) this.#settleQueued(victim, 'overflow: drop-oldest');
+      }
+    }
+    let data = this.#slots.get(frame);
+    if (data !== undefined) {
+      this.#slots.delete(frame);
+      if (frame.data.byteLength !== data.byteLength || frame.data.buffer !== data.buffer) {
+        // The application replaced the slot's view: honour its bytes with one copy.
+        const copy = this.#pool.take(frame.data.byteLength);
+        copy.set(frame.data);
+        this.#pool.release(data);
+        data = copy;
+      }
+    } else {
+      // The application keeps its buffer: exactly one copy, into a pooled slot.
+      data = this.#pool.take(frame.data.byteLength);
+      data.set(frame.data);
+    }
+    const meta = { width: frame.width, height: frame.height, format: frame.format, timestamp: frame.timestamp };
+    this.#queuedFrames += 1;
+    this.#accept({
+      seq,
+      delivery: { kind: 'frame', seq, meta, data },
+      buffer: data,
+      settle: (outcome) => {
+        switch (outcome.kind) {
+          case 'done':
+            settle({ seq, generation: outcome.generation, kind: 'done' });
+            return;
+          case 'failed':
+            settle({ seq, generation: outcome.generation, kind: 'failed', reason: messageOf(outcome.error) });
+            return;
+          case 'dropped':
+          case 'lost':
+            settle({ seq, generation: outcome.generation, kind: outcome.kind, reason: outcome.reason });
+            return;
+        }
+      },
+    });
+  }
+
+  #validateFrame(frame: FrameInput): string | undefined {
+    if (typeof frame !== 'object' || frame === null) return 'a frame must be an object';
+    if (!(frame.data instanceof Uint8Array)) return 'data must be a Uint8Array';
+    if (frame.data.byteLength === 0) return 'data is empty';
+    if (frame.data.byteLength > this.#options.frames.maxFrameBytes) {
+      return `data is ${frame.data.byteLength} bytes, above frames.maxFrameBytes (${this.#options.frames.maxFrameBytes})`;
+    }
+    if (!Number.isSafeInteger(frame.width) || frame.width <= 0) return 'width must be a positive integer';
+    if (!Number.isSafeInteger(frame.height) || frame.height <= 0) return 'height must be a positive integer';
+    if (typeof frame.format !== 'string' || frame.format.length === 0 || frame.format.length > 32) {
+      return 'format must be a string of 1 to 32 characters';
+    }
+    if (typeof frame.timestamp !== 'number' || !Number.isFinite(frame.timestamp)) return 'timestamp must be a finite number';
+    return undefined;
+  }
+
+  #accept(entry: Entry): void {
+    this.#counters.accepted += 1;
+    this.#counters.queued += 1;
+    if (entry.delivery.kind === 'message') this.#queuedMessages += 1;
+    this.#queue.push(entry);
+    this.#scheduleStatus();
+    this.#pump();
+  }
+
+  #queuedMessagesSettled(_outcome: Outcome): void {
+    // Messages count against the message queue until they settle, wherever they are.
+    this.#queuedMessages -= 1;
+  }
+
+  /** Hands queued inputs to the current generation while it is running and has room. */
+  #pump(): void {
+    const attached = this.#attached;
+    if (attached === undefined || !attached.alive || !attached.ready || this.#state !== 'running') return;
+    while (this.#queue.length > 0 && this.#inFlight.size < attached.session.maxInFlight) {
+      const entry = this.#queue.shift();
+      if (entry === undefined) return;
+      if (entry.delivery.kind === 'frame') this.#queuedFrames -= 1;
+      this.#counters.queued -= 1;
+      this.#counters.inFlight += 1;
+      const budget = this.#options.timeouts.input;
+      const timer =
+        budget === undefined
+          ? undefined
+          : this.#env.clock.setTimeout(() => {
+              this.#inputOverBudget(entry.seq, attached.generation, budget);
+            }, budget);
+      this.#inFlight.set(entry.seq, { entry, generation: attached.generation, timer });
+      let delivered: Promise<DeliveryResult>;
+      try {
+        delivered = attached.session.deliver(entry.delivery);
+      } catch (error) {
+        delivered = Promise.resolve({ ok: false, error });
+      }
+      delivered.then(
+        (result) => {
+          this.#settleDelivery(entry.seq, attached.generation, result);
+        },
+        (error: unknown) => {
+          this.#settleDelivery(entry.seq, attached.generation, { ok: false, error });
+        },
+      );
+    }
+  }
+
+  #settleDelivery(seq: number, generation: number, result: DeliveryResult): void {
+    const flight = this.#inFlight.get(seq);
+    if (flight === undefined || flight.generation !== generation) {
+      // A reply for an input already settled as lost: the fence drops it.
+      this.#counters.stale += 1;
+      this.#scheduleStatus();
+      return;
+    }
+    this.#inFlight.delete(seq);
+    this.#env.clock.clearTimeout(flight.timer);
+    this.#counters.inFlight -= 1;
+    this.#finishBuffer(flight.entry, 'release');
+    if (result.ok) {
+      this.#counters.done += 1;
+      flight.entry.settle({ kind: 'done', generation, value: result.value });
+    } else {
+      this.#counters.failed += 1;
+      flight.entry.settle({ kind: 'failed', generation, error: result.error });
+      this.actor.send({ type: 'gen.inputFailed', generation, detail: `input ${seq}: ${messageOf(result.error)}` });
+    }
+    this.#scheduleStatus();
+    this.#pump();
+  }
+
+  #inputOverBudget(seq: number, generation: number, budget: number): void {
+    const flight = this.#inFlight.get(seq);
+    if (flight === undefined || flight.generation !== generation) return;
+    this.actor.send({
+      type: 'gen.lost',
+      generation,
+      fault: { cause: 'unresponsive', detail: `input ${seq} did not settle within its ${budget} ms budget` },
+    });
+  }
+
+  #settleQueued(entry: Entry, reason: string): void {
+    if (entry.delivery.kind === 'frame') this.#queuedFrames -= 1;
+    this.#counters.queued -= 1;
+    this.#counters.dropped += 1;
+    this.#finishBuffer(entry, 'release');
+    entry.settle({ kind: 'dropped', generation: this.actor.getSnapshot().context.generation, reason });
+    this.#scheduleStatus();
+  }
+
+  #dropQueued(reason: string): void {
+    for (const entry of this.#queue.splice(0)) this.#settleQueued(entry, reason);
+  }
+
+  #finishBuffer(entry: Entry, how: 'release' | 'discard'): void {
+    if (entry.buffer === undefined) return;
+    if (how === 'release') this.#pool.release(entry.buffer);
+    else this.#pool.discard(entry.buffer);
+  }
+
+  // ---- lifecycle observation ---------------------------------------------------------
+
+  #onSnapshot(snapshot: PluginLifecycleSnapshot): void {
+    const state = lifecycleStateOf(snapshot);
+    const changed = state !== this.#state;
+    this.#state = state;
+    const attached = this.#attached;
+    if (attached !== undefined && attached.generation === snapshot.context.generation && (state === 'started' || state === 'running')) {
+      attached.ready = true;
+    }
+    if (state === 'stopped') this.#dropQueued('stopped');
+    else if (snapshot.matches({ failed: 'terminal' })) {
+      const failure = snapshot.context.failure;
+      this.#dropQueued(failure === undefined ? 'instance failed' : `instance failed (${failure.class}: ${failure.cause})`);
+    }
+    if (changed) this.#publishStatus();
+    this.#pump();
+  }
+
+  #isTerminal(): boolean {
+    return this.actor.getSnapshot().matches({ failed: 'terminal' });
+  }
+
+  #waitFor<T>(decide: (snapshot: PluginLifecycleSnapshot, state: LifecycleState) => { value: T } | { error: Error } | undefined): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let subscription: { unsubscribe(): void } | undefined;
+      const check = (snapshot: PluginLifecycleSnapshot): void => {
+        if (settled) return;
+        const verdict = decide(snapshot, lifecycleStateOf(snapshot));
+        if (verdict === undefined) return;
+        settled = true;
+        subscription?.unsubscribe();
+        if ('error' in verdict) reject(verdict.error);
+        else resolve(verdict.value);
+      };
+      check(this.actor.getSnapshot());
+      if (settled) return;
+      subscription = this.actor.subscribe({
+        next: check,
+        complete: () => {
+          if (!settled) {
+            settled = true;
+            reject(new RuntimeShutDown(this.#errorOptions()));
+          }
+        },
+      });
+      if (this.#disposed && !settled) {
+        settled = true;
+        subscription.unsubscribe();
+        reject(new RuntimeShutDown(this.#errorOptions()));
+      }
+    });
+  }
+
+  // ---- errors and status ---------------------------------------------------------------
+
+  #errorOptions(generation?: number): { generation: number; instanceId: string } {
+    return { generation: generation ?? this.actor.getSnapshot().context.generation, instanceId: this.id };
+  }
+
+  #errorOf(failure: Failure): PluginSeamError {
+    const options = {
+      failureCause: failure.cause,
+      generation: failure.generation,
+      instanceId: this.id,
+      ...(failure.detail === undefined ? {} : { detail: failure.detail }),
+    };
+    const snapshot = this.actor.getSnapshot();
+    const error =
+      failure.class === 'startup'
+        ? new StartupFailed(options)
+        : failure.class === 'lost'
+          ? new LostWhileRunning(options)
+          : new TeardownFailed(options);
+    if (snapshot.context.exhausted && snapshot.context.failure === failure) {
+      return new RestartBudgetExhausted({ cause: error, generation: failure.generation, instanceId: this.id });
+    }
+    return error;
+  }
+
+  #lostError(outcome: Extract<Outcome, { kind: 'lost' }>): PluginSeamError {
+    if (outcome.failure !== undefined && outcome.failure.class === 'lost') return this.#errorOf(outcome.failure);
+    return new LostWhileRunning({
+      failureCause: outcome.failure?.cause ?? 'channel_closed',
+      generation: outcome.generation,
+      instanceId: this.id,
+      detail: outcome.reason,
+    });
+  }
+
+  #scheduleStatus(): void {
+    if (this.#statusScheduled) return;
+    this.#statusScheduled = true;
+    // Counter changes are coalesced per microtask: a burst of frames is one status update.
+    queueMicrotask(() => {
+      this.#statusScheduled = false;
+      this.#publishStatus();
+    });
+  }
+
+  #publishStatus(): void {
+    if (this.#status.closed) return;
+    this.#status.next(this.#buildStatus(this.actor.getSnapshot()));
+  }
+
+  #buildStatus(snapshot: PluginLifecycleSnapshot): PluginStatus {
+    const context = snapshot.context;
+    const state = lifecycleStateOf(snapshot);
+    const inBackoff = snapshot.matches({ failed: 'backoff' });
+    return {
+      id: this.id,
+      mode: this.mode,
+      state,
+      generation: context.generation,
+      ...(state === 'failed' && context.failure !== undefined ? { failure: context.failure } : {}),
+      ...(context.lastFailure === undefined ? {} : { lastFailure: context.lastFailure }),
+      restarts: context.restarts,
+      ...(state === 'failed'
+        ? { restart: { scheduled: inBackoff, delayMs: inBackoff ? context.backoffMs : 0, exhausted: context.exhausted } }
+        : {}),
+      transport: this.#transport,
+      counters: { ...this.#counters },
+    };
+  }
+}

@@ -1,0 +1,83 @@
+import { fromCallback } from 'xstate';
+import type { GenerationSession } from '../adapters/Adapter.js';
+import { GenerationFault } from '../adapters/Adapter.js';
+import { messageOf } from '../errors.js';
+import type { Fault, GenerationCommand, GenerationInput, GenerationReport } from '../machines/lifecycleTypes.js';
+
+/** What the generation actor needs from its plugin instance. */
+export interface GenerationHost {
+  /** Launches generation `generation` through the adapter and attaches it to the data plane. */
+  launch(generation: number, report: (event: GenerationReport) => void): GenerationSession;
+  /** Detaches and disposes the generation: fences its output and settles its pending inputs. */
+  detach(generation: number): void;
+}
+
+function faultOf(error: unknown): Fault {
+  if (error instanceof GenerationFault) return error.fault;
+  return { cause: 'threw', detail: messageOf(error) };
+}
+
+/**
+ * The effect behind the lifecycle machine's `generation` state: one invocation is one
+ * generation of the plugin. It starts the session and reports `gen.ready` or
+ * `gen.startFailed`; on the machine's `stop` it stops the session (after a start still in
+ * progress has settled) and reports `gen.stopped` or `gen.stopFailed`. Leaving the state
+ * disposes the invocation, which detaches and disposes the session: whatever the reason the
+ * machine left (stop, timeout, loss, shutdown), the generation ends with it.
+ */
+export function createGenerationLogic(host: GenerationHost) {
+  return fromCallback<GenerationCommand, GenerationInput, GenerationReport>(({ input, sendBack, receive }) => {
+    const { generation } = input;
+    let ended = false;
+    // Nothing reaches the machine once this invocation is disposed; the machine also
+    // guards every report by generation, this just keeps stale events off its queue.
+    const report = (event: GenerationReport): void => {
+      if (!ended) sendBack(event);
+    };
+    const session = host.launch(generation, report);
+    let startSettled = false;
+    let started = false;
+    let stopRequested = false;
+
+    const stop = (): void => {
+      if (!started) {
+        // The start was cancelled or failed while a stop was pending: nothing ran, nothing to stop.
+        report({ type: 'gen.stopped', generation });
+        return;
+      }
+      session.stop().then(
+        () => {
+          report({ type: 'gen.stopped', generation });
+        },
+        (error: unknown) => {
+          report({ type: 'gen.stopFailed', generation, fault: faultOf(error) });
+        },
+      );
+    };
+
+    session.start().then(
+      () => {
+        startSettled = true;
+        started = true;
+        if (stopRequested) stop();
+        else report({ type: 'gen.ready', generation });
+      },
+      (error: unknown) => {
+        startSettled = true;
+        if (stopRequested) stop();
+        else report({ type: 'gen.startFailed', generation, fault: faultOf(error) });
+      },
+    );
+
+    receive((command) => {
+      if (command.type !== 'stop' || stopRequested) return;
+      stopRequested = true;
+      if (startSettled) stop();
+    });
+
+    return () => {
+      ended = true;
+      host.detach(generation);
+    };
+  });
+}

@@ -1,0 +1,88 @@
+import type { Fault, Mode } from '../machines/lifecycleTypes.js';
+import type { LogLevel, PluginDefinition } from '../plugin/types.js';
+
+/** How frames reach the plugin in a generation: by reference, through shared memory, or copied. */
+export type TransportKind = 'direct' | 'shared-memory' | 'copy';
+
+/** Frame metadata as the application hands it in (the runtime adds `seq` and `generation`). */
+export interface FrameMetadata {
+  readonly width: number;
+  readonly height: number;
+  readonly format: string;
+  readonly timestamp: number;
+}
+
+/** One input handed to a generation: a frame (its bytes in a pool slot) or a message. */
+export type Delivery =
+  | { readonly kind: 'frame'; readonly seq: number; readonly meta: FrameMetadata; readonly data: Uint8Array }
+  | { readonly kind: 'message'; readonly seq: number; readonly message: unknown };
+
+/** How the plugin settled one input. `error` is what it threw (as the guest could transport it). */
+export type DeliveryResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly error: unknown };
+
+/** What a generation reports to the runtime, besides settling the calls made to it. */
+export interface GenerationSink {
+  /** A value the plugin emitted; `inputSeq` is the input being handled when it did, if any. */
+  output(channel: string, value: unknown, inputSeq: number | undefined): void;
+  log(level: LogLevel, message: string): void;
+  /** The guest is alive (adapters with a heartbeat only). */
+  heartbeat(): void;
+  /** The generation died by itself (exit, crash, protocol violation…). Reported at most once. */
+  lost(fault: Fault): void;
+}
+
+/** The plugin module to run: a module specifier (URL string) or, inline only, a definition. */
+export type PluginModuleRef = { readonly url: string } | { readonly definition: PluginDefinition };
+
+/** Everything an adapter needs to launch one generation. */
+export interface LaunchRequest {
+  readonly instanceId: string;
+  readonly generation: number;
+  readonly module: PluginModuleRef;
+  readonly config: unknown;
+  readonly sink: GenerationSink;
+}
+
+/** A fault raised by a generation's `start` or `stop`, carrying its cause. */
+export class GenerationFault extends Error {
+  readonly fault: Fault;
+  constructor(fault: Fault) {
+    super(fault.detail ?? fault.cause);
+    this.name = 'GenerationFault';
+    this.fault = fault;
+  }
+}
+
+/**
+ * One launched generation of a plugin, as the runtime drives it. The runtime owns
+ * ordering, deadlines and the pending-input table; the session only executes.
+ *
+ * - `start` resolves once the plugin's `start()` resolved (and, out of thread, the guest
+ *   acknowledged); it rejects with a {@link GenerationFault}.
+ * - `deliver` settles once the plugin settled that input. The runtime never relies on it
+ *   settling after the generation died: it settles its own table on loss.
+ * - `stop` asks the plugin to stop after the inputs already delivered; rejects with a
+ *   {@link GenerationFault}.
+ * - `dispose` ends the generation now (terminate, kill), idempotently. After it, nothing the
+ *   session reports is delivered.
+ */
+export interface GenerationSession {
+  readonly transport: TransportKind;
+  /** How many inputs the runtime may hand over before the first settles. */
+  readonly maxInFlight: number;
+  start(): Promise<void>;
+  deliver(input: Delivery): Promise<DeliveryResult>;
+  stop(): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * An execution mode. An adapter is the only code that knows where a plugin runs.
+ */
+export interface Adapter {
+  readonly mode: Mode;
+  /** Liveness deadline the runtime should enforce, in ms; 0 when the adapter has no heartbeat. */
+  readonly heartbeatMs: number;
+  /** Launches a generation. Must not throw: launch failures surface through `start()`. */
+  launch(request: LaunchRequest): GenerationSession;
+}

@@ -1,0 +1,104 @@
+import { createFrameView } from '../../plugin/createFrameView.js';
+import type { LogLevel, PluginContext, PluginDefinition, PluginLogger } from '../../plugin/types.js';
+import type { Delivery, DeliveryResult } from '../Adapter.js';
+
+/** Where a runner sends what the plugin emits and logs. */
+export interface RunnerSink {
+  output(channel: string, value: unknown, inputSeq: number | undefined): void;
+  log(level: LogLevel, message: string): void;
+}
+
+/**
+ * Runs one generation of a plugin definition, on whatever thread or process the adapter
+ * chose. Every mode's guest goes through this class, so the contract's rules are enforced
+ * by one piece of code: calls are serialised (start, then inputs one at a time in order,
+ * then stop), a frame's bytes expire when its `onFrame` settles, emitted values are
+ * structured-cloned, and `ctx.signal` aborts when the generation ends.
+ */
+export class PluginRunner {
+  readonly #definition: PluginDefinition;
+  readonly #sink: RunnerSink;
+  readonly #abort = new AbortController();
+  readonly #context: PluginContext;
+  /** The tail of the serial call chain; each call waits for the previous one to settle. */
+  #tail: Promise<unknown> = Promise.resolve();
+  #current: number | undefined;
+
+  constructor(definition: PluginDefinition, options: { generation: number; config: unknown; sink: RunnerSink }) {
+    this.#definition = definition;
+    this.#sink = options.sink;
+    const log = (level: LogLevel) => (message: string) => {
+      this.#sink.log(level, String(message));
+    };
+    const logger: PluginLogger = Object.freeze({ debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') });
+    this.#context = Object.freeze({
+      generation: options.generation,
+      config: options.config,
+      signal: this.#abort.signal,
+      log: logger,
+      emit: (channel: string, value: unknown) => {
+        if (typeof channel !== 'string' || channel.length === 0) {
+          throw new TypeError('emit(channel, value): channel must be a non-empty string');
+        }
+        // Clone now, in every mode: the plugin may reuse its object, and a value that could
+        // not cross a thread or a process fails here, identically everywhere.
+        this.#sink.output(channel, structuredClone(value), this.#current);
+      },
+    });
+  }
+
+  /** The context handed to every callback. */
+  get context(): PluginContext {
+    return this.#context;
+  }
+
+  /** Calls the plugin's `start`. Rejects with what it threw. */
+  start(): Promise<void> {
+    return this.#serial(async () => {
+      await this.#definition.start?.(this.#context);
+    });
+  }
+
+  /** Hands one input to the plugin; settles once the plugin settled it. Never rejects. */
+  handle(input: Delivery): Promise<DeliveryResult> {
+    return this.#serial(async () => {
+      this.#current = input.seq;
+      try {
+        if (input.kind === 'frame') {
+          const handle = createFrameView({ seq: input.seq, generation: this.#context.generation, ...input.meta }, input.data);
+          try {
+            await this.#definition.onFrame?.(handle.view, this.#context);
+          } finally {
+            handle.expire();
+          }
+          return { ok: true } as const;
+        }
+        const value: unknown = await this.#definition.onMessage?.(input.message, this.#context);
+        return { ok: true, value: structuredClone(value) } as const;
+      } catch (error) {
+        return { ok: false, error } as const;
+      } finally {
+        this.#current = undefined;
+      }
+    });
+  }
+
+  /** Aborts `ctx.signal`, then calls the plugin's `stop` after the inputs already handed in. */
+  stop(): Promise<void> {
+    this.#abort.abort(new Error('generation stopping'));
+    return this.#serial(async () => {
+      await this.#definition.stop?.(this.#context);
+    });
+  }
+
+  /** Ends the generation without asking the plugin: aborts `ctx.signal`. Idempotent. */
+  abort(): void {
+    if (!this.#abort.signal.aborted) this.#abort.abort(new Error('generation ended'));
+  }
+
+  #serial<T>(call: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(call);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}

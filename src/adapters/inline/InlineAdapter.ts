@@ -1,0 +1,74 @@
+import { messageOf } from '../../errors.js';
+import type { Adapter, Delivery, DeliveryResult, GenerationSession, LaunchRequest } from '../Adapter.js';
+import { GenerationFault } from '../Adapter.js';
+import { PluginRunner } from '../guest/PluginRunner.js';
+import { loadPluginDefinition } from '../guest/loadPluginDefinition.js';
+
+/**
+ * `inline` mode: the plugin runs on the host's own thread through direct calls.
+ *
+ * Cheapest path, no isolation: a plugin that blocks the thread blocks the host, and a
+ * crash is the host's crash. What it keeps identical to the other modes: one generation
+ * per launch, serialised calls, payload lifetime, cloned values, fencing of late output.
+ * Known difference: a module is evaluated once per host, so module-level state outlives a
+ * generation (and is shared between inline instances of the same module).
+ */
+export class InlineAdapter implements Adapter {
+  readonly mode = 'inline' as const;
+  readonly heartbeatMs = 0;
+
+  launch(request: LaunchRequest): GenerationSession {
+    return new InlineSession(request);
+  }
+}
+
+class InlineSession implements GenerationSession {
+  readonly transport = 'direct' as const;
+  readonly maxInFlight = 1;
+  readonly #request: LaunchRequest;
+  #runner: PluginRunner | undefined;
+  #disposed = false;
+
+  constructor(request: LaunchRequest) {
+    this.#request = request;
+  }
+
+  async start(): Promise<void> {
+    let definition;
+    try {
+      definition = await loadPluginDefinition(this.#request.module);
+    } catch (error) {
+      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) });
+    }
+    if (this.#disposed) throw new GenerationFault({ cause: 'cancelled', detail: 'generation ended before start' });
+    const { sink, generation } = this.#request;
+    // The config is cloned as it would be across a thread: the plugin cannot mutate the caller's object.
+    const runner = new PluginRunner(definition, { generation, config: structuredClone(this.#request.config), sink });
+    this.#runner = runner;
+    try {
+      await runner.start();
+    } catch (error) {
+      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) });
+    }
+  }
+
+  deliver(input: Delivery): Promise<DeliveryResult> {
+    if (this.#runner === undefined) return Promise.resolve({ ok: false, error: new Error('generation not started') });
+    // Messages were cloned when the runtime accepted them, as in every mode.
+    return this.#runner.handle(input);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#runner === undefined) return;
+    try {
+      await this.#runner.stop();
+    } catch (error) {
+      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) });
+    }
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#runner?.abort();
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * A pool of reusable frame buffers on the heap, for frames that do not leave the thread.
+ *
+ * Why a pool: allocating a fresh buffer per frame costs 3–5× a copy into a warm one. The
+ * pool holds `capacity` buffers; `acquire()` waits for one of them, so an application that
+ * writes into slots is paced by the plugin. `take()` is for frames the runtime must copy
+ * (an application's own buffer): it never waits, and allocates beyond `capacity` when every
+ * pooled buffer is busy, because refusing or dropping is the overflow policy's decision, not
+ * the pool's. Extra buffers are not kept once released.
+ */
+export class HeapFramePool {
+  readonly capacity: number;
+  readonly #poison: boolean;
+  readonly #free: ArrayBuffer[] = [];
+  /** Buffers handed out that belong to the pool (count towards `capacity`). */
+  readonly #pooled = new Set<ArrayBuffer>();
+  readonly #waiters: { readonly byteLength: number; readonly resolve: (view: Uint8Array) => void; readonly reject: (error: unknown) => void }[] = [];
+  #allocated = 0;
+
+  constructor(options: { readonly capacity: number; readonly poisonReleased: boolean }) {
+    this.capacity = options.capacity;
+    this.#poison = options.poisonReleased;
+  }
+
+  /** Buffers of the pool currently handed out. */
+  get inUse(): number {
+    return this.#pooled.size;
+  }
+
+  /** A pooled buffer of at least `byteLength` bytes, waiting for one to be released if need be. */
+  acquire(byteLength: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const view = this.#tryPooled(byteLength);
+    if (view !== undefined) return Promise.resolve(view);
+    return new Promise((resolve, reject) => {
+      const waiter = { byteLength, resolve, reject };
+      this.#waiters.push(waiter);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const at = this.#waiters.indexOf(waiter);
+          if (at >= 0) {
+            this.#waiters.splice(at, 1);
+            reject(signal.reason);
+          }
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** A buffer of `byteLength` bytes now: pooled if one is free, freshly allocated otherwise. */
+  take(byteLength: number): Uint8Array {
+    return this.#tryPooled(byteLength) ?? new Uint8Array(byteLength);
+  }
+
+  /** Gives a buffer back. Pooled buffers are recycled (and poisoned if asked); others are left to the GC. */
+  release(view: Uint8Array): void {
+    const buffer = view.buffer as ArrayBuffer;
+    if (!this.#pooled.delete(buffer)) return;
+    if (this.#poison) new Uint8Array(buffer).fill(0xde);
+    this.#free.push(buffer);
+    this.#serveWaiters();
+  }
+
+  /**
+   * Forgets a buffer that a dead generation may still touch: it is never recycled (so a
+   * zombie callback cannot read another frame's bytes), and a fresh one replaces it.
+   */
+  discard(view: Uint8Array): void {
+    const buffer = view.buffer as ArrayBuffer;
+    if (!this.#pooled.delete(buffer)) return;
+    this.#allocated -= 1;
+    this.#serveWaiters();
+  }
+
+  /** Rejects every pending `acquire()`. */
+  close(reason: unknown): void {
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(reason);
+  }
+
+  #tryPooled(byteLength: number): Uint8Array | undefined {
+    let buffer = this.#free.pop();
+    if (buffer === undefined) {
+      if (this.#allocated >= this.capacity) return undefined;
+      this.#allocated += 1;
+      buffer = new ArrayBuffer(byteLength);
+    } else if (buffer.byteLength < byteLength) {
+      buffer = new ArrayBuffer(byteLength);
+    }
+    this.#pooled.add(buffer);
+    return new Uint8Array(buffer, 0, byteLength);
+  }
+
+  #serveWaiters(): void {
+    while (this.#waiters.length > 0) {
+      const waiter = this.#waiters[0];
+      if (waiter === undefined) return;
+      const view = this.#tryPooled(waiter.byteLength);
+      if (view === undefined) return;
+      this.#waiters.shift();
+      waiter.resolve(view);
+    }
+  }
+}

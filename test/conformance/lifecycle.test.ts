@@ -1,0 +1,239 @@
+// Lifecycle conformance: the same story in every mode.
+import { describe, expect, it } from 'vitest';
+import { lastValueFrom, of, toArray } from 'rxjs';
+import {
+  InputRefused,
+  InvalidState,
+  RestartBudgetExhausted,
+  StartCancelled,
+  StartupFailed,
+  TeardownFailed,
+} from 'plugin-seam';
+import type { PluginOutput } from 'plugin-seam';
+import { waitForStatus } from 'plugin-seam/testing';
+import { MODES, frame, useHarness } from './harness.js';
+
+describe.each(MODES)('lifecycle [%s]', (mode) => {
+  const harness = useHarness(mode);
+
+  it('walks loaded → starting → started → running ⇄ started → stopping → stopped', async () => {
+    const h = harness();
+    const p = h.load();
+    const states: string[] = [];
+    p.status$.subscribe((s) => {
+      if (states.at(-1) !== s.state) states.push(s.state);
+    });
+    const lifecycle: unknown[] = [];
+    p.outputs$.subscribe((o) => {
+      if (o.channel === 'lifecycle') lifecycle.push(o.value);
+    });
+    expect(p.status.state).toBe('loaded');
+    expect(p.status.generation).toBe(0);
+    await p.start();
+    expect(p.status.state).toBe('started');
+    expect(p.status.generation).toBe(1);
+    await p.run();
+    await p.pause();
+    await p.run();
+    await p.stop();
+    expect(states).toEqual(['loaded', 'starting', 'started', 'running', 'started', 'running', 'stopping', 'stopped']);
+    expect(lifecycle).toEqual([
+      { event: 'start', generation: 1 },
+      { event: 'stop', generation: 1 },
+    ]);
+    expect(p.status.mode).toBe(mode);
+  });
+
+  it('makes start, run, pause and stop idempotent', async () => {
+    const p = harness().load();
+    await Promise.all([p.start(), p.start()]);
+    await p.start();
+    await Promise.all([p.run(), p.run()]);
+    await p.pause();
+    await p.pause();
+    await Promise.all([p.stop(), p.stop()]);
+    await p.stop();
+    expect(p.status.state).toBe('stopped');
+    expect(p.status.generation).toBe(1);
+  });
+
+  it('refuses run and pause before start with InvalidState', async () => {
+    const p = harness().load();
+    await expect(p.run()).rejects.toBeInstanceOf(InvalidState);
+    await expect(p.pause()).rejects.toBeInstanceOf(InvalidState);
+  });
+
+  it('can be started again after a stop, as a new generation with fresh budgets', async () => {
+    const p = harness().load();
+    await p.start();
+    await p.stop();
+    await p.start();
+    expect(p.status.generation).toBe(2);
+    // Started but not running: the message waits in the queue until run().
+    const reply = p.send({ op: 'generation' });
+    expect(p.status.counters.queued).toBe(1);
+    await p.run();
+    expect(await reply).toBe(2);
+  });
+
+  it.each(['throw', 'reject'] as const)('classifies start that %ss as startup/threw', async (behaviour) => {
+    const p = harness().load({ config: { start: behaviour }, restart: { policy: 'never' } });
+    const error = await p.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StartupFailed);
+    expect(error).toMatchObject({ code: 'ERR_STARTUP_FAILED', failureCause: 'threw', generation: 1, instanceId: p.id });
+    expect((error as StartupFailed).detail).toMatch(behaviour === 'throw' ? /start exploded/ : /start rejected/);
+    expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'startup', cause: 'threw', generation: 1 } });
+    expect(p.status.restart).toEqual({ scheduled: false, delayMs: 0, exhausted: false });
+  });
+
+  it('classifies a start that never settles as startup/timeout after the start deadline', async () => {
+    const h = harness();
+    const p = h.load({ config: { start: 'hang' }, restart: { policy: 'never' }, timeouts: { start: 2_000 } });
+    const lifecycle: unknown[] = [];
+    p.outputs$.subscribe((o) => lifecycle.push(o.value));
+    const started = p.start().catch((e: unknown) => e);
+    // Handshake: the plugin announces it is inside start() before hanging.
+    await waitForStatus(p, (s) => s.counters.outputs === 1);
+    h.clock.increment(1_999);
+    expect(p.status.state).toBe('starting');
+    h.clock.increment(1);
+    const error = await started;
+    expect(error).toBeInstanceOf(StartupFailed);
+    expect(error).toMatchObject({ failureCause: 'timeout', generation: 1 });
+    expect(p.status.failure).toMatchObject({ class: 'startup', cause: 'timeout' });
+  });
+
+  it('retries a failed start after a backoff and recovers', async () => {
+    const h = harness();
+    const p = h.load({ config: { start: 'fail-first' } });
+    await expect(p.start()).rejects.toBeInstanceOf(StartupFailed);
+    const up = await h.restart(p);
+    expect(up).toMatchObject({ state: 'started', generation: 2, restarts: 1 });
+    expect(up.lastFailure).toMatchObject({ class: 'startup', generation: 1 });
+    expect(up.failure).toBeUndefined();
+  });
+
+  it('gives up after the startup budget with RestartBudgetExhausted, and refuses input', async () => {
+    const h = harness();
+    const p = h.load({ config: { start: 'throw' }, restart: { startup: { maxRestarts: 2 } } });
+    await expect(p.start()).rejects.toBeInstanceOf(StartupFailed);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const failed = await waitForStatus(p, (s) => s.state === 'failed' && s.restart?.scheduled === true);
+      h.clock.increment(failed.restart?.delayMs ?? 0);
+    }
+    const final = await waitForStatus(p, (s) => s.state === 'failed' && s.generation === 3);
+    expect(final.restart).toEqual({ scheduled: false, delayMs: 0, exhausted: true });
+    expect(final.failure).toMatchObject({ class: 'startup', generation: 3 });
+    await expect(p.run()).rejects.toBeInstanceOf(InvalidState);
+    await expect(p.send({ op: 'echo' })).rejects.toBeInstanceOf(InputRefused);
+    // A manual start is the operator's decision: fresh budgets, a new generation.
+    const again = await p.start().catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(StartupFailed);
+    expect(p.status.generation).toBe(4);
+  });
+
+  it('rejects a run() that waits through restarts with RestartBudgetExhausted', async () => {
+    const h = harness();
+    const p = h.load({ config: { start: 'throw' }, restart: { startup: { maxRestarts: 1 } } });
+    await expect(p.start()).rejects.toBeInstanceOf(StartupFailed);
+    const running = p.run().catch((e: unknown) => e);
+    const failed = await waitForStatus(p, (s) => s.state === 'failed' && s.restart?.scheduled === true);
+    h.clock.increment(failed.restart?.delayMs ?? 0);
+    expect(await running).toBeInstanceOf(RestartBudgetExhausted);
+  });
+
+  it('cancels a start still in progress when stop is requested', async () => {
+    const h = harness();
+    const p = h.load({ config: { start: 'hang' }, timeouts: { stop: 1_000 } });
+    const started = p.start().catch((e: unknown) => e);
+    await waitForStatus(p, (s) => s.counters.outputs === 1);
+    const stopped = p.stop().catch((e: unknown) => e);
+    expect(await started).toBeInstanceOf(StartCancelled);
+    // The hanging start holds the generation: the stop deadline forces it out.
+    h.clock.increment(1_000);
+    const error = await stopped;
+    expect(error).toBeInstanceOf(TeardownFailed);
+    expect(error).toMatchObject({ failureCause: 'timeout', generation: 1 });
+    expect(p.status.generation).toBe(1);
+  });
+
+  it('classifies a stop that throws as teardown/threw, and the instance can start again', async () => {
+    const h = harness();
+    const p = await h.running({ config: { stop: 'throw' } });
+    const error = await p.stop().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TeardownFailed);
+    expect(error).toMatchObject({ code: 'ERR_TEARDOWN_FAILED', failureCause: 'threw', generation: 1 });
+    expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'teardown', cause: 'threw' } });
+    expect(p.status.restart?.scheduled).toBe(false);
+    await p.start();
+    expect(p.status).toMatchObject({ state: 'started', generation: 2 });
+  });
+
+  it('classifies a stop that never settles as teardown/timeout after the stop deadline', async () => {
+    const h = harness();
+    const p = await h.running({ config: { stop: 'hang' }, timeouts: { stop: 3_000 } });
+    const stopped = p.stop().catch((e: unknown) => e);
+    await waitForStatus(p, (s) => s.state === 'stopping' && s.counters.outputs === 2);
+    h.clock.increment(3_000);
+    const error = await stopped;
+    expect(error).toBeInstanceOf(TeardownFailed);
+    expect(error).toMatchObject({ failureCause: 'timeout', generation: 1 });
+    expect(p.status.failure).toMatchObject({ class: 'teardown', cause: 'timeout' });
+  });
+
+  it('reports a module without a default export, or with a bad shape, as a startup failure', async () => {
+    const h = harness();
+    for (const name of ['no-default', 'bad-shape']) {
+      const p = h.load({ fixture: name, restart: { policy: 'never' } });
+      const error = await p.start().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StartupFailed);
+      expect((error as StartupFailed).detail).toMatch(name === 'no-default' ? /no default export/ : /unknown property "onframe"/);
+    }
+  });
+
+  it('keeps the same instance and subscriptions across a restart', async () => {
+    const h = harness();
+    const p = await h.running({ restart: { onInputError: 'restart' } });
+    const outputs: PluginOutput[] = [];
+    p.outputs$.subscribe((o) => outputs.push(o));
+    await p.send({ op: 'emit', channel: 'x', values: [1] });
+    await expect(p.send({ op: 'throw' })).rejects.toThrow(/message handler threw/);
+    const up = await h.restart(p);
+    expect(up).toMatchObject({ state: 'running', generation: 2, restarts: 1 });
+    expect(up.lastFailure).toMatchObject({ class: 'lost', cause: 'threw', generation: 1 });
+    await p.send({ op: 'emit', channel: 'x', values: [2] });
+    const xs = outputs.filter((o) => o.channel === 'x');
+    expect(xs.map((o) => [o.value, o.generation])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(h.runtime.instances).toEqual([p]);
+  });
+
+  it('returns to paused (started) after a restart when it was paused', async () => {
+    const h = harness();
+    const p = await h.running({ restart: { onInputError: 'restart' } });
+    const failing = p.send({ op: 'throw' }).catch(() => undefined);
+    await failing;
+    await waitForStatus(p, (s) => s.state === 'failed');
+    await p.pause();
+    const up = await h.restart(p);
+    expect(up.state).toBe('started');
+  });
+
+  it('replays the current status to every new subscriber', async () => {
+    const p = await harness().running();
+    const seen: string[] = [];
+    p.status$.subscribe((s) => seen.push(s.state)).unsubscribe();
+    expect(seen).toEqual(['running']);
+  });
+
+  it('refuses input after stop, explicitly', async () => {
+    const p = await harness().running();
+    await p.stop();
+    await expect(p.send({ op: 'echo', value: 1 })).rejects.toMatchObject({ name: 'InputRefused', code: 'ERR_INPUT_REFUSED' });
+    const outcomes = await lastValueFrom(p.connect(of(frame())).pipe(toArray()));
+    expect(outcomes).toEqual([{ seq: 2, generation: 1, kind: 'dropped', reason: 'refused: instance is stopped' }]);
+    expect(p.status.counters).toMatchObject({ refused: 2, accepted: 0 });
+  });
+});
