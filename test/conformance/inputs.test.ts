@@ -1,0 +1,285 @@
+// Inputs and outputs conformance: ordering, outcomes, overflow, the ledger, payload rules.
+import { describe, expect, it } from 'vitest';
+import { Subject, from, lastValueFrom, of, throwError, toArray, concat } from 'rxjs';
+import { FrameExpired, InputFailed, InputRefused, LostWhileRunning } from 'plugin-seam';
+import type { FrameOutcome, LedgerCounters, PluginInstance, PluginOutput } from 'plugin-seam';
+import { waitForStatus } from 'plugin-seam/testing';
+import { MODES, frame, useHarness } from './harness.js';
+
+/** accepted = done + failed + dropped + lost + queued + inFlight */
+function balanced(c: LedgerCounters): boolean {
+  return c.accepted === c.done + c.failed + c.dropped + c.lost + c.queued + c.inFlight;
+}
+
+function collect(p: PluginInstance, channel: string): PluginOutput[] {
+  const seen: PluginOutput[] = [];
+  p.outputs$.subscribe((o) => {
+    if (o.channel === channel) seen.push(o);
+  });
+  return seen;
+}
+
+describe.each(MODES)('inputs and outputs [%s]', (mode) => {
+  const harness = useHarness(mode);
+
+  it('delivers frames with their metadata, seq and generation, and completes after the last outcome', async () => {
+    const p = await harness().running();
+    const frames = collect(p, 'frame');
+    const outcomes = await lastValueFrom(
+      p.connect(from([frame({ fill: 2, length: 10, width: 5, height: 2, format: 'rgb', timestamp: 1.5 }), frame({ fill: 3, length: 4 })])).pipe(toArray()),
+    );
+    expect(outcomes).toEqual([
+      { seq: 1, generation: 1, kind: 'done' },
+      { seq: 2, generation: 1, kind: 'done' },
+    ]);
+    expect(frames.map((o) => o.value)).toEqual([
+      { seq: 1, generation: 1, width: 5, height: 2, format: 'rgb', timestamp: 1.5, length: 10, sum: 20 },
+      { seq: 2, generation: 1, width: 4, height: 4, format: 'gray', timestamp: 0, length: 4, sum: 12 },
+    ]);
+    expect(frames.map((o) => o.inputSeq)).toEqual([1, 2]);
+  });
+
+  it('delivers frames and messages one at a time in submission order; outputs keep emission order', async () => {
+    const p = await harness().running();
+    const all: PluginOutput[] = [];
+    p.outputs$.subscribe((o) => all.push(o));
+    const source = new Subject<ReturnType<typeof frame>>();
+    const outcomes = lastValueFrom(p.connect(source).pipe(toArray()));
+    const replies: Promise<unknown>[] = [];
+    for (let i = 0; i < 20; i++) {
+      if (i % 3 === 0) replies.push(p.send({ op: 'emit', channel: 'm', values: [i, i + 0.5] }));
+      else source.next(frame({ fill: i }));
+    }
+    source.complete();
+    await Promise.all(replies);
+    const done = await outcomes;
+    expect(done.every((o) => o.kind === 'done')).toBe(true);
+    const inputSeqs = all.map((o) => o.inputSeq);
+    expect(inputSeqs).toEqual([...inputSeqs].sort((a, b) => (a ?? 0) - (b ?? 0)));
+    // Output seq numbers are consecutive in emission order (seq 1 was emitted by start()).
+    expect(all.map((o) => o.seq)).toEqual(all.map((_, i) => i + 2));
+    const fills = all.map((o) => (o.channel === 'm' ? o.value : (o.value as { sum: number }).sum / 16));
+    const expected: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      if (i % 3 === 0) expected.push(i, i + 0.5);
+      else expected.push(i);
+    }
+    expect(fills).toEqual(expected);
+  });
+
+  it('resolves send with what onMessage returned, structured-cloned', async () => {
+    const p = await harness().running();
+    const value = { a: [1, 2, { b: 'c' }], d: new Date(5), m: new Map([[1, 2]]) };
+    const reply = await p.send({ op: 'echo', value });
+    expect(reply).toEqual(value);
+    expect(reply).not.toBe(value);
+  });
+
+  it('treats a throw on one input as an input error: the instance stays up', async () => {
+    const p = await harness().running();
+    const error = await p.send({ op: 'throw', message: 'bad input' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputFailed);
+    expect(error).toMatchObject({ code: 'ERR_INPUT_FAILED', seq: 1, generation: 1 });
+    expect((error as InputFailed).message).toMatch(/bad input/);
+    const outcomes = await lastValueFrom(p.connect(from([frame({ format: 'poison' }), frame()])).pipe(toArray()));
+    expect(outcomes.map((o) => o.kind)).toEqual(['failed', 'done']);
+    expect(outcomes[0]?.reason).toMatch(/poisoned frame 2/);
+    expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+    expect(p.status.counters).toMatchObject({ accepted: 3, done: 1, failed: 2 });
+  });
+
+  it('loses the generation on an input error when policy says so; other in-flight inputs end lost', async () => {
+    const h = harness();
+    const p = await h.running({ restart: { onInputError: 'restart' } });
+    const failing = p.send({ op: 'throw' }).catch((e: unknown) => e);
+    const queued = p.send({ op: 'echo', value: 'after' });
+    expect(await failing).toBeInstanceOf(InputFailed);
+    const failed = await waitForStatus(p, (s) => s.state === 'failed');
+    expect(failed.failure).toMatchObject({ class: 'lost', cause: 'threw', generation: 1 });
+    // The queued message was never handed to generation 1: it waits for generation 2.
+    await h.restart(p);
+    expect(await queued).toBe('after');
+    expect(balanced(p.status.counters)).toBe(true);
+  });
+
+  it('fails an input over its budget as lost/unresponsive and restarts', async () => {
+    const h = harness();
+    const p = await h.running({ timeouts: { input: 500 } });
+    const hung = p.send({ op: 'hang' }).catch((e: unknown) => e);
+    await waitForStatus(p, (s) => s.counters.inFlight === 1);
+    h.clock.increment(499);
+    expect(p.status.state).toBe('running');
+    h.clock.increment(1);
+    const error = await hung;
+    expect(error).toBeInstanceOf(LostWhileRunning);
+    expect(error).toMatchObject({ failureCause: 'unresponsive', generation: 1 });
+    await h.restart(p);
+    expect(await p.send({ op: 'generation' })).toBe(2);
+    expect(p.status.counters).toMatchObject({ lost: 1, done: 1, inFlight: 0 });
+  });
+
+  it('queues while paused and delivers on resume', async () => {
+    const p = await harness().running();
+    await p.pause();
+    const outcomes = lastValueFrom(p.connect(from([frame(), frame(), frame()])).pipe(toArray()));
+    const reply = p.send({ op: 'echo', value: 'x' });
+    await waitForStatus(p, (s) => s.counters.queued === 4);
+    expect(p.status.counters).toMatchObject({ inFlight: 0, done: 0 });
+    await p.run();
+    expect(await reply).toBe('x');
+    expect((await outcomes).map((o) => o.kind)).toEqual(['done', 'done', 'done']);
+  });
+
+  it.each([
+    ['drop-newest', ['done', 'done', 'dropped', 'dropped'], 'overflow: drop-newest'],
+    ['drop-oldest', ['dropped', 'dropped', 'done', 'done'], 'overflow: drop-oldest'],
+    ['block', ['done', 'done', 'done', 'done'], undefined],
+  ] as const)('applies the %s overflow policy', async (overflow, kinds, reason) => {
+    const p = await harness().running({ frames: { queue: 2, overflow } });
+    await p.pause();
+    const outcomes: FrameOutcome[] = [];
+    const finished = lastValueFrom(p.connect(from([1, 2, 3, 4].map((fill) => frame({ fill })))).pipe(toArray()));
+    p.connect(of()).subscribe();
+    await waitForStatus(p, (s) => s.counters.accepted === 4);
+    await p.run();
+    outcomes.push(...(await finished));
+    expect([...outcomes].sort((a, b) => a.seq - b.seq).map((o) => o.kind)).toEqual(kinds);
+    for (const o of outcomes.filter((x) => x.kind === 'dropped')) expect(o.reason).toBe(reason);
+    expect(p.status.counters).toMatchObject({ accepted: 4, dropped: kinds.filter((k) => k === 'dropped').length });
+    expect(balanced(p.status.counters)).toBe(true);
+  });
+
+  it('drops queued inputs with reason "stopped" on stop, after in-flight inputs finished', async () => {
+    const p = await harness().running();
+    await p.pause();
+    const outcomes = lastValueFrom(p.connect(from([frame(), frame()])).pipe(toArray()));
+    const reply = p.send({ op: 'echo', value: 1 }).catch((e: unknown) => e);
+    await p.stop();
+    expect(await outcomes).toEqual([
+      { seq: 1, generation: 1, kind: 'dropped', reason: 'stopped' },
+      { seq: 2, generation: 1, kind: 'dropped', reason: 'stopped' },
+    ]);
+    expect(await reply).toMatchObject({ name: 'InputDropped', reason: 'stopped', seq: 3 });
+    expect(p.status.counters).toMatchObject({ accepted: 3, dropped: 3, queued: 0, inFlight: 0 });
+  });
+
+  it('refuses invalid frames with a reason and keeps going', async () => {
+    const p = await harness().running();
+    const bad = [
+      { ...frame(), width: 0 },
+      { ...frame(), height: 1.5 },
+      { ...frame(), format: '' },
+      { ...frame(), timestamp: Number.NaN },
+      { ...frame(), data: new Uint8Array(0) },
+      { ...frame(), data: [1, 2, 3] as unknown as Uint8Array },
+    ];
+    const outcomes = await lastValueFrom(p.connect(from([...bad, frame()])).pipe(toArray()));
+    expect(outcomes.slice(0, bad.length).every((o) => o.kind === 'dropped' && o.reason?.startsWith('refused: invalid frame'))).toBe(true);
+    expect(outcomes.at(-1)).toMatchObject({ kind: 'done', seq: bad.length + 1 });
+    expect(p.status.counters).toMatchObject({ refused: bad.length, accepted: 1, done: 1 });
+  });
+
+  it('refuses a message that cannot be structured-cloned, and an emit of one fails in the plugin', async () => {
+    const p = await harness().running();
+    const error = await p.send({ op: 'echo', value: () => 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputRefused);
+    expect((error as InputRefused).reason).toMatch(/structured-cloneable/);
+    expect(await p.send({ op: 'emit-unclonable' })).toBe('DataCloneError');
+  });
+
+  it('hands the plugin a clone of its config', async () => {
+    const config = { threshold: 3, nested: { list: [1, 2] } };
+    const p = await harness().running({ config });
+    expect(await p.send({ op: 'config' })).toEqual(config);
+    expect(await p.send({ op: 'mutate-config' })).toBe('mutated');
+    expect(config).toEqual({ threshold: 3, nested: { list: [1, 2] } });
+  });
+
+  it('forwards an error of the frame source after every accepted frame has its outcome', async () => {
+    const p = await harness().running();
+    const seen: FrameOutcome[] = [];
+    const failure = new Error('camera unplugged');
+    const error = await new Promise((resolve) => {
+      p.connect(concat(of(frame(), frame()), throwError(() => failure))).subscribe({
+        next: (o) => seen.push(o),
+        error: resolve,
+      });
+    });
+    expect(error).toBe(failure);
+    expect(seen.map((o) => o.kind)).toEqual(['done', 'done']);
+  });
+
+  it('ends frame.data with FrameExpired once onFrame settled', async () => {
+    const p = await harness().running({ config: { keepFrames: true } });
+    await lastValueFrom(p.connect(of(frame({ fill: 7 }))));
+    const read = (await p.send({ op: 'read-kept-frame' })) as { view: { error: string; code: string } };
+    expect(read.view).toEqual({ error: FrameExpired.name, code: 'ERR_FRAME_EXPIRED' });
+  });
+
+  it('poisons released slots on request, so a kept raw reference reads garbage', async () => {
+    const p = await harness().running({ config: { keepFrames: true }, frames: { poisonReleased: true } });
+    await lastValueFrom(p.connect(of(frame({ fill: 7 }))));
+    const read = (await p.send({ op: 'read-kept-frame' })) as { raw: number[] };
+    expect(read.raw).toEqual(new Array(8).fill(0xde));
+  });
+
+  it('copies an application buffer once: later writes to it do not reach the plugin', async () => {
+    const p = await harness().running();
+    await p.pause();
+    const mine = frame({ fill: 1 });
+    const outcome = lastValueFrom(p.connect(of(mine)));
+    mine.data.fill(9);
+    const sums = collect(p, 'frame');
+    await p.run();
+    await outcome;
+    expect((sums[0]?.value as { sum: number }).sum).toBe(16);
+  });
+
+  it('delivers an acquired slot without a copy, and acquire waits while every slot is taken', async () => {
+    const p = await harness().running({ frames: { slots: 2, queue: 1 } });
+    const a = await p.acquire(8);
+    const b = await p.acquire(8);
+    let third = false;
+    const waiting = p.acquire(8).then((slot) => {
+      third = true;
+      return slot;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(third).toBe(false);
+    a.data.fill(5);
+    a.width = 2;
+    a.height = 4;
+    a.format = 'gray';
+    a.timestamp = 10;
+    const sums = collect(p, 'frame');
+    const outcome = await lastValueFrom(p.connect(of(a)));
+    expect(outcome).toMatchObject({ kind: 'done' });
+    expect(sums[0]?.value).toMatchObject({ sum: 40, width: 2, height: 4, length: 8 });
+    const c = await waiting;
+    expect(third).toBe(true);
+    b.release();
+    c.release();
+    await Promise.all([p.acquire(8), p.acquire(8)]);
+  });
+
+  it('keeps the ledger balanced at every status, and in-flight drains to zero', async () => {
+    const h = harness();
+    const p = await h.running({ frames: { queue: 3, overflow: 'drop-oldest' }, restart: { onInputError: 'restart' } });
+    const statuses: LedgerCounters[] = [];
+    p.status$.subscribe((s) => statuses.push(s.counters));
+    await p.pause();
+    const outcomes = lastValueFrom(p.connect(from([1, 2, 3, 4, 5].map((fill) => frame({ fill })))).pipe(toArray()));
+    const replies = [p.send({ op: 'echo', value: 1 }), p.send({ op: 'throw' }), p.send({ op: 'echo', value: 2 })].map((r) =>
+      r.catch((e: unknown) => e),
+    );
+    await p.run();
+    await h.restart(p);
+    await Promise.all(replies);
+    await outcomes;
+    await p.stop();
+    expect(statuses.length).toBeGreaterThan(3);
+    for (const c of statuses) expect(balanced(c)).toBe(true);
+    expect(p.status.counters).toMatchObject({ accepted: 8, queued: 0, inFlight: 0, dropped: 2, failed: 1 });
+    expect(balanced(p.status.counters)).toBe(true);
+  });
+});
