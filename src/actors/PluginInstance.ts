@@ -244,8 +244,7 @@ export class PluginInstance {
    * teardown failed (state `failed`, class `teardown`). Idempotent.
    */
   stop(): Promise<void> {
-    const state = this.#state;
-    if (state === 'loaded' || state === 'stopped') return Promise.resolve();
+    if (this.#state === 'stopped') return Promise.resolve();
     this.actor.send({ type: 'stop' });
     return this.#waitFor((snapshot, s) => {
       if (s === 'stopped') return { value: undefined };

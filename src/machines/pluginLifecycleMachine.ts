@@ -183,7 +183,11 @@ export const pluginLifecycleMachine = setup({
   },
   states: {
     loaded: {
-      on: { start: { target: 'generation', actions: 'wantStarted' } },
+      on: {
+        start: { target: 'generation', actions: 'wantStarted' },
+        // Inputs may be queued before the first start; stopping settles them.
+        stop: 'stopped',
+      },
     },
     generation: {
       entry: 'beginGeneration',

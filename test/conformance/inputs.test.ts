@@ -163,6 +163,16 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(p.status.counters).toMatchObject({ accepted: 3, dropped: 3, queued: 0, inFlight: 0 });
   });
 
+  it('settles inputs queued before the first start when the instance is stopped instead', async () => {
+    // Found by the lifecycle model: a stop from loaded left queued frames pending forever.
+    const p = harness().load();
+    const outcomes = lastValueFrom(p.connect(of(frame())).pipe(toArray()));
+    await expect(p.run()).rejects.toMatchObject({ name: 'InvalidState' });
+    await p.stop();
+    expect(await outcomes).toEqual([{ seq: 1, generation: 0, kind: 'dropped', reason: 'stopped' }]);
+    expect(p.status.state).toBe('stopped');
+  });
+
   it('refuses invalid frames with a reason and keeps going', async () => {
     const p = await harness().running();
     const bad = [

@@ -44,7 +44,6 @@ describe('pluginLifecycleMachine: transitions', () => {
     const m = machineHarness();
     m.actor.send({ type: 'run' });
     m.actor.send({ type: 'pause' });
-    m.actor.send({ type: 'stop' });
     expect(m.state()).toBe('loaded');
     m.actor.send({ type: 'start' });
     m.gen().report({ type: 'gen.ready', generation: 7 });
@@ -65,6 +64,13 @@ describe('pluginLifecycleMachine: transitions', () => {
     m.clock.increment(1);
     expect(m.gen().commands).toEqual(['stop']);
     expect(m.actor.getSnapshot().context.failure).toMatchObject({ class: 'teardown', cause: 'timeout' });
+  });
+
+  it('goes from loaded to stopped on stop, without launching a generation', () => {
+    const m = machineHarness();
+    m.actor.send({ type: 'stop' });
+    expect(m.state()).toBe('stopped');
+    expect(m.generations).toHaveLength(0);
   });
 });
 

@@ -1,0 +1,403 @@
+import { DESCRIPTOR_BYTES, type RingLayout } from './segmentLayout.js';
+
+/**
+ * One entry of a ring: which slot holds the payload and what the payload is. Every field but
+ * `timestamp` is an unsigned 32-bit integer, except `seq` (a safe integer up to 2^53 - 1).
+ */
+export interface Descriptor {
+  /** Slot index in the segment's slot pool. */
+  readonly slot: number;
+  /** Payload bytes in the slot, at most `slotBytes`. */
+  readonly length: number;
+  /** Sequence number, a non-negative safe integer (stored as two u32 words). */
+  readonly seq: number;
+  /** Generation of the guest this descriptor belongs to. */
+  readonly generation: number;
+  /** Caller-defined tag (frame, message reference, outcome…). */
+  readonly kind: number;
+  readonly width: number;
+  readonly height: number;
+  /** Caller-defined pixel format code. */
+  readonly formatCode: number;
+  /** Any float64 (not validated: it is data, never an index). */
+  readonly timestamp: number;
+  /** Caller-defined word, e.g. an outcome code. */
+  readonly aux: number;
+}
+
+/** Which rule a peer-written value broke. */
+export type RingViolationKind = 'ring_index' | 'slot' | 'length' | 'seq' | 'generation' | 'kind';
+
+/** A peer broke the ring protocol. Reported as a value, never thrown at the host. */
+export interface RingViolation {
+  readonly ok: false;
+  readonly violation: RingViolationKind;
+  readonly detail: string;
+}
+
+/** Which end of the ring this object drives. Each end keeps its own counter privately. */
+export type RingRole = 'producer' | 'consumer';
+
+/** How a {@link DescriptorRing} end is set up. */
+export interface DescriptorRingOptions {
+  readonly role: RingRole;
+  /** Slots of the segment: a descriptor's `slot` must be below it. */
+  readonly slots: number;
+  /** Usable bytes per slot: a descriptor's `length` must not exceed it. */
+  readonly slotBytes: number;
+  /** Consumer: descriptors of any other generation are violations. Omit to accept any. */
+  readonly expectedGeneration?: number;
+  /** Both ends: kinds at or above this are refused (consumer: violation; producer: RangeError). Default 2^32. */
+  readonly kindLimit?: number;
+  /** Kinds that carry no payload; their `slot` and `length` must both be 0. Default: every kind has a slot. */
+  readonly isSlotless?: (kind: number) => boolean;
+  /** Called once, synchronously, when the first violation is found. */
+  readonly onViolation?: (violation: RingViolation) => void;
+}
+
+// Word offsets inside a descriptor (16 u32 words; 12..15 reserved).
+const W_SLOT = 0;
+const W_LENGTH = 1;
+const W_SEQ_LO = 2;
+const W_SEQ_HI = 3;
+const W_GENERATION = 4;
+const W_KIND = 5;
+const W_WIDTH = 6;
+const W_HEIGHT = 7;
+const W_FORMAT = 8;
+const W_AUX = 9;
+/** Float64 index of the timestamp inside a descriptor: byte 40, 8-aligned. */
+const F_TIMESTAMP = 5;
+const DESCRIPTOR_WORDS = DESCRIPTOR_BYTES / 4;
+const DESCRIPTOR_F64 = DESCRIPTOR_BYTES / 8;
+
+const TWO_POW_32 = 2 ** 32;
+const MAX_SAFE_HI = 2 ** 21 - 1;
+
+function isU32(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value < TWO_POW_32;
+}
+
+/**
+ * A single-producer/single-consumer ring of fixed-size descriptors in a SharedArrayBuffer.
+ *
+ * Protocol: the producer writes a descriptor with plain stores, then publishes it with
+ * `Atomics.store(tail)`; the consumer reads `tail` with `Atomics.load`, copies descriptors
+ * out, then returns them with `Atomics.store(head)`. Counters are free-running u32 values;
+ * the index is `counter & (capacity - 1)`.
+ *
+ * The peer may be hostile. Each end therefore keeps its own counter in a private field (the
+ * shared copy is only published, never read back), derives every index from that private
+ * counter, and reads each peer-written word exactly once with `Atomics.load` into a local
+ * that is validated and then used — never read again, so a peer that flips words cannot
+ * slip a value past validation (no double fetch). Any broken rule makes the ring
+ * `violation`-ed: sticky, reported to `onViolation`, and from then on `drain` delivers
+ * nothing and `tryPush` accepts nothing. The host's answer to a violation is to end the
+ * guest, not to resynchronise with it.
+ *
+ * Validation is always on: it is a handful of integer compares on locals already loaded
+ * (see bench/transport/descriptorRing.bench.ts), so a separate trusted path is not worth
+ * its risk.
+ */
+export class DescriptorRing {
+  /** Descriptors the ring holds. */
+  readonly capacity: number;
+  readonly role: RingRole;
+  readonly #mask: number;
+  readonly #slots: number;
+  readonly #slotBytes: number;
+  readonly #kindLimit: number;
+  readonly #isSlotless: ((kind: number) => boolean) | undefined;
+  readonly #onViolation: ((violation: RingViolation) => void) | undefined;
+  #expectedGeneration: number | undefined;
+  /** This end's counter (head for a consumer, tail for a producer). Never read back from shared memory. */
+  #counter: number;
+  /** The peer's counter as last validated: a peer counter may only move forward. */
+  #peerSeen: number;
+  /** This end's shared counter word: only ever stored to. */
+  readonly #own: Uint32Array;
+  /** The peer's shared counter word: loaded once per use, validated. */
+  readonly #peer: Uint32Array;
+  readonly #words: Uint32Array;
+  readonly #floats: Float64Array;
+  #violation: RingViolation | undefined;
+  #draining = false;
+
+  /**
+   * Sets both counters of a ring to `startCounter` (default 0). The host calls this once,
+   * before either end is constructed and before the guest starts.
+   */
+  static initialize(sab: SharedArrayBuffer, ring: RingLayout, startCounter = 0): void {
+    if (!isU32(startCounter)) throw new RangeError(`DescriptorRing.initialize: startCounter must be a u32, got ${startCounter}`);
+    checkRingFits(sab, ring);
+    Atomics.store(new Uint32Array(sab, ring.headOffset, 1), 0, startCounter);
+    Atomics.store(new Uint32Array(sab, ring.tailOffset, 1), 0, startCounter);
+  }
+
+  /**
+   * Attaches one end to a ring. The end's own counter is read once, here, from shared memory
+   * (as left by {@link DescriptorRing.initialize}); the host attaches before the guest runs.
+   *
+   * @throws RangeError when the ring does not fit the buffer or an option is out of range.
+   */
+  constructor(sab: SharedArrayBuffer, ring: RingLayout, options: DescriptorRingOptions) {
+    checkRingFits(sab, ring);
+    if (!Number.isSafeInteger(options.slots) || options.slots < 1 || options.slots > TWO_POW_32) {
+      throw new RangeError(`DescriptorRing: slots must be a positive integer, got ${options.slots}`);
+    }
+    if (!Number.isSafeInteger(options.slotBytes) || options.slotBytes < 1 || options.slotBytes >= TWO_POW_32) {
+      throw new RangeError(`DescriptorRing: slotBytes must be a positive u32, got ${options.slotBytes}`);
+    }
+    const kindLimit = options.kindLimit ?? TWO_POW_32;
+    if (!Number.isSafeInteger(kindLimit) || kindLimit < 1 || kindLimit > TWO_POW_32) {
+      throw new RangeError(`DescriptorRing: kindLimit must be an integer in [1, 2^32], got ${kindLimit}`);
+    }
+    this.role = options.role;
+    this.capacity = ring.capacity;
+    this.#mask = ring.capacity - 1;
+    this.#slots = options.slots;
+    this.#slotBytes = options.slotBytes;
+    this.#kindLimit = kindLimit;
+    this.#isSlotless = options.isSlotless;
+    this.#onViolation = options.onViolation;
+    this.expectedGeneration = options.expectedGeneration;
+    const head = new Uint32Array(sab, ring.headOffset, 1);
+    const tail = new Uint32Array(sab, ring.tailOffset, 1);
+    this.#own = options.role === 'consumer' ? head : tail;
+    this.#peer = options.role === 'consumer' ? tail : head;
+    this.#counter = Atomics.load(this.#own, 0);
+    this.#peerSeen = Atomics.load(this.#peer, 0);
+    this.#words = new Uint32Array(sab, ring.descriptorsOffset, ring.capacity * DESCRIPTOR_WORDS);
+    this.#floats = new Float64Array(sab, ring.descriptorsOffset, ring.capacity * DESCRIPTOR_F64);
+  }
+
+  /** Generation a consumer requires of every descriptor (`undefined`: any). */
+  get expectedGeneration(): number | undefined {
+    return this.#expectedGeneration;
+  }
+
+  set expectedGeneration(generation: number | undefined) {
+    if (generation !== undefined && !isU32(generation)) {
+      throw new RangeError(`DescriptorRing: expectedGeneration must be a u32, got ${generation}`);
+    }
+    this.#expectedGeneration = generation;
+  }
+
+  /** The first protocol violation seen, if any. Sticky. */
+  get violation(): RingViolation | undefined {
+    return this.#violation;
+  }
+
+  /**
+   * Descriptors published and not yet consumed, as seen from this end. 0 once the ring is
+   * violated (a corrupt peer counter is detected here too).
+   */
+  size(): number {
+    return Math.max(this.#used(), 0);
+  }
+
+  /** Room for more descriptors, as seen from this end. 0 once the ring is violated. */
+  free(): number {
+    const used = this.#used();
+    return used < 0 ? 0 : this.capacity - used;
+  }
+
+  /**
+   * Consumer: true when {@link drain} has something to do — descriptors to deliver or a
+   * violation to report. The predicate to park on, so a violation wakes the consumer up.
+   */
+  hasPending(): boolean {
+    return this.#used() !== 0;
+  }
+
+  /**
+   * Producer: writes `desc` and publishes it. False when the ring is full or violated.
+   *
+   * @throws RangeError when `desc` itself is malformed (a bug of this side, not peer input).
+   */
+  tryPush(desc: Descriptor): boolean {
+    if (this.role !== 'producer') throw new Error('DescriptorRing.tryPush: this end is the consumer');
+    this.#checkOutgoing(desc);
+    if (this.#violation !== undefined) return false;
+    const used = this.#used();
+    if (used < 0 || used === this.capacity) return false;
+    const tail = this.#counter;
+    const index = tail & this.#mask;
+    const base = index * DESCRIPTOR_WORDS;
+    const words = this.#words;
+    words[base + W_SLOT] = desc.slot;
+    words[base + W_LENGTH] = desc.length;
+    words[base + W_SEQ_LO] = desc.seq >>> 0;
+    words[base + W_SEQ_HI] = Math.floor(desc.seq / TWO_POW_32);
+    words[base + W_GENERATION] = desc.generation;
+    words[base + W_KIND] = desc.kind;
+    words[base + W_WIDTH] = desc.width;
+    words[base + W_HEIGHT] = desc.height;
+    words[base + W_FORMAT] = desc.formatCode;
+    words[base + W_AUX] = desc.aux;
+    this.#floats[index * DESCRIPTOR_F64 + F_TIMESTAMP] = desc.timestamp;
+    this.#counter = (tail + 1) >>> 0;
+    // Publication: the SeqCst store orders every plain store above before it for a consumer
+    // that loads the tail.
+    Atomics.store(this.#own, 0, this.#counter);
+    return true;
+  }
+
+  /**
+   * Consumer: delivers up to `max` descriptors (pass `Infinity` for all) to `visit`, oldest
+   * first, each validated, and returns how many were delivered. Re-reads the tail when the
+   * batch it saw is exhausted, so one wake-up drains everything published meanwhile (bound
+   * it with `max` so a fast producer cannot hold the caller forever).
+   *
+   * Stops at the first invalid descriptor: the ring becomes violated (see
+   * {@link DescriptorRing.violation}) and that descriptor is not delivered. `visit` gets a
+   * private copy of each descriptor. The head is published once per batch (each tail read),
+   * not per descriptor, to keep the head's cache line from bouncing; also when `visit`
+   * throws, covering the descriptor it threw on.
+   *
+   * @throws Error when called on a producer or re-entered from `visit`.
+   */
+  drain(max: number, visit: (desc: Descriptor) => void): number {
+    if (this.role !== 'consumer') throw new Error('DescriptorRing.drain: this end is the producer');
+    if (this.#draining) throw new Error('DescriptorRing.drain: not re-entrant (called from its own visitor)');
+    if (!(max >= 0)) throw new RangeError(`DescriptorRing.drain: max must be >= 0, got ${max}`);
+    if (this.#violation !== undefined) return 0;
+    this.#draining = true;
+    let delivered = 0;
+    const words = this.#words;
+    try {
+      while (delivered < max) {
+        const available = this.#used();
+        if (available <= 0) break;
+        const batch = Math.min(available, max - delivered);
+        for (let i = 0; i < batch; i++) {
+          const counter = this.#counter;
+          const index = counter & this.#mask;
+          const base = index * DESCRIPTOR_WORDS;
+          // Single fetch: every word is loaded once, here; only these locals are used below.
+          const slot = Atomics.load(words, base + W_SLOT);
+          const length = Atomics.load(words, base + W_LENGTH);
+          const seqLo = Atomics.load(words, base + W_SEQ_LO);
+          const seqHi = Atomics.load(words, base + W_SEQ_HI);
+          const generation = Atomics.load(words, base + W_GENERATION);
+          const kind = Atomics.load(words, base + W_KIND);
+          const width = Atomics.load(words, base + W_WIDTH);
+          const height = Atomics.load(words, base + W_HEIGHT);
+          const formatCode = Atomics.load(words, base + W_FORMAT);
+          const aux = Atomics.load(words, base + W_AUX);
+          const timestamp = this.#floats[index * DESCRIPTOR_F64 + F_TIMESTAMP] ?? Number.NaN;
+          if (kind >= this.#kindLimit) {
+            this.#fail('kind', `descriptor ${counter}: kind ${kind} is not below ${this.#kindLimit}`);
+            return delivered;
+          }
+          if (this.#isSlotless !== undefined && this.#isSlotless(kind)) {
+            if (slot !== 0 || length !== 0) {
+              this.#fail('slot', `descriptor ${counter}: slotless kind ${kind} names slot ${slot} with length ${length}`);
+              return delivered;
+            }
+          } else {
+            if (slot >= this.#slots) {
+              this.#fail('slot', `descriptor ${counter}: slot ${slot} is not below ${this.#slots}`);
+              return delivered;
+            }
+            if (length > this.#slotBytes) {
+              this.#fail('length', `descriptor ${counter}: length ${length} exceeds the ${this.#slotBytes}-byte slot`);
+              return delivered;
+            }
+          }
+          if (seqHi > MAX_SAFE_HI) {
+            this.#fail('seq', `descriptor ${counter}: seq high word 0x${seqHi.toString(16)} makes seq unsafe`);
+            return delivered;
+          }
+          const expected = this.#expectedGeneration;
+          if (expected !== undefined && generation !== expected) {
+            this.#fail('generation', `descriptor ${counter}: generation ${generation}, expected ${expected}`);
+            return delivered;
+          }
+          this.#counter = (counter + 1) >>> 0;
+          delivered++;
+          visit({ slot, length, seq: seqHi * TWO_POW_32 + seqLo, generation, kind, width, height, formatCode, timestamp, aux });
+        }
+        // Batch done: hand the entries back before looking for more, so a producer that
+        // was full can refill while this call continues.
+        Atomics.store(this.#own, 0, this.#counter);
+      }
+    } finally {
+      this.#draining = false;
+      Atomics.store(this.#own, 0, this.#counter);
+    }
+    return delivered;
+  }
+
+  /**
+   * Descriptors in flight as seen from this end, or -1 when the ring is (now) violated. The
+   * peer's counter is loaded once and must lie between its last validated value and the
+   * furthest it may legally be: a consumer's head never passes the tail, a producer's tail
+   * never gets more than `capacity` ahead of the head, and neither moves backwards.
+   */
+  #used(): number {
+    if (this.#violation !== undefined) return -1;
+    const peer = Atomics.load(this.#peer, 0);
+    const own = this.#counter;
+    const consumer = this.role === 'consumer';
+    const used = (consumer ? peer - own : own - peer) >>> 0;
+    const usedBefore = (consumer ? this.#peerSeen - own : own - this.#peerSeen) >>> 0;
+    // A consumer sees more in flight as the producer advances; a producer sees less as the
+    // consumer advances. Any other movement is a peer writing its counter at will.
+    const backwards = consumer ? used < usedBefore : used > usedBefore;
+    if (used > this.capacity || backwards) {
+      this.#fail(
+        'ring_index',
+        `the ${consumer ? "producer's tail" : "consumer's head"} is ${peer} (last seen ${this.#peerSeen}) against ${own}, capacity ${this.capacity}`,
+      );
+      return -1;
+    }
+    this.#peerSeen = peer;
+    return used;
+  }
+
+  #fail(violation: RingViolationKind, detail: string): void {
+    if (this.#violation !== undefined) return;
+    const report: RingViolation = Object.freeze({ ok: false, violation, detail });
+    this.#violation = report;
+    this.#onViolation?.(report);
+  }
+
+  #checkOutgoing(desc: Descriptor): void {
+    const bad = (field: string, value: number, rule: string): never => {
+      throw new RangeError(`DescriptorRing.tryPush: ${field} ${String(value)} ${rule}`);
+    };
+    if (!isU32(desc.kind) || desc.kind >= this.#kindLimit) bad('kind', desc.kind, `is not a u32 below ${this.#kindLimit}`);
+    if (this.#isSlotless !== undefined && this.#isSlotless(desc.kind)) {
+      if (desc.slot !== 0 || desc.length !== 0) bad('slot', desc.slot, 'must be 0 with length 0 for a slotless kind');
+    } else {
+      if (!Number.isInteger(desc.slot) || desc.slot < 0 || desc.slot >= this.#slots) bad('slot', desc.slot, `is not in [0, ${this.#slots})`);
+      if (!Number.isInteger(desc.length) || desc.length < 0 || desc.length > this.#slotBytes) {
+        bad('length', desc.length, `is not in [0, ${this.#slotBytes}]`);
+      }
+    }
+    if (!Number.isSafeInteger(desc.seq) || desc.seq < 0) bad('seq', desc.seq, 'is not a non-negative safe integer');
+    if (!isU32(desc.generation)) bad('generation', desc.generation, 'is not a u32');
+    if (!isU32(desc.width)) bad('width', desc.width, 'is not a u32');
+    if (!isU32(desc.height)) bad('height', desc.height, 'is not a u32');
+    if (!isU32(desc.formatCode)) bad('formatCode', desc.formatCode, 'is not a u32');
+    if (!isU32(desc.aux)) bad('aux', desc.aux, 'is not a u32');
+    if (typeof desc.timestamp !== 'number') bad('timestamp', desc.timestamp, 'is not a number');
+  }
+}
+
+function checkRingFits(sab: SharedArrayBuffer, ring: RingLayout): void {
+  const capacity = ring.capacity;
+  if (!Number.isSafeInteger(capacity) || capacity < 1 || (capacity & (capacity - 1)) !== 0) {
+    throw new RangeError(`DescriptorRing: capacity must be a power of two, got ${capacity}`);
+  }
+  const end = ring.descriptorsOffset + capacity * DESCRIPTOR_BYTES;
+  for (const offset of [ring.headOffset, ring.tailOffset, ring.descriptorsOffset]) {
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset % 8 !== 0) {
+      throw new RangeError(`DescriptorRing: ring offsets must be non-negative multiples of 8, got ${offset}`);
+    }
+  }
+  if (end > sab.byteLength || ring.headOffset + 4 > sab.byteLength || ring.tailOffset + 4 > sab.byteLength) {
+    throw new RangeError(`DescriptorRing: the ring ends at byte ${end}, the buffer has ${sab.byteLength}`);
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * How a doorbell wakes a parked peer: called with the park word (an Int32Array of length 1)
+ * after the ringer has cleared the peer's parked flag. The default is {@link atomicsNotify}.
+ * A custom function may replace it (e.g. write a byte on a pipe to a peer in another process,
+ * which V8's `Atomics.notify` cannot reach) or add to it by calling `atomicsNotify` itself.
+ */
+export type NotifyFn = (word: Int32Array) => void;
+
+/** Default {@link NotifyFn}: `Atomics.notify` on the park word. */
+export function atomicsNotify(word: Int32Array): void {
+  Atomics.notify(word, 0);
+}
+
+/** How a park ended. */
+export type ParkOutcome =
+  /** The condition held before sleeping (while spinning, or at the re-check after raising the flag). */
+  | 'ready'
+  /** The peer rang (or the flag was cleared under us): re-check the condition. */
+  | 'woken'
+  /** The timeout passed and the condition still does not hold. */
+  | 'timed-out';
+
+/** How a {@link Doorbell} is set up. */
+export interface DoorbellOptions {
+  /** Times the condition is polled before raising the parked flag. Default 0; at most {@link MAX_SPIN}. */
+  readonly spin?: number;
+  /** How {@link Doorbell.ring} wakes the peer. Default {@link atomicsNotify}. */
+  readonly notify?: NotifyFn;
+}
+
+/** Upper bound of {@link DoorbellOptions.spin}: spinning is a latency trade, never a busy wait. */
+export const MAX_SPIN = 1_000_000;
+
+const PARKED = 1;
+const AWAKE = 0;
+
+type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+type WaitAsyncFn = (typedArray: Int32Array, index: number, value: number, timeout?: number) => WaitAsyncResult;
+
+/** `Atomics.waitAsync` (ES2024; Node 16+), which the ES2023 lib this package compiles against does not declare. */
+function waitAsync(): WaitAsyncFn {
+  const fn = (Atomics as unknown as { waitAsync?: WaitAsyncFn }).waitAsync;
+  if (fn === undefined) throw new Error('Doorbell.parkAsync: Atomics.waitAsync is not available in this runtime');
+  return fn;
+}
+
+function checkTimeout(timeoutMs: number): void {
+  if (!(timeoutMs >= 0)) throw new RangeError(`Doorbell: timeoutMs must be >= 0, got ${timeoutMs}`);
+}
+
+/**
+ * The park/notify protocol over one Int32 "parked" word in a SharedArrayBuffer. The side that
+ * sleeps (the consumer of a ring when it is empty, or its producer when it is full) parks
+ * here; the other side rings after publishing.
+ *
+ * Parking: raise the flag (`Atomics.store` 1), re-check the condition, then sleep while the
+ * flag is still 1. Ringing: after publishing, if the flag is 1, clear it with
+ * `compareExchange(1 → 0)` and notify. Both sides use sequentially consistent atomics, so
+ * either the sleeper's re-check sees the publication or the ringer sees the flag: no lost
+ * wake-up. A busy peer never has its flag raised, so ringing it costs one load and no
+ * syscall; many publications while the peer sleeps cost one notification.
+ *
+ * The flag is shared memory, so a hostile peer can flip it: that only causes spurious
+ * wake-ups (every park returns so the caller re-checks) or extra notifications.
+ */
+export class Doorbell {
+  readonly #word: Int32Array;
+  readonly #spin: number;
+  readonly #notify: NotifyFn;
+
+  /**
+   * @param parkOffset byte offset of the park word (e.g. `RingLayout.consumerParkOffset`).
+   * @throws RangeError when the word does not fit the buffer or `spin` is out of range.
+   */
+  constructor(sab: SharedArrayBuffer, parkOffset: number, options: DoorbellOptions = {}) {
+    if (!Number.isSafeInteger(parkOffset) || parkOffset < 0 || parkOffset % 4 !== 0 || parkOffset + 4 > sab.byteLength) {
+      throw new RangeError(`Doorbell: parkOffset must be a 4-aligned offset inside the ${sab.byteLength}-byte buffer, got ${parkOffset}`);
+    }
+    const spin = options.spin ?? 0;
+    if (!Number.isSafeInteger(spin) || spin < 0 || spin > MAX_SPIN) {
+      throw new RangeError(`Doorbell: spin must be an integer in [0, ${MAX_SPIN}], got ${spin}`);
+    }
+    this.#word = new Int32Array(sab, parkOffset, 1);
+    this.#spin = spin;
+    this.#notify = options.notify ?? atomicsNotify;
+  }
+
+  /** Whether the flag is raised (the owner is parked or about to be). */
+  get isParked(): boolean {
+    return Atomics.load(this.#word, 0) === PARKED;
+  }
+
+  /**
+   * Producer side, after publishing: wakes the peer if, and only if, it is parked. Returns
+   * whether a notification was sent. Also a way for the sleeper's own side to cut its park
+   * short (e.g. on close).
+   */
+  ring(): boolean {
+    // A plain load first: a busy peer costs no compareExchange (no cache-line ownership).
+    if (Atomics.load(this.#word, 0) !== PARKED) return false;
+    if (Atomics.compareExchange(this.#word, 0, PARKED, AWAKE) !== PARKED) return false;
+    this.#notify(this.#word);
+    return true;
+  }
+
+  /**
+   * First half of a park, for callers that sleep by other means (e.g. on a pipe): polls
+   * `isReady` up to `spin` times, raises the flag, re-checks. Returns true when the caller
+   * must now sleep (flag raised, condition false), false when the condition holds (flag
+   * lowered). After sleeping, call {@link endPark}.
+   */
+  prepareToPark(isReady: () => boolean): boolean {
+    for (let i = 0; i < this.#spin; i++) if (isReady()) return false;
+    Atomics.store(this.#word, 0, PARKED);
+    // The re-check closes the lost-wake-up window: a publication before the flag was raised
+    // is seen here; one after it finds the flag raised and rings.
+    if (isReady()) {
+      Atomics.store(this.#word, 0, AWAKE);
+      return false;
+    }
+    return true;
+  }
+
+  /** Lowers the flag after sleeping (a no-op when the ringer already did). */
+  endPark(): void {
+    Atomics.store(this.#word, 0, AWAKE);
+  }
+
+  /**
+   * Blocking park with `Atomics.wait`, for a guest thread (never the host's event loop).
+   * Returns after a ring, a timeout, or at once when `isReady` holds.
+   */
+  park(isReady: () => boolean, timeoutMs = Number.POSITIVE_INFINITY): ParkOutcome {
+    checkTimeout(timeoutMs);
+    if (!this.prepareToPark(isReady)) return 'ready';
+    const result = Atomics.wait(this.#word, 0, PARKED, timeoutMs);
+    this.endPark();
+    return this.#outcome(result, isReady);
+  }
+
+  /**
+   * Non-blocking park with `Atomics.waitAsync`, for the host's event loop. The flag is raised
+   * synchronously, before this returns. Note: a pending `waitAsync` does not keep a Node
+   * process alive by itself.
+   */
+  async parkAsync(isReady: () => boolean, timeoutMs = Number.POSITIVE_INFINITY): Promise<ParkOutcome> {
+    checkTimeout(timeoutMs);
+    const wait = waitAsync();
+    if (!this.prepareToPark(isReady)) return 'ready';
+    const pending = wait(this.#word, 0, PARKED, timeoutMs);
+    const result = pending.async ? await pending.value : pending.value;
+    this.endPark();
+    return this.#outcome(result, isReady);
+  }
+
+  #outcome(result: 'ok' | 'not-equal' | 'timed-out', isReady: () => boolean): ParkOutcome {
+    if (result !== 'timed-out') return 'woken';
+    return isReady() ? 'ready' : 'timed-out';
+  }
+}

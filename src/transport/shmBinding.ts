@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { findPackageRoot } from './findPackageRoot.js';
+
+/**
+ * Seal flags and limits as compiled into the addon, so callers and tests use the kernel's
+ * values instead of hard-coding them.
+ */
+export interface ShmConstants {
+  readonly F_SEAL_SEAL: number;
+  readonly F_SEAL_SHRINK: number;
+  readonly F_SEAL_GROW: number;
+  readonly F_SEAL_WRITE: number;
+  /** Largest segment `createSegment` accepts (4 GiB on 64-bit). */
+  readonly MAX_SEGMENT_BYTES: number;
+  /** Segment sizes are rounded up to a multiple of this. */
+  readonly PAGE_SIZE: number;
+}
+
+/** A freshly created segment: the memfd to hand to a child, and the host's own mapping of it. */
+export interface ShmSegment {
+  /** Close-on-exec memfd; pass it in `spawn`'s `stdio` array, then `closeFd` it. */
+  readonly fd: number;
+  /** The whole segment; `byteLength` is the page-rounded size the child must expect. */
+  readonly buffer: SharedArrayBuffer;
+}
+
+/**
+ * The native shared-memory addon (Linux only).
+ *
+ * Why it exists: isolated plugins run in a child process, where a SharedArrayBuffer cannot be
+ * posted. The addon maps one sealed memfd into both processes and exposes it as a
+ * SharedArrayBuffer, so frames cross the process boundary without copies and both sides can
+ * use `Atomics` on the same memory. Without it, isolated mode copies frames over the IPC pipe.
+ */
+export interface ShmBinding {
+  /**
+   * Creates a memfd of `byteLength` bytes rounded up to whole pages, seals it against
+   * shrinking, growing and further sealing, and maps it read-write. Throws (with `code`,
+   * `errno`, `syscall` like Node's system errors) on any failure, and RangeError unless
+   * `byteLength` is an integer in [1, MAX_SEGMENT_BYTES].
+   */
+  createSegment(byteLength: number): ShmSegment;
+  /**
+   * Maps an inherited segment fd (child side). Refuses, by throwing, an fd that is not sealed
+   * against shrinking and growing — a peer could otherwise truncate it and SIGBUS this process
+   * — or whose size is not exactly `expectedByteLength`.
+   */
+  mapSegment(fd: number, expectedByteLength: number): SharedArrayBuffer;
+  /** Closes a descriptor; mappings made from it stay valid. */
+  closeFd(fd: number): void;
+  /**
+   * Arms `prctl(PR_SET_PDEATHSIG, signal)` for the calling process (0 disarms), so a child
+   * dies with its host even when the host is SIGKILLed. Returns whether the parent is still
+   * alive afterwards, i.e. `getppid()` equals `expectedParentPid` (default: the parent seen
+   * just before arming); `false` means the parent is already gone and no signal will come.
+   * Note the kernel fires on the exit of the parent *thread* that spawned the child, so the
+   * host must spawn from a thread that lives as long as the child should.
+   */
+  setParentDeathSignal(signal: number, expectedParentPid?: number): boolean;
+  /** The fd's seal bitmask (`F_SEAL_*`); throws if the file cannot carry seals. */
+  seals(fd: number): number;
+  readonly constants: ShmConstants;
+}
+
+/** Setting this environment variable to `1` makes the addon unavailable, to exercise the copy fallback. */
+export const SHM_ADDON_DISABLE_ENV = 'PLUGIN_SEAM_NO_ADDON';
+
+const PACKAGE_NAME = 'plugin-seam';
+const ADDON_RELATIVE_PATH = path.join('native', 'build', 'Release', 'plugin_seam_shm.node');
+const FUNCTIONS = ['createSegment', 'mapSegment', 'closeFd', 'setParentDeathSignal', 'seals'] as const;
+
+type LoadOutcome = { readonly binding: ShmBinding } | { readonly reason: string };
+
+/** Loaded at most once per module instance (per thread): the outcome cannot change. */
+let outcome: LoadOutcome | undefined;
+
+/**
+ * The native addon, or `undefined` when it is unavailable (not Linux, not built, failed to
+ * load, or disabled with `PLUGIN_SEAM_NO_ADDON=1`).
+ *
+ * Why it never throws: the addon is an optimisation and its build is allowed to fail at
+ * install time; callers fall back to copying frames and can report
+ * {@link shmBindingUnavailableReason}.
+ */
+export function loadShmBinding(): ShmBinding | undefined {
+  if (disabledByEnv()) return undefined;
+  outcome ??= attemptLoad();
+  return 'binding' in outcome ? outcome.binding : undefined;
+}
+
+/**
+ * Why {@link loadShmBinding} returns `undefined` right now, or `undefined` when the addon is
+ * available. Exists so the fallback to copying can be explained in logs and test output
+ * instead of happening silently.
+ */
+export function shmBindingUnavailableReason(): string | undefined {
+  if (disabledByEnv()) return `disabled by ${SHM_ADDON_DISABLE_ENV}=1`;
+  outcome ??= attemptLoad();
+  return 'reason' in outcome ? outcome.reason : undefined;
+}
+
+/** Read on every call, not cached, so a test can switch the fallback on and off. */
+function disabledByEnv(): boolean {
+  return process.env[SHM_ADDON_DISABLE_ENV] === '1';
+}
+
+function attemptLoad(): LoadOutcome {
+  if (process.platform !== 'linux') {
+    return { reason: `sealed memfd segments are Linux-only (platform is ${process.platform})` };
+  }
+  const root = findPackageRoot(import.meta.url, PACKAGE_NAME);
+  if (root === undefined) {
+    return { reason: `could not find the ${PACKAGE_NAME} package root above ${import.meta.url}` };
+  }
+  const file = path.join(root, ADDON_RELATIVE_PATH);
+  if (!existsSync(file)) {
+    return { reason: `${file} is missing (the install-time build failed or was skipped; run npm run build:native)` };
+  }
+  try {
+    const loaded: unknown = createRequire(import.meta.url)(file);
+    if (!isShmBinding(loaded)) {
+      return { reason: `${file} does not export the expected functions (stale build? run npm run build:native)` };
+    }
+    return { binding: loaded };
+  } catch (error) {
+    return { reason: `${file} failed to load: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+function isShmBinding(value: unknown): value is ShmBinding {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return (
+    FUNCTIONS.every((name) => typeof record[name] === 'function') &&
+    typeof record.constants === 'object' &&
+    record.constants !== null
+  );
+}
