@@ -1,0 +1,375 @@
+// Sealed shared memory for plugin-seam's isolated (child process) mode.
+//
+// Why a hand-written V8 addon and not N-API: the point is to hand JS a
+// SharedArrayBuffer that aliases an mmap'd memfd, so host and child can use
+// Atomics on the same bytes. N-API can wrap external memory only as a plain
+// ArrayBuffer (napi_create_external_arraybuffer), never as a SharedArrayBuffer,
+// so we use v8::SharedArrayBuffer::NewBackingStore directly.
+//
+// Why NODE_MODULE_INIT: it makes the addon context-aware, so it can be loaded
+// in worker threads as well as on the main thread. The module keeps no mutable
+// global state, which is what makes that safe.
+//
+// Linux-only: memfd_create, file seals and PR_SET_PDEATHSIG.
+
+#include <node.h>
+#include <uv.h>
+#include <v8.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace {
+
+using v8::BackingStore;
+using v8::Boolean;
+using v8::Context;
+using v8::Exception;
+using v8::Function;
+using v8::FunctionCallback;
+using v8::FunctionCallbackInfo;
+using v8::Integer;
+using v8::IntegrityLevel;
+using v8::Isolate;
+using v8::Local;
+using v8::Number;
+using v8::Object;
+using v8::SharedArrayBuffer;
+using v8::String;
+using v8::Value;
+
+// Large enough for any frame ring we would want, small enough that a bogus
+// length (or a unit mix-up) fails loudly instead of reserving absurd address
+// space. 32-bit builds get less because size_t and the address space are
+// smaller.
+constexpr uint64_t kMaxSegmentBytes =
+    sizeof(size_t) >= 8 ? (uint64_t{4} << 30) : (uint64_t{1} << 30);
+
+// The host owns size and layout: a peer must never be able to shrink the file
+// under our mapping (touching a page past EOF raises SIGBUS and kills the
+// process) or grow it. These two seals are what mapSegment insists on.
+constexpr int kRequiredSeals = F_SEAL_SHRINK | F_SEAL_GROW;
+
+// sysconf is cheap but the value never changes during a process lifetime;
+// a function-local static is initialised thread-safely (worker threads).
+uint64_t PageSize() {
+  static const uint64_t page = [] {
+    long value = sysconf(_SC_PAGESIZE);
+    return value > 0 ? static_cast<uint64_t>(value) : uint64_t{4096};
+  }();
+  return page;
+}
+
+Local<String> Str(Isolate* isolate, const std::string& text) {
+  return String::NewFromUtf8(isolate, text.c_str()).ToLocalChecked();
+}
+
+void ThrowTypeError(Isolate* isolate, const std::string& message) {
+  isolate->ThrowException(Exception::TypeError(Str(isolate, message)));
+}
+
+void ThrowRangeError(Isolate* isolate, const std::string& message) {
+  isolate->ThrowException(Exception::RangeError(Str(isolate, message)));
+}
+
+void ThrowPlainError(Isolate* isolate, const std::string& message) {
+  isolate->ThrowException(Exception::Error(Str(isolate, message)));
+}
+
+// Throws an Error shaped like Node's own system errors (code, errno, syscall)
+// so callers can branch on err.code the same way they do for fs errors. The
+// libuv helpers are used because they are thread-safe (unlike strerror) and
+// give the same names Node prints.
+void ThrowErrno(Isolate* isolate, int err, const char* syscall,
+                const std::string& what) {
+  char text[128];
+  char name[32];
+  // On Unix libuv error codes are negated errno values.
+  uv_strerror_r(-err, text, sizeof text);
+  uv_err_name_r(-err, name, sizeof name);
+  std::string message = what + ": " + syscall + " failed: " + text + " (" +
+                        name + ")";
+  Local<Context> context = isolate->GetCurrentContext();
+  Local<Object> error =
+      Exception::Error(Str(isolate, message))->ToObject(context).ToLocalChecked();
+  // If decorating the error fails (only on termination) it is thrown bare.
+  error->Set(context, Str(isolate, "code"), Str(isolate, name)).FromMaybe(false);
+  error->Set(context, Str(isolate, "errno"), Integer::New(isolate, -err))
+      .FromMaybe(false);
+  error->Set(context, Str(isolate, "syscall"), Str(isolate, syscall))
+      .FromMaybe(false);
+  isolate->ThrowException(error);
+}
+
+// Reads a JS number that must be an integer in [min, max]. Doubles are used
+// because byte lengths up to 4 GiB do not fit in int32.
+bool ReadInteger(Isolate* isolate, Local<Value> value, const char* label,
+                 double min, double max, double* out) {
+  if (!value->IsNumber()) {
+    ThrowTypeError(isolate, std::string(label) + " must be a number");
+    return false;
+  }
+  double number = value.As<Number>()->Value();
+  if (!std::isfinite(number) || std::trunc(number) != number) {
+    ThrowRangeError(isolate, std::string(label) + " must be an integer");
+    return false;
+  }
+  if (number < min || number > max) {
+    ThrowRangeError(isolate, std::string(label) + " must be between " +
+                                 std::to_string(static_cast<int64_t>(min)) +
+                                 " and " +
+                                 std::to_string(static_cast<int64_t>(max)) +
+                                 ", got " +
+                                 std::to_string(static_cast<int64_t>(number)));
+    return false;
+  }
+  *out = number;
+  return true;
+}
+
+bool ReadFd(Isolate* isolate, Local<Value> value, int* fd) {
+  double number = 0;
+  if (!ReadInteger(isolate, value, "fd", 0, INT32_MAX, &number)) return false;
+  *fd = static_cast<int>(number);
+  return true;
+}
+
+bool ReadByteLength(Isolate* isolate, Local<Value> value, const char* label,
+                    uint64_t* out) {
+  double number = 0;
+  if (!ReadInteger(isolate, value, label, 1,
+                   static_cast<double>(kMaxSegmentBytes), &number)) {
+    return false;
+  }
+  *out = static_cast<uint64_t>(number);
+  return true;
+}
+
+// Runs when the last SharedArrayBuffer referencing the mapping is gone, which
+// may be on any thread (a GC thread, or a worker the buffer was posted to).
+// munmap is thread-safe, and the fd is not needed: the mapping keeps the memfd
+// alive on its own.
+void UnmapDeleter(void* data, size_t length, void* /*deleter_data*/) {
+  munmap(data, length);
+}
+
+// Hands ownership of an mmap'd region to V8. From here on the region is
+// unmapped only by UnmapDeleter.
+Local<SharedArrayBuffer> WrapMapping(Isolate* isolate, void* data,
+                                     size_t length) {
+  std::unique_ptr<BackingStore> store =
+      SharedArrayBuffer::NewBackingStore(data, length, UnmapDeleter, nullptr);
+  return SharedArrayBuffer::New(isolate, std::move(store));
+}
+
+// Reads the seal bitmask; EINVAL means the file type cannot carry seals at
+// all (a regular file, or a memfd created without MFD_ALLOW_SEALING reports
+// F_SEAL_SEAL instead).
+bool GetSeals(Isolate* isolate, int fd, int* seals) {
+  int result = fcntl(fd, F_GET_SEALS);
+  if (result < 0) {
+    int err = errno;
+    ThrowErrno(isolate, err, "fcntl(F_GET_SEALS)",
+               err == EINVAL ? "fd " + std::to_string(fd) +
+                                   " is not a sealable memfd"
+                             : "cannot read seals of fd " + std::to_string(fd));
+    return false;
+  }
+  *seals = result;
+  return true;
+}
+
+// createSegment(byteLength) -> { fd, buffer }
+void CreateSegment(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  uint64_t requested = 0;
+  if (!ReadByteLength(isolate, args[0], "byteLength", &requested)) return;
+  // Mappings are page-granular anyway; making the file size the rounded size
+  // means buffer.byteLength == file size, which is exactly what the child
+  // passes to mapSegment.
+  const uint64_t page = PageSize();
+  const uint64_t length = (requested + page - 1) / page * page;
+  const std::string what = "createSegment(" + std::to_string(requested) + ")";
+
+  // CLOEXEC: the fd must reach only the children it is explicitly passed to
+  // (spawn's stdio dup2 clears the flag on the child's copy).
+  int fd = memfd_create("plugin-seam", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) {
+    ThrowErrno(isolate, errno, "memfd_create", what);
+    return;
+  }
+  auto fail = [&](const char* syscall) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(isolate, err, syscall, what);
+  };
+  if (ftruncate(fd, static_cast<off_t>(length)) != 0) return fail("ftruncate");
+  // F_SEAL_SEAL too, so nobody can later add F_SEAL_WRITE and turn our
+  // writable mapping into a one-way channel.
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    return fail("fcntl(F_ADD_SEALS)");
+  }
+  void* data = mmap(nullptr, static_cast<size_t>(length),
+                    PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (data == MAP_FAILED) return fail("mmap");
+
+  Local<SharedArrayBuffer> buffer =
+      WrapMapping(isolate, data, static_cast<size_t>(length));
+  Local<Context> context = isolate->GetCurrentContext();
+  Local<Object> result = Object::New(isolate);
+  if (result->Set(context, Str(isolate, "fd"), Integer::New(isolate, fd))
+          .IsNothing() ||
+      result->Set(context, Str(isolate, "buffer"), buffer).IsNothing()) {
+    // Only on termination; the buffer's deleter still unmaps, the fd is ours.
+    close(fd);
+    return;
+  }
+  args.GetReturnValue().Set(result);
+}
+
+// mapSegment(fd, expectedByteLength) -> SharedArrayBuffer
+void MapSegment(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int fd = -1;
+  uint64_t expected = 0;
+  if (!ReadFd(isolate, args[0], &fd)) return;
+  if (!ReadByteLength(isolate, args[1], "expectedByteLength", &expected)) {
+    return;
+  }
+  const std::string what = "mapSegment(fd " + std::to_string(fd) + ")";
+
+  // Seals first, then size: seals can only ever be added, so once SHRINK and
+  // GROW are present the size we read next cannot change before we map it.
+  int seals = 0;
+  if (!GetSeals(isolate, fd, &seals)) return;
+  if ((seals & kRequiredSeals) != kRequiredSeals) {
+    ThrowPlainError(isolate,
+                    what + ": refusing to map, the file is not sealed against "
+                           "resizing (needs F_SEAL_SHRINK|F_SEAL_GROW, has "
+                           "seals " +
+                        std::to_string(seals) +
+                        "); a peer could truncate it and SIGBUS this process");
+    return;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    ThrowErrno(isolate, errno, "fstat", what);
+    return;
+  }
+  if (!S_ISREG(st.st_mode) || st.st_size < 0 ||
+      static_cast<uint64_t>(st.st_size) != expected) {
+    ThrowPlainError(isolate, what + ": size mismatch, the file is " +
+                                 std::to_string(st.st_size) +
+                                 " bytes but " + std::to_string(expected) +
+                                 " were expected");
+    return;
+  }
+  void* data = mmap(nullptr, static_cast<size_t>(expected),
+                    PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (data == MAP_FAILED) {
+    ThrowErrno(isolate, errno, "mmap", what);
+    return;
+  }
+  args.GetReturnValue().Set(
+      WrapMapping(isolate, data, static_cast<size_t>(expected)));
+}
+
+// closeFd(fd): the mapping outlives the descriptor, so the host closes its
+// copy right after spawning the child.
+void CloseFd(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int fd = -1;
+  if (!ReadFd(isolate, args[0], &fd)) return;
+  // On Linux the descriptor is released even when close reports EINTR, so
+  // retrying could close an unrelated fd that reused the number.
+  if (close(fd) != 0 && errno != EINTR) {
+    ThrowErrno(isolate, errno, "close", "closeFd(" + std::to_string(fd) + ")");
+  }
+}
+
+// setParentDeathSignal(signal, expectedParentPid?) -> parent still alive
+void SetParentDeathSignal(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  double signal = 0;
+  // 0 clears the setting; the kernel validates the upper bound (SIGRTMAX).
+  if (!ReadInteger(isolate, args[0], "signal", 0, 64, &signal)) return;
+  // The parent may already have died before we got here, in which case we
+  // have been reparented and getppid() no longer names the host. The caller
+  // can pass the host pid it was told about to detect that case too.
+  pid_t expected = getppid();
+  if (!args[1]->IsUndefined()) {
+    double pid = 0;
+    if (!ReadInteger(isolate, args[1], "expectedParentPid", 1, INT32_MAX,
+                     &pid)) {
+      return;
+    }
+    expected = static_cast<pid_t>(pid);
+  }
+  if (prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(signal), 0, 0, 0) !=
+      0) {
+    ThrowErrno(isolate, errno, "prctl(PR_SET_PDEATHSIG)",
+               "setParentDeathSignal(" +
+                   std::to_string(static_cast<int>(signal)) + ")");
+    return;
+  }
+  // Checked after arming: if the parent died before prctl, no signal will
+  // ever come, and this is the only way to find out.
+  args.GetReturnValue().Set(Boolean::New(isolate, getppid() == expected));
+}
+
+// seals(fd) -> bitmask of F_SEAL_* flags
+void Seals(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int fd = -1;
+  if (!ReadFd(isolate, args[0], &fd)) return;
+  int seals = 0;
+  if (!GetSeals(isolate, fd, &seals)) return;
+  args.GetReturnValue().Set(Integer::New(isolate, seals));
+}
+
+void SetFunction(Local<Context> context, Local<Object> target,
+                 const char* name, FunctionCallback callback) {
+  Isolate* isolate = context->GetIsolate();
+  Local<Function> fn = Function::New(context, callback).ToLocalChecked();
+  fn->SetName(Str(isolate, name));
+  target->Set(context, Str(isolate, name), fn).Check();
+}
+
+void SetNumber(Local<Context> context, Local<Object> target, const char* name,
+               double value) {
+  Isolate* isolate = context->GetIsolate();
+  target->Set(context, Str(isolate, name), Number::New(isolate, value))
+      .Check();
+}
+
+}  // namespace
+
+NODE_MODULE_INIT(/* exports, module, context */) {
+  SetFunction(context, exports, "createSegment", CreateSegment);
+  SetFunction(context, exports, "mapSegment", MapSegment);
+  SetFunction(context, exports, "closeFd", CloseFd);
+  SetFunction(context, exports, "setParentDeathSignal", SetParentDeathSignal);
+  SetFunction(context, exports, "seals", Seals);
+
+  Isolate* isolate = context->GetIsolate();
+  Local<Object> constants = Object::New(isolate);
+  SetNumber(context, constants, "F_SEAL_SEAL", F_SEAL_SEAL);
+  SetNumber(context, constants, "F_SEAL_SHRINK", F_SEAL_SHRINK);
+  SetNumber(context, constants, "F_SEAL_GROW", F_SEAL_GROW);
+  SetNumber(context, constants, "F_SEAL_WRITE", F_SEAL_WRITE);
+  SetNumber(context, constants, "MAX_SEGMENT_BYTES",
+            static_cast<double>(kMaxSegmentBytes));
+  SetNumber(context, constants, "PAGE_SIZE", static_cast<double>(PageSize()));
+  constants->SetIntegrityLevel(context, IntegrityLevel::kFrozen).Check();
+  exports->Set(context, Str(isolate, "constants"), constants).Check();
+}
