@@ -99,10 +99,17 @@ export interface ResolvedLoadOptions {
 
 const MODES: readonly Mode[] = ['inline', 'embedded', 'isolated'];
 
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (value === null || value === undefined) return String(value);
+  return `a ${typeof value}`;
+}
+
 function positiveInt(path: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidOptions(`${path} must be a positive integer, got ${String(value)}`);
+    throw new InvalidOptions(`${path} must be a positive integer, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -110,7 +117,7 @@ function positiveInt(path: string, value: unknown, fallback: number): number {
 function nonNegativeInt(path: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidOptions(`${path} must be a non-negative integer, got ${String(value)}`);
+    throw new InvalidOptions(`${path} must be a non-negative integer, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -118,7 +125,7 @@ function nonNegativeInt(path: string, value: unknown, fallback: number): number 
 function oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw new InvalidOptions(`${path} must be one of ${allowed.join(', ')}, got ${String(value)}`);
+    throw new InvalidOptions(`${path} must be one of ${allowed.join(', ')}, got ${describeValue(value)}`);
   }
   return value as T;
 }

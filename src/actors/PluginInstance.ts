@@ -280,7 +280,7 @@ export class PluginInstance {
         delivery: { kind: 'message', seq, message: copy },
         buffer: undefined,
         settle: (outcome) => {
-          this.#queuedMessagesSettled(outcome);
+          this.#queuedMessagesSettled();
           switch (outcome.kind) {
             case 'done':
               resolve(outcome.value);
@@ -587,7 +587,7 @@ export class PluginInstance {
     this.#pump();
   }
 
-  #queuedMessagesSettled(_outcome: Outcome): void {
+  #queuedMessagesSettled(): void {
     // Messages count against the message queue until they settle, wherever they are.
     this.#queuedMessages -= 1;
   }
@@ -706,19 +706,19 @@ export class PluginInstance {
   #waitFor<T>(decide: (snapshot: PluginLifecycleSnapshot, state: LifecycleState) => { value: T } | { error: Error } | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      let subscription: { unsubscribe(): void } | undefined;
+      const holder: { subscription?: { unsubscribe(): void } } = {};
       const check = (snapshot: PluginLifecycleSnapshot): void => {
         if (settled) return;
         const verdict = decide(snapshot, lifecycleStateOf(snapshot));
         if (verdict === undefined) return;
         settled = true;
-        subscription?.unsubscribe();
+        holder.subscription?.unsubscribe();
         if ('error' in verdict) reject(verdict.error);
         else resolve(verdict.value);
       };
       check(this.actor.getSnapshot());
       if (settled) return;
-      subscription = this.actor.subscribe({
+      const subscription = this.actor.subscribe({
         next: check,
         complete: () => {
           if (!settled) {
@@ -727,6 +727,7 @@ export class PluginInstance {
           }
         },
       });
+      holder.subscription = subscription;
       if (this.#disposed && !settled) {
         settled = true;
         subscription.unsubscribe();

@@ -1,4 +1,4 @@
-import { assign, cancel, enqueueActions, fromCallback, raise, sendTo, setup } from 'xstate';
+import { assign, cancel, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
 import type { SnapshotFrom } from 'xstate';
 import { computeBackoff } from './computeBackoff.js';
 import type {

@@ -14,7 +14,7 @@ export class HeapFramePool {
   readonly #free: ArrayBuffer[] = [];
   /** Buffers handed out that belong to the pool (count towards `capacity`). */
   readonly #pooled = new Set<ArrayBuffer>();
-  readonly #waiters: { readonly byteLength: number; readonly resolve: (view: Uint8Array) => void; readonly reject: (error: unknown) => void }[] = [];
+  readonly #waiters: { readonly byteLength: number; readonly resolve: (view: Uint8Array) => void; readonly reject: (error: Error) => void }[] = [];
   #allocated = 0;
 
   constructor(options: { readonly capacity: number; readonly poisonReleased: boolean }) {
@@ -40,7 +40,7 @@ export class HeapFramePool {
           const at = this.#waiters.indexOf(waiter);
           if (at >= 0) {
             this.#waiters.splice(at, 1);
-            reject(signal.reason);
+            reject(signal.reason instanceof Error ? signal.reason : new Error('acquire aborted', { cause: signal.reason }));
           }
         },
         { once: true },
@@ -74,7 +74,7 @@ export class HeapFramePool {
   }
 
   /** Rejects every pending `acquire()`. */
-  close(reason: unknown): void {
+  close(reason: Error): void {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(reason);
   }
 

@@ -128,12 +128,12 @@ class Tick implements fc.AsyncCommand<Model, Real> {
   toString = () => `tick(${this.ms})`;
 }
 
-const commands = [
+const commands: fc.Arbitrary<fc.AsyncCommand<Model, Real>>[] = [
   fc.constant(new Start()),
   fc.constant(new Run()),
   fc.constant(new Pause()),
   fc.constant(new Stop()),
-  fc.constantFrom('echo', 'throw', 'emit', 'hang').map((op) => new Send(op as 'echo' | 'throw' | 'emit' | 'hang')),
+  fc.constantFrom('echo' as const, 'throw' as const, 'emit' as const, 'hang' as const).map((op) => new Send(op)),
   fc.tuple(fc.integer({ min: 1, max: 5 }), fc.boolean()).map(([n, poison]) => new Frames(n, poison)),
   fc.integer({ min: 0, max: 3_000 }).map((ms) => new Tick(ms)),
 ];

@@ -1,3 +1,4 @@
+import { messageOf } from '../../errors.js';
 import { createFrameView } from '../../plugin/createFrameView.js';
 import type { LogLevel, PluginContext, PluginDefinition, PluginLogger } from '../../plugin/types.js';
 import type { Delivery, DeliveryResult } from '../Adapter.js';
@@ -28,7 +29,9 @@ export class PluginRunner {
     this.#definition = definition;
     this.#sink = options.sink;
     const log = (level: LogLevel) => (message: string) => {
-      this.#sink.log(level, String(message));
+      // Plugins may be plain JavaScript: coerce whatever arrives into one line of text.
+      const text: unknown = message;
+      this.#sink.log(level, typeof text === 'string' ? text : messageOf(text));
     };
     const logger: PluginLogger = Object.freeze({ debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') });
     this.#context = Object.freeze({
