@@ -96,7 +96,8 @@ export class Doorbell {
    * short (e.g. on close).
    */
   ring(): boolean {
-    // A plain load first: a busy peer costs no compareExchange (no cache-line ownership).
+    // A load first: a busy peer costs no compareExchange (which would take the cache line
+    // exclusive even when it fails).
     if (Atomics.load(this.#word, 0) !== PARKED) return false;
     if (Atomics.compareExchange(this.#word, 0, PARKED, AWAKE) !== PARKED) return false;
     this.#notify(this.#word);

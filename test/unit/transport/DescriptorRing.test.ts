@@ -1,0 +1,229 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DescriptorRing, type Descriptor } from '../../../src/transport/DescriptorRing.js';
+import { createSegment, descriptor, drainAll, ringPair } from './support/segmentFixture.js';
+
+const SLOTS = 4;
+const SLOT_BYTES = 256;
+
+function setup(ringCapacity = 8, startCounter = 0) {
+  const segment = createSegment({ slots: SLOTS, slotBytes: SLOT_BYTES, ringCapacity }, { startCounter });
+  return { segment, ...ringPair(segment) };
+}
+
+const desc = (seq: number, overrides: Partial<Descriptor> = {}): Descriptor => descriptor(seq, SLOTS, SLOT_BYTES, overrides);
+
+describe('DescriptorRing', () => {
+  it('delivers descriptors in FIFO order with every field intact', () => {
+    const { producer, consumer } = setup();
+    const sent = [
+      desc(0),
+      desc(1, { seq: 2 ** 53 - 1, timestamp: -1.25e300, aux: 0xffff_ffff, width: 0xffff_ffff, formatCode: 0x8000_0000 }),
+      desc(2, { seq: 2 ** 32 + 5, timestamp: Number.NaN, generation: 0xffff_ffff, length: SLOT_BYTES, slot: SLOTS - 1 }),
+    ];
+    for (const d of sent) expect(producer.tryPush(d)).toBe(true);
+    expect(consumer.size()).toBe(3);
+    expect(drainAll(consumer)).toEqual(sent);
+    expect(consumer.size()).toBe(0);
+    expect(producer.free()).toBe(8);
+  });
+
+  it('reports full and empty, and frees room as the consumer drains', () => {
+    const { producer, consumer } = setup(8);
+    expect(consumer.size()).toBe(0);
+    expect(consumer.hasPending()).toBe(false);
+    expect(drainAll(consumer)).toEqual([]);
+    for (let i = 0; i < 8; i++) expect(producer.tryPush(desc(i))).toBe(true);
+    expect(producer.tryPush(desc(8))).toBe(false);
+    expect(producer.free()).toBe(0);
+    expect(producer.size()).toBe(8);
+    expect(consumer.hasPending()).toBe(true);
+    expect(drainAll(consumer, 3).map((d) => d.seq)).toEqual([0, 1, 2]);
+    expect(producer.free()).toBe(3);
+    expect(producer.tryPush(desc(8))).toBe(true);
+    expect(drainAll(consumer).map((d) => d.seq)).toEqual([3, 4, 5, 6, 7, 8]);
+    expect(consumer.violation).toBeUndefined();
+  });
+
+  it('drains everything available in one call, including what arrives meanwhile, up to max', () => {
+    const { producer, consumer } = setup(128);
+    for (let i = 0; i < 50; i++) producer.tryPush(desc(i));
+    const seen: number[] = [];
+    // The visitor plays a producer that keeps publishing while the consumer drains.
+    const count = consumer.drain(Number.POSITIVE_INFINITY, (d) => {
+      seen.push(d.seq);
+      if (d.seq < 60) producer.tryPush(desc(d.seq + 50));
+    });
+    expect(count).toBe(110);
+    expect(seen).toEqual(Array.from({ length: 110 }, (_, i) => i));
+    for (let i = 0; i < 20; i++) producer.tryPush(desc(i));
+    expect(consumer.drain(7, () => undefined)).toBe(7);
+    expect(consumer.size()).toBe(13);
+  });
+
+  it('keeps order and counts across the 2^32 counter wraparound', () => {
+    const { segment, producer, consumer } = setup(8, 0xffff_fff0);
+    const head = new Uint32Array(segment.sab, segment.layout.submit.headOffset, 1);
+    const tail = new Uint32Array(segment.sab, segment.layout.submit.tailOffset, 1);
+    const received: number[] = [];
+    let next = 0;
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 1 + (round % 8); i++) expect(producer.tryPush(desc(next++))).toBe(true);
+      expect(consumer.size()).toBe(1 + (round % 8));
+      consumer.drain(Number.POSITIVE_INFINITY, (d) => received.push(d.seq));
+    }
+    expect(received).toEqual(Array.from({ length: next }, (_, i) => i));
+    expect(tail[0]).toBe((0xffff_fff0 + next) >>> 0);
+    expect(tail[0]).toBeLessThan(0xffff_fff0);
+    expect(head[0]).toBe(tail[0]);
+    expect(consumer.violation).toBeUndefined();
+  });
+
+  it('publishes the head for descriptors consumed before a visitor throws', () => {
+    const { producer, consumer } = setup();
+    for (let i = 0; i < 5; i++) producer.tryPush(desc(i));
+    expect(() =>
+      consumer.drain(10, (d) => {
+        if (d.seq === 2) throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(producer.free()).toBe(8 - 2);
+    expect(drainAll(consumer).map((d) => d.seq)).toEqual([3, 4]);
+  });
+
+  it('refuses misuse by this side with clear errors', () => {
+    const { producer, consumer } = setup();
+    expect(() => consumer.tryPush(desc(0))).toThrow(/consumer/);
+    expect(() => producer.drain(1, () => undefined)).toThrow(/producer/);
+    expect(() => consumer.drain(-1, () => undefined)).toThrow(RangeError);
+    producer.tryPush(desc(0));
+    expect(() => consumer.drain(1, () => consumer.drain(1, () => undefined))).toThrow(/re-entrant/);
+    for (const bad of [
+      { slot: SLOTS },
+      { slot: -1 },
+      { length: SLOT_BYTES + 1 },
+      { length: 1.5 },
+      { seq: 2 ** 53 },
+      { seq: -1 },
+      { generation: 2 ** 32 },
+      { kind: -1 },
+      { width: Number.NaN },
+      { aux: 2 ** 32 },
+    ]) {
+      expect(() => producer.tryPush(desc(1, bad)), JSON.stringify(bad)).toThrow(RangeError);
+    }
+    expect(producer.size()).toBe(0);
+  });
+
+  it('validates generation, kind limit and slotless kinds on the consumer side', () => {
+    const segment = createSegment({ slots: SLOTS, slotBytes: SLOT_BYTES, ringCapacity: 8 });
+    const options = { slots: SLOTS, slotBytes: SLOT_BYTES, kindLimit: 4, isSlotless: (kind: number) => kind === 3 };
+    const producer = new DescriptorRing(segment.sab, segment.layout.submit, { ...options, role: 'producer' });
+    const violations: unknown[] = [];
+    const consumer = new DescriptorRing(segment.sab, segment.layout.submit, {
+      ...options,
+      role: 'consumer',
+      expectedGeneration: 1,
+      onViolation: (v) => violations.push(v),
+    });
+    expect(() => producer.tryPush(desc(0, { kind: 4 }))).toThrow(/kind/);
+    expect(() => producer.tryPush(desc(1, { kind: 3, slot: 1 }))).toThrow(/slotless/);
+    producer.tryPush(desc(0, { kind: 3, slot: 0, length: 0 }));
+    producer.tryPush(desc(1, { kind: 1 }));
+    producer.tryPush(desc(2, { kind: 1, generation: 2 }));
+    producer.tryPush(desc(3, { kind: 1 }));
+    expect(drainAll(consumer).map((d) => d.seq)).toEqual([0, 1]);
+    expect(consumer.violation).toMatchObject({ ok: false, violation: 'generation' });
+    expect(violations).toEqual([consumer.violation]);
+    // Sticky: nothing more is delivered, and the ring reports nothing to do but the violation.
+    expect(drainAll(consumer)).toEqual([]);
+    expect(consumer.size()).toBe(0);
+    expect(consumer.hasPending()).toBe(true);
+    consumer.expectedGeneration = 2;
+    expect(drainAll(consumer)).toEqual([]);
+  });
+
+  it('behaves like a bounded FIFO queue (model-based, arbitrary start counter)', () => {
+    interface Model {
+      queue: Descriptor[];
+      nextSeq: number;
+      readonly capacity: number;
+    }
+    interface Real {
+      readonly producer: DescriptorRing;
+      readonly consumer: DescriptorRing;
+    }
+    class Push implements fc.Command<Model, Real> {
+      constructor(readonly overrides: Partial<Descriptor>) {}
+      check(): boolean {
+        return true;
+      }
+      run(model: Model, real: Real): void {
+        const d = desc(model.nextSeq, this.overrides);
+        const accepted = real.producer.tryPush(d);
+        expect(accepted).toBe(model.queue.length < model.capacity);
+        if (accepted) {
+          model.queue.push(d);
+          model.nextSeq += 1;
+        }
+      }
+      toString(): string {
+        return `push(${JSON.stringify(this.overrides)})`;
+      }
+    }
+    class Drain implements fc.Command<Model, Real> {
+      constructor(readonly max: number) {}
+      check(): boolean {
+        return true;
+      }
+      run(model: Model, real: Real): void {
+        const got = drainAll(real.consumer, this.max);
+        expect(got).toEqual(model.queue.splice(0, this.max));
+      }
+      toString(): string {
+        return `drain(${this.max})`;
+      }
+    }
+    class Sizes implements fc.Command<Model, Real> {
+      check(): boolean {
+        return true;
+      }
+      run(model: Model, real: Real): void {
+        expect(real.consumer.size()).toBe(model.queue.length);
+        expect(real.producer.size()).toBe(model.queue.length);
+        expect(real.producer.free()).toBe(model.capacity - model.queue.length);
+        expect(real.consumer.hasPending()).toBe(model.queue.length > 0);
+      }
+      toString(): string {
+        return 'sizes';
+      }
+    }
+    const commands = [
+      fc
+        .record({
+          slot: fc.nat({ max: SLOTS - 1 }),
+          length: fc.nat({ max: SLOT_BYTES }),
+          width: fc.nat({ max: 0xffff_ffff }),
+          aux: fc.nat({ max: 0xffff_ffff }),
+          timestamp: fc.double(),
+        })
+        .map((overrides) => new Push(overrides)),
+      fc.integer({ min: 0, max: 20 }).map((max) => new Drain(max)),
+      fc.constant(new Sizes()),
+    ];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4 }).map((bits) => 2 ** bits),
+        fc.oneof(fc.nat({ max: 0xffff_ffff }), fc.integer({ min: 0xffff_ffc0, max: 0xffff_ffff })),
+        fc.commands(commands, { maxCommands: 200 }),
+        (capacity, start, cmds) => {
+          const { producer, consumer } = setup(capacity, start);
+          fc.modelRun(() => ({ model: { queue: [], nextSeq: 0, capacity }, real: { producer, consumer } }), cmds);
+          expect(consumer.violation).toBeUndefined();
+          expect(producer.violation).toBeUndefined();
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,289 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Worker } from 'node:worker_threads';
+import { DescriptorRing } from '../../../src/transport/DescriptorRing.js';
+import { Doorbell, MAX_SPIN, atomicsNotify } from '../../../src/transport/Doorbell.js';
+import { createSegment, descriptor, type Segment } from './support/segmentFixture.js';
+import { compileTransport, startWorker, waitUntil, type CompiledTransport } from './support/workerHarness.js';
+
+const SLOTS = 4;
+const SLOT_BYTES = 256;
+const STOP_KIND = 9;
+// Control words shared with the guest (a separate buffer: test plumbing, not protocol).
+const GATE = 0;
+const GO = 1;
+
+/**
+ * Guest: a consumer of the submit ring parked with the blocking `Doorbell.park`, echoing every
+ * descriptor on the complete ring and ringing the host. Its park condition also requires the
+ * GATE word, so a test can keep it parked while it publishes, and decide when it may wake.
+ */
+const ECHO_GUEST = `
+import { parentPort, workerData } from 'node:worker_threads';
+import { readSegmentHeader } from './segmentLayout.js';
+import { DescriptorRing } from './DescriptorRing.js';
+import { Doorbell } from './Doorbell.js';
+
+const { sab, ctlSab, waitForGo } = workerData;
+const ctl = new Int32Array(ctlSab);
+const read = readSegmentHeader(sab);
+if (!read.ok) throw new Error('bad header: ' + read.detail);
+const { layout, header } = read;
+const base = { slots: layout.slots, slotBytes: layout.slotBytes };
+const submit = new DescriptorRing(sab, layout.submit, { ...base, role: 'consumer', expectedGeneration: header.generation });
+const complete = new DescriptorRing(sab, layout.complete, { ...base, role: 'producer' });
+const submitBell = new Doorbell(sab, layout.submit.consumerParkOffset);
+const hostBell = new Doorbell(sab, layout.complete.consumerParkOffset);
+
+if (waitForGo) Atomics.wait(ctl, ${GO}, 0, 10000);
+const parks = [];
+let hostNotifies = 0;
+let running = true;
+let error;
+while (running) {
+  const outcome = submitBell.park(() => Atomics.load(ctl, ${GATE}) === 1 && submit.hasPending(), 10000);
+  if (outcome === 'timed-out') { error = 'guest park timed out'; break; }
+  let echoed = 0;
+  submit.drain(Infinity, (d) => {
+    if (d.kind === ${STOP_KIND}) { running = false; return; }
+    echoed++;
+    if (!complete.tryPush({ ...d, kind: 1 })) { error = 'complete ring full'; running = false; return; }
+    if (hostBell.ring()) hostNotifies++;
+  });
+  if (submit.violation) { error = submit.violation.detail; break; }
+  parks.push([outcome, echoed]);
+}
+parentPort.postMessage({ parks, hostNotifies, error });
+`;
+
+interface GuestReport {
+  /** Per park: its outcome and the items echoed in the drain that followed (the stop item excluded). */
+  readonly parks: [string, number][];
+  readonly hostNotifies: number;
+  readonly error?: string;
+}
+
+let compiled: CompiledTransport | undefined;
+let guestScript: URL;
+const workers: Worker[] = [];
+
+beforeAll(async () => {
+  compiled = await compileTransport();
+  guestScript = await compiled.script('echoGuest.js', ECHO_GUEST);
+}, 30_000);
+
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.terminate()));
+});
+
+afterAll(async () => {
+  await compiled?.cleanup();
+});
+
+/** The host's ends of both rings and bells, with a counting notify on the guest's bell. */
+function hostSide(segment: Segment) {
+  const { sab, layout } = segment;
+  const base = { slots: layout.slots, slotBytes: layout.slotBytes };
+  const counts = { guestNotifies: 0 };
+  return {
+    counts,
+    submit: new DescriptorRing(sab, layout.submit, { ...base, role: 'producer' }),
+    complete: new DescriptorRing(sab, layout.complete, { ...base, role: 'consumer', expectedGeneration: 1 }),
+    guestBell: new Doorbell(sab, layout.submit.consumerParkOffset, {
+      notify: (word) => {
+        counts.guestNotifies += 1;
+        atomicsNotify(word);
+      },
+    }),
+    hostBell: new Doorbell(sab, layout.complete.consumerParkOffset),
+  };
+}
+
+function startGuest(segment: Segment, options: { gateOpen: boolean; waitForGo?: boolean }) {
+  const ctl = new Int32Array(new SharedArrayBuffer(64));
+  ctl[GATE] = options.gateOpen ? 1 : 0;
+  const started = startWorker(guestScript, { sab: segment.sab, ctlSab: ctl.buffer, waitForGo: options.waitForGo ?? false });
+  workers.push(started.worker);
+  return { ctl, report: started.firstMessage as Promise<GuestReport> };
+}
+
+const desc = (seq: number, kind = 0) => descriptor(seq, SLOTS, SLOT_BYTES, { kind });
+
+function newSegment(): Segment {
+  return createSegment({ slots: SLOTS, slotBytes: SLOT_BYTES, ringCapacity: 1024 });
+}
+
+describe('Doorbell (one thread)', () => {
+  function bell(spin = 0) {
+    const sab = new SharedArrayBuffer(64);
+    const calls: Int32Array[] = [];
+    const doorbell = new Doorbell(sab, 8, { spin, notify: (word) => calls.push(word) });
+    return { doorbell, calls, word: new Int32Array(sab, 8, 1) };
+  }
+
+  it('does not notify a peer that is not parked', () => {
+    const { doorbell, calls } = bell();
+    for (let i = 0; i < 100; i++) expect(doorbell.ring()).toBe(false);
+    expect(calls).toHaveLength(0);
+  });
+
+  it('notifies a parked peer exactly once and lowers its flag', () => {
+    const { doorbell, calls, word } = bell();
+    expect(doorbell.prepareToPark(() => false)).toBe(true);
+    expect(doorbell.isParked).toBe(true);
+    expect(doorbell.ring()).toBe(true);
+    expect(doorbell.ring()).toBe(false);
+    expect(calls).toEqual([word]);
+    expect(doorbell.isParked).toBe(false);
+  });
+
+  it('does not park when the re-check after raising the flag finds work', () => {
+    const { doorbell } = bell();
+    let checks = 0;
+    // Work shows up between "about to park" and the flag: the re-check must catch it.
+    expect(doorbell.prepareToPark(() => ++checks > 0)).toBe(false);
+    expect(doorbell.isParked).toBe(false);
+  });
+
+  it('spins a bounded number of times before parking', () => {
+    const { doorbell } = bell(25);
+    let checks = 0;
+    expect(
+      doorbell.park(() => {
+        checks += 1;
+        return false;
+      }, 0),
+    ).toBe('timed-out');
+    // 25 spins, the re-check after raising the flag, the check after the timeout.
+    expect(checks).toBe(27);
+    expect(doorbell.isParked).toBe(false);
+    let countdown = 10;
+    expect(doorbell.park(() => --countdown === 0, 0)).toBe('ready');
+    expect(countdown).toBe(0);
+  });
+
+  it('parkAsync times out, and can be cut short by ringing the same bell', async () => {
+    const { sab } = { sab: new SharedArrayBuffer(64) };
+    const doorbell = new Doorbell(sab, 0);
+    expect(await doorbell.parkAsync(() => false, 0)).toBe('timed-out');
+    expect(doorbell.isParked).toBe(false);
+    const parked = doorbell.parkAsync(() => false, 10_000);
+    expect(doorbell.isParked).toBe(true);
+    expect(doorbell.ring()).toBe(true);
+    expect(await parked).toBe('woken');
+  });
+
+  it('validates its options', () => {
+    const sab = new SharedArrayBuffer(64);
+    expect(() => new Doorbell(sab, 2)).toThrow(RangeError);
+    expect(() => new Doorbell(sab, 64)).toThrow(RangeError);
+    expect(() => new Doorbell(sab, 0, { spin: -1 })).toThrow(RangeError);
+    expect(() => new Doorbell(sab, 0, { spin: MAX_SPIN + 1 })).toThrow(RangeError);
+    expect(() => new Doorbell(sab, 0).park(() => true, -1)).toThrow(RangeError);
+  });
+});
+
+describe('Doorbell across threads', () => {
+  it.each([1, 100])('wakes a guest parked in Atomics.wait once, and it drains all %i items in that one wake-up', async (items) => {
+    const segment = newSegment();
+    const host = hostSide(segment);
+    const guest = startGuest(segment, { gateOpen: false });
+    // The gate keeps the guest's condition false: once its flag is up it can only be in (or
+    // entering) Atomics.wait, and only our ring can get it out.
+    await waitUntil(() => host.guestBell.isParked, 'the guest parks');
+    for (let i = 0; i < items; i++) expect(host.submit.tryPush(desc(i))).toBe(true);
+    Atomics.store(guest.ctl, GATE, 1);
+    expect(host.guestBell.ring()).toBe(true);
+    expect(host.counts.guestNotifies).toBe(1);
+
+    const echoed: number[] = [];
+    while (echoed.length < items) {
+      expect(await host.hostBell.parkAsync(() => host.complete.hasPending(), 10_000)).not.toBe('timed-out');
+      host.complete.drain(Number.POSITIVE_INFINITY, (d) => echoed.push(d.seq));
+    }
+    expect(echoed).toEqual(Array.from({ length: items }, (_, i) => i));
+    host.submit.tryPush(desc(items, STOP_KIND));
+    host.guestBell.ring();
+    const report = await guest.report;
+    expect(report.error).toBeUndefined();
+    expect(report.parks[0]).toEqual(['woken', items]);
+  });
+
+  it('wakes the host parked in Atomics.waitAsync from the guest', async () => {
+    const segment = newSegment();
+    const host = hostSide(segment);
+    const guest = startGuest(segment, { gateOpen: true });
+    // The host's flag is raised synchronously, before anything is submitted: the guest's
+    // completion can only reach it through the guest's ring.
+    const parked = host.hostBell.parkAsync(() => host.complete.hasPending(), 10_000);
+    expect(host.hostBell.isParked).toBe(true);
+    host.submit.tryPush(desc(7));
+    host.guestBell.ring();
+    expect(await parked).toBe('woken');
+    const got: number[] = [];
+    host.complete.drain(Number.POSITIVE_INFINITY, (d) => got.push(d.seq));
+    expect(got).toEqual([7]);
+    host.submit.tryPush(desc(8, STOP_KIND));
+    host.guestBell.ring();
+    const report = await guest.report;
+    expect(report.error).toBeUndefined();
+    expect(report.hostNotifies).toBe(1);
+  });
+
+  it('sends no notification while the guest is busy (not parked), and the guest drains the backlog at once', async () => {
+    const segment = newSegment();
+    const host = hostSide(segment);
+    const guest = startGuest(segment, { gateOpen: true, waitForGo: true });
+    for (let i = 0; i < 50; i++) {
+      expect(host.submit.tryPush(desc(i))).toBe(true);
+      expect(host.guestBell.ring()).toBe(false);
+    }
+    expect(host.counts.guestNotifies).toBe(0);
+    Atomics.store(guest.ctl, GO, 1);
+    Atomics.notify(guest.ctl, GO);
+    let echoed = 0;
+    while (echoed < 50) {
+      expect(await host.hostBell.parkAsync(() => host.complete.hasPending(), 10_000)).not.toBe('timed-out');
+      echoed += host.complete.drain(Number.POSITIVE_INFINITY, () => undefined);
+    }
+    host.submit.tryPush(desc(50, STOP_KIND));
+    host.guestBell.ring();
+    const report = await guest.report;
+    expect(report.error).toBeUndefined();
+    expect(report.parks[0]).toEqual(['ready', 50]);
+  });
+
+  it('ping-pongs 10k items between the host and a guest without a lost wake-up', async () => {
+    const segment = newSegment();
+    const host = hostSide(segment);
+    const guest = startGuest(segment, { gateOpen: true });
+    const rounds = 10_000;
+    let hostWakeUps = 0;
+    const started = performance.now();
+    for (let i = 0; i < rounds; i++) {
+      if (!host.submit.tryPush(desc(i))) throw new Error(`submit ring full at ${i}`);
+      host.guestBell.ring();
+      let received = -1;
+      while (received < 0) {
+        const outcome = await host.hostBell.parkAsync(() => host.complete.hasPending(), 5_000);
+        if (outcome === 'timed-out') throw new Error(`lost wake-up: no echo of item ${i} within 5 s`);
+        if (outcome === 'woken') hostWakeUps += 1;
+        host.complete.drain(1, (d) => {
+          received = d.seq;
+        });
+      }
+      if (received !== i) throw new Error(`echo out of order: got ${received}, expected ${i}`);
+    }
+    const elapsed = performance.now() - started;
+    host.submit.tryPush(desc(rounds, STOP_KIND));
+    host.guestBell.ring();
+    const report = await guest.report;
+    expect(report.error).toBeUndefined();
+    expect(report.parks.reduce((sum, [, echoed]) => sum + echoed, 0)).toBe(rounds);
+    expect(host.complete.violation).toBeUndefined();
+    // Not an assertion on speed (noisy machine): a record of the round-trip cost.
+    console.info(
+      `doorbell ping-pong: ${rounds} round trips in ${elapsed.toFixed(0)} ms (${((elapsed * 1000) / rounds).toFixed(1)} µs each), ` +
+        `host woken ${hostWakeUps}×, guest notified ${host.counts.guestNotifies}×`,
+    );
+  });
+});
