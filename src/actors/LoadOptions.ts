@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { PluginModuleRef } from '../adapters/Adapter.js';
+import type { PluginModuleRef, ResourceLimits } from '../adapters/Adapter.js';
 import { InvalidOptions } from '../errors.js';
 import type { BackoffSettings, Mode, RestartBudget, RestartPolicy, SupervisionSettings } from '../machines/lifecycleTypes.js';
 import type { PluginDefinition } from '../plugin/types.js';
@@ -19,7 +19,7 @@ export interface FrameOptions {
   readonly overflow?: OverflowPolicy;
   /** Slots in the frame pool (bounds `acquire()`). Default: `queue` + 4. */
   readonly slots?: number;
-  /** Largest frame in bytes. Default 64 MiB. */
+  /** Largest frame in bytes; out of thread, the size of each shared slot. Default 8 MiB (a 1080p RGBA frame fits). */
   readonly maxFrameBytes?: number;
   /** Overwrite released slots with 0xDE, so a kept `frame.data` reads garbage. Default false. */
   readonly poisonReleased?: boolean;
@@ -83,6 +83,8 @@ export interface LoadOptions<Config = unknown> {
   readonly messages?: { readonly queue?: number };
   readonly restart?: RestartOptions;
   readonly timeouts?: TimeoutOptions;
+  /** Resource limits; each mode enforces what it can (see the README). */
+  readonly limits?: { readonly maxHeapMb?: number };
 }
 
 /** {@link LoadOptions} with every default applied and every value checked. */
@@ -95,6 +97,7 @@ export interface ResolvedLoadOptions {
   readonly messageQueue: number;
   readonly supervision: SupervisionSettings;
   readonly timeouts: { readonly start: number; readonly stop: number; readonly heartbeat: number; readonly input: number | undefined };
+  readonly limits: ResourceLimits;
 }
 
 const MODES: readonly Mode[] = ['inline', 'embedded', 'isolated'];
@@ -171,7 +174,7 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
       queue,
       overflow: oneOf('frames.overflow', options.frames?.overflow, ['block', 'drop-oldest', 'drop-newest'], 'block'),
       slots: positiveInt('frames.slots', options.frames?.slots, queue + 4),
-      maxFrameBytes: positiveInt('frames.maxFrameBytes', options.frames?.maxFrameBytes, 64 * 1024 * 1024),
+      maxFrameBytes: positiveInt('frames.maxFrameBytes', options.frames?.maxFrameBytes, 8 * 1024 * 1024),
       poisonReleased: options.frames?.poisonReleased ?? false,
     },
     messageQueue: positiveInt('messages.queue', options.messages?.queue, 1024),
@@ -194,6 +197,9 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
       stop: positiveInt('timeouts.stop', options.timeouts?.stop, 5_000),
       heartbeat: heartbeatDefault === 0 ? 0 : positiveInt('timeouts.heartbeat', options.timeouts?.heartbeat, heartbeatDefault),
       input: inputBudget === undefined ? undefined : positiveInt('timeouts.input', inputBudget, 1),
+    },
+    limits: {
+      maxHeapMb: options.limits?.maxHeapMb === undefined ? undefined : positiveInt('limits.maxHeapMb', options.limits.maxHeapMb, 1),
     },
   };
 }

@@ -20,7 +20,7 @@ import {
 import type { Failure, GenerationReport, LifecycleState, Mode } from '../machines/lifecycleTypes.js';
 import { lifecycleStateOf, pluginLifecycleMachine } from '../machines/pluginLifecycleMachine.js';
 import type { PluginLifecycleSnapshot } from '../machines/pluginLifecycleMachine.js';
-import { HeapFramePool } from '../transport/HeapFramePool.js';
+import type { FramePool } from '../transport/FramePool.js';
 import type { ResolvedLoadOptions } from './LoadOptions.js';
 import { createGenerationLogic } from './generationActor.js';
 import type { FrameInput, FrameOutcome, FrameSlot, LedgerCounters, PluginLog, PluginOutput, PluginStatus } from './instanceTypes.js';
@@ -100,7 +100,7 @@ export class PluginInstance {
   readonly #status: BehaviorSubject<PluginStatus>;
   readonly #outputs = new Subject<PluginOutput>();
   readonly #logs = new Subject<PluginLog>();
-  readonly #pool: HeapFramePool;
+  readonly #pool: FramePool;
   readonly #queue: Entry[] = [];
   readonly #inFlight = new Map<number, InFlight>();
   /** Slots handed out by `acquire()` and not yet submitted or released. */
@@ -118,6 +118,7 @@ export class PluginInstance {
     stale: 0,
   };
   #attached: Attached | undefined;
+  readonly #lingering: Failure[] = [];
   #transport: TransportKind;
   #queuedFrames = 0;
   #queuedMessages = 0;
@@ -134,7 +135,11 @@ export class PluginInstance {
     this.#options = options;
     this.#env = env;
     this.#transport = 'direct';
-    this.#pool = new HeapFramePool({ capacity: options.frames.slots, poisonReleased: options.frames.poisonReleased });
+    this.#pool = env.adapter.createFramePool({
+      slots: options.frames.slots,
+      slotBytes: options.frames.maxFrameBytes,
+      poisonReleased: options.frames.poisonReleased,
+    });
     const machine = pluginLifecycleMachine.provide({
       actors: {
         generation: createGenerationLogic({
@@ -391,6 +396,11 @@ export class PluginInstance {
       generation,
       module: this.#options.module,
       config: this.#options.config,
+      pool: this.#pool,
+      inputBudgetMs: this.#options.timeouts.input,
+      heartbeatMs: this.#options.timeouts.heartbeat,
+      haltOnInputError: this.#options.supervision.onInputError === 'restart',
+      limits: this.#options.limits,
       sink: {
         output: (channel, value, inputSeq) => {
           if (!isCurrent()) {
@@ -422,6 +432,11 @@ export class PluginInstance {
         lost: (fault) => {
           if (isCurrent()) report({ type: 'gen.lost', generation, fault });
         },
+        lingering: (fault) => {
+          // Not fenced: the status must say that a generation could not be ended.
+          this.#lingering.push({ ...fault, class: 'teardown', generation });
+          this.#publishStatus();
+        },
       },
     });
     attached.current = { generation, session, ready: false, alive: true };
@@ -435,16 +450,32 @@ export class PluginInstance {
     if (attached === undefined || attached.generation !== generation) return;
     attached.alive = false;
     this.#attached = undefined;
+    let unstarted: ReadonlySet<number> = new Set();
+    try {
+      unstarted = new Set(attached.session.fence?.() ?? []);
+    } catch {
+      // Without a fence every unsettled delivery counts as lost: conservative, never silent.
+    }
     try {
       attached.session.dispose();
     } catch {
       // dispose is forced teardown; a failure here must not leave inputs pending.
     }
-    const orphans = [...this.#inFlight.values()].filter((f) => f.generation === generation);
-    for (const flight of orphans) {
+    const inFlight = [...this.#inFlight.values()].filter((f) => f.generation === generation);
+    for (const flight of inFlight) {
       this.#inFlight.delete(flight.entry.seq);
       this.#env.clock.clearTimeout(flight.timer);
     }
+    // Deliveries the plugin never started go back to the head of the queue, in order, for
+    // the next generation (or the terminal drop): nothing was lost.
+    const requeue = inFlight.filter((f) => unstarted.has(f.entry.seq)).map((f) => f.entry);
+    for (const entry of requeue) {
+      this.#counters.inFlight -= 1;
+      this.#counters.queued += 1;
+      if (entry.delivery.kind === 'frame') this.#queuedFrames += 1;
+    }
+    this.#queue.unshift(...requeue);
+    const orphans = inFlight.filter((f) => !unstarted.has(f.entry.seq));
     if (orphans.length === 0) return;
     // The machine records the failure in the same transition that disposed us; read it
     // once that transition has completed, so each lost input names why its generation died.
@@ -460,7 +491,7 @@ export class PluginInstance {
       for (const flight of orphans) {
         this.#counters.inFlight -= 1;
         this.#counters.lost += 1;
-        this.#finishBuffer(flight.entry, 'discard');
+        this.#finishBuffer(flight.entry, generation);
         flight.entry.settle({ kind: 'lost', generation, failure, reason });
       }
       this.#publishStatus();
@@ -638,7 +669,7 @@ export class PluginInstance {
     this.#inFlight.delete(seq);
     this.#env.clock.clearTimeout(flight.timer);
     this.#counters.inFlight -= 1;
-    this.#finishBuffer(flight.entry, 'release');
+    this.#finishBuffer(flight.entry);
     if (result.ok) {
       this.#counters.done += 1;
       flight.entry.settle({ kind: 'done', generation, value: result.value });
@@ -665,7 +696,7 @@ export class PluginInstance {
     if (entry.delivery.kind === 'frame') this.#queuedFrames -= 1;
     this.#counters.queued -= 1;
     this.#counters.dropped += 1;
-    this.#finishBuffer(entry, 'release');
+    this.#finishBuffer(entry);
     entry.settle({ kind: 'dropped', generation: this.actor.getSnapshot().context.generation, reason });
     this.#scheduleStatus();
   }
@@ -674,10 +705,11 @@ export class PluginInstance {
     for (const entry of this.#queue.splice(0)) this.#settleQueued(entry, reason);
   }
 
-  #finishBuffer(entry: Entry, how: 'release' | 'discard'): void {
+  /** Releases a settled frame's buffer, or quarantines it when `deadGeneration` may still touch it. */
+  #finishBuffer(entry: Entry, deadGeneration?: number): void {
     if (entry.buffer === undefined) return;
-    if (how === 'release') this.#pool.release(entry.buffer);
-    else this.#pool.discard(entry.buffer);
+    if (deadGeneration === undefined) this.#pool.release(entry.buffer);
+    else this.#pool.discard(entry.buffer, deadGeneration);
   }
 
   // ---- lifecycle observation ---------------------------------------------------------
@@ -803,6 +835,7 @@ export class PluginInstance {
         ? { restart: { scheduled: inBackoff, delayMs: inBackoff ? context.backoffMs : 0, exhausted: context.exhausted } }
         : {}),
       transport: this.#transport,
+      ...(this.#lingering.length === 0 ? {} : { lingering: [...this.#lingering] }),
       counters: { ...this.#counters },
     };
   }

@@ -45,6 +45,11 @@ export interface PluginStatus {
   readonly restarts: number;
   /** In `failed`: whether a restart is scheduled, and after how long. */
   readonly restart?: { readonly scheduled: boolean; readonly delayMs: number; readonly exhausted: boolean };
+  /**
+   * Generations that could not be ended when they were disposed (class `teardown`, cause
+   * `terminate_hung`): their thread or process may still be running. Absent when none.
+   */
+  readonly lingering?: readonly Failure[];
   /** How frames reach the plugin in the current generation. */
   readonly transport: TransportKind;
   readonly counters: LedgerCounters;

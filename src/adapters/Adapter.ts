@@ -1,5 +1,6 @@
 import type { Fault, Mode } from '../machines/lifecycleTypes.js';
 import type { LogLevel, PluginDefinition } from '../plugin/types.js';
+import type { FramePool } from '../transport/FramePool.js';
 
 /** How frames reach the plugin in a generation: by reference, through shared memory, or copied. */
 export type TransportKind = 'direct' | 'shared-memory' | 'copy';
@@ -29,6 +30,11 @@ export interface GenerationSink {
   heartbeat(): void;
   /** The generation died by itself (exit, crash, protocol violation…). Reported at most once. */
   lost(fault: Fault): void;
+  /**
+   * Forcing the generation to end did not complete (e.g. a worker blocked in a synchronous
+   * syscall ignores `terminate()`). Reported even after the generation was fenced.
+   */
+  lingering(fault: Fault): void;
 }
 
 /** The plugin module to run: a module specifier (URL string) or, inline only, a definition. */
@@ -41,6 +47,22 @@ export interface LaunchRequest {
   readonly module: PluginModuleRef;
   readonly config: unknown;
   readonly sink: GenerationSink;
+  /** The instance's frame pool (created by this adapter's `createFramePool`). */
+  readonly pool: FramePool;
+  /** The heartbeat deadline in ms (0: none): the guest should show life well within it. */
+  readonly heartbeatMs: number;
+  /** The declared per-input budget, if any: a guest busy on an input within it is not hung. */
+  readonly inputBudgetMs: number | undefined;
+  /** Resource limits asked for this instance. */
+  readonly limits: ResourceLimits;
+  /** Policy: an input error ends the generation, so the guest must start no further input. */
+  readonly haltOnInputError: boolean;
+}
+
+/** Per-instance resource limits; each adapter applies what its execution mode can enforce. */
+export interface ResourceLimits {
+  /** Heap limit of the plugin's JavaScript (old generation), in MiB. */
+  readonly maxHeapMb: number | undefined;
 }
 
 /** A fault raised by a generation's `start` or `stop`, carrying its cause. */
@@ -73,6 +95,13 @@ export interface GenerationSession {
   start(): Promise<void>;
   deliver(input: Delivery): Promise<DeliveryResult>;
   stop(): Promise<void>;
+  /**
+   * Called when the generation ends, before `dispose`: stops the guest from starting any
+   * further delivery and returns the `seq` of deliveries it never started. The runtime
+   * gives those to the next generation instead of declaring them lost. Optional: without
+   * it, every unsettled delivery of a dead generation is lost.
+   */
+  fence?(): readonly number[];
   dispose(): void;
 }
 
@@ -85,4 +114,6 @@ export interface Adapter {
   readonly heartbeatMs: number;
   /** Launches a generation. Must not throw: launch failures surface through `start()`. */
   launch(request: LaunchRequest): GenerationSession;
+  /** The frame pool of one instance, shared by its generations. */
+  createFramePool(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }): FramePool;
 }

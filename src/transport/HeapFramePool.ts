@@ -1,3 +1,5 @@
+import type { FramePool } from './FramePool.js';
+
 /**
  * A pool of reusable frame buffers on the heap, for frames that do not leave the thread.
  *
@@ -8,7 +10,7 @@
  * pooled buffer is busy, because refusing or dropping is the overflow policy's decision, not
  * the pool's. Extra buffers are not kept once released.
  */
-export class HeapFramePool {
+export class HeapFramePool implements FramePool {
   readonly capacity: number;
   readonly #poison: boolean;
   readonly #free: ArrayBuffer[] = [];
@@ -66,11 +68,16 @@ export class HeapFramePool {
    * Forgets a buffer that a dead generation may still touch: it is never recycled (so a
    * zombie callback cannot read another frame's bytes), and a fresh one replaces it.
    */
-  discard(view: Uint8Array): void {
+  discard(view: Uint8Array, _generation: number): void {
     const buffer = view.buffer as ArrayBuffer;
     if (!this.#pooled.delete(buffer)) return;
     this.#allocated -= 1;
     this.#serveWaiters();
+  }
+
+  /** Nothing to do: discarded heap buffers were replaced at once and are left to the GC. */
+  reclaim(_generation: number): void {
+    // A heap buffer a zombie callback still holds is its own; nothing returns to the pool.
   }
 
   /** Rejects every pending `acquire()`. */

@@ -5,7 +5,7 @@ import { interval, lastValueFrom, map, of, take, toArray } from 'rxjs';
 import { LostWhileRunning, RuntimeShutDown } from 'plugin-seam';
 import type { PluginOutput } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
-import { MODES, frame, useHarness } from './harness.js';
+import { MODES, frame, sendHanging, useHarness } from './harness.js';
 
 describe.each(MODES)('generation fence [%s]', (mode) => {
   const harness = useHarness(mode);
@@ -35,10 +35,11 @@ describe.each(MODES)('generation fence [%s]', (mode) => {
   it('settles every pending call with LostWhileRunning when its generation is lost', async () => {
     const h = harness();
     const p = await h.running({ timeouts: { input: 1_000 }, restart: { policy: 'never' } });
-    const hung = p.send({ op: 'hang' }).catch((e: unknown) => e);
+    const { reply: hung } = await sendHanging(p);
+    // Out of thread, these may be handed over (pipelined) but are never started.
     const queued = [p.send({ op: 'echo', value: 1 }), p.send({ op: 'echo', value: 2 })].map((r) => r.catch((e: unknown) => e));
     const frames = lastValueFrom(p.connect(of(frame())).pipe(toArray()));
-    await waitForStatus(p, (s) => s.counters.inFlight === 1 && s.counters.queued === 3);
+    await waitForStatus(p, (s) => s.counters.accepted === 4);
     h.clock.increment(1_000);
     const error = await hung;
     expect(error).toBeInstanceOf(LostWhileRunning);
@@ -54,8 +55,7 @@ describe.each(MODES)('generation fence [%s]', (mode) => {
     const p = await h.running({ frames: { slots: 1 }, timeouts: { stop: 1_000 } });
     const slot = await p.acquire(4);
     const waitingAcquire = p.acquire(4).catch((e: unknown) => e);
-    const hung = p.send({ op: 'hang' }).catch((e: unknown) => e);
-    await waitForStatus(p, (s) => s.counters.inFlight === 1);
+    const { reply: hung } = await sendHanging(p);
     const shutdown = h.runtime.shutdown();
     // The hung input holds the plugin: stop waits for it until the stop deadline.
     h.clock.increment(1_000);

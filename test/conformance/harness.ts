@@ -1,6 +1,7 @@
 // The conformance harness: every behaviour test is written once and runs in each mode of
 // MODES. An adapter joins the suite by being added to MODES.
 import { fileURLToPath } from 'node:url';
+import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterEach } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { createRuntime } from 'plugin-seam';
@@ -8,11 +9,28 @@ import type { FrameInput, LoadOptions, Mode, PluginInstance, PluginStatus, Runti
 import { waitForStatus } from 'plugin-seam/testing';
 
 /** The modes the suite runs in. */
-export const MODES: readonly Mode[] = ['inline'];
+export const MODES: readonly Mode[] = ['inline', 'embedded'];
 
 /** Absolute path of a fixture plugin module. */
 export function fixture(name: string): string {
   return fileURLToPath(new URL(`../fixtures/plugins/${name}.mjs`, import.meta.url));
+}
+
+/**
+ * Sends the fixture's `hang` message and resolves once the plugin is inside it (it emits
+ * `hanging` first), with the settled-or-rejected reply as a promise (boxed: an async
+ * function would otherwise wait for it).
+ */
+export async function sendHanging(p: PluginInstance): Promise<{ readonly reply: Promise<unknown> }> {
+  const entered = firstValueFrom(
+    p.outputs$.pipe(
+      filter((o) => o.channel === 'hanging'),
+      timeout({ first: 5_000 }),
+    ),
+  );
+  const reply = p.send({ op: 'hang' }).catch((e: unknown) => e);
+  await entered;
+  return { reply };
 }
 
 /** A frame of `length` bytes, each `fill`, with the given metadata. */
@@ -65,6 +83,9 @@ export function useHarness(mode: Mode): () => Harness {
         mode,
         ...rest,
         restart: { backoff: { initialMs: 100, jitter: 0 }, ...rest.restart },
+        // The suite drives time with a simulated clock; heartbeats are real. Liveness has
+        // its own tests, so here the deadline is out of reach of any clock jump.
+        timeouts: { heartbeat: 3_600_000, ...rest.timeouts },
       });
     };
     const h: Harness = {

@@ -4,7 +4,7 @@ import { Subject, from, lastValueFrom, of, throwError, toArray, concat } from 'r
 import { FrameExpired, InputFailed, InputRefused, LostWhileRunning } from 'plugin-seam';
 import type { FrameOutcome, LedgerCounters, PluginInstance, PluginOutput } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
-import { MODES, frame, useHarness } from './harness.js';
+import { MODES, frame, sendHanging, useHarness } from './harness.js';
 
 /** accepted = done + failed + dropped + lost + queued + inFlight */
 function balanced(c: LedgerCounters): boolean {
@@ -105,8 +105,7 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
   it('fails an input over its budget as lost/unresponsive and restarts', async () => {
     const h = harness();
     const p = await h.running({ timeouts: { input: 500 } });
-    const hung = p.send({ op: 'hang' }).catch((e: unknown) => e);
-    await waitForStatus(p, (s) => s.counters.inFlight === 1);
+    const { reply: hung } = await sendHanging(p);
     h.clock.increment(499);
     expect(p.status.state).toBe('running');
     h.clock.increment(1);

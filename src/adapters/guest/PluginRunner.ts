@@ -5,6 +5,10 @@ import type { Delivery, DeliveryResult } from '../Adapter.js';
 
 /** Where a runner sends what the plugin emits and logs. */
 export interface RunnerSink {
+  /**
+   * Must take its copy of `value` synchronously (structured clone semantics) and throw
+   * `DataCloneError` when it cannot, so the plugin's `emit` fails the same way in every mode.
+   */
   output(channel: string, value: unknown, inputSeq: number | undefined): void;
   log(level: LogLevel, message: string): void;
 }
@@ -13,8 +17,10 @@ export interface RunnerSink {
  * Runs one generation of a plugin definition, on whatever thread or process the adapter
  * chose. Every mode's guest goes through this class, so the contract's rules are enforced
  * by one piece of code: calls are serialised (start, then inputs one at a time in order,
- * then stop), a frame's bytes expire when its `onFrame` settles, emitted values are
- * structured-cloned, and `ctx.signal` aborts when the generation ends.
+ * then stop), a frame's bytes expire when its `onFrame` settles, and `ctx.signal` aborts
+ * when the generation ends. Copying values across the boundary is the sink's and the
+ * session's job (structured clone inline, postMessage out of thread), so nothing is
+ * copied twice.
  */
 export class PluginRunner {
   readonly #definition: PluginDefinition;
@@ -43,9 +49,9 @@ export class PluginRunner {
         if (typeof channel !== 'string' || channel.length === 0) {
           throw new TypeError('emit(channel, value): channel must be a non-empty string');
         }
-        // Clone now, in every mode: the plugin may reuse its object, and a value that could
-        // not cross a thread or a process fails here, identically everywhere.
-        this.#sink.output(channel, structuredClone(value), this.#current);
+        // The sink copies now, in every mode: the plugin may reuse its object, and a value
+        // that could not cross a thread or a process fails here, identically everywhere.
+        this.#sink.output(channel, value, this.#current);
       },
     });
   }
@@ -62,7 +68,10 @@ export class PluginRunner {
     });
   }
 
-  /** Hands one input to the plugin; settles once the plugin settled it. Never rejects. */
+  /**
+   * Hands one input to the plugin; settles once the plugin settled it. Never rejects. A
+   * message's result is returned as is: the session copies it across.
+   */
   handle(input: Delivery): Promise<DeliveryResult> {
     return this.#serial(async () => {
       this.#current = input.seq;
@@ -77,7 +86,7 @@ export class PluginRunner {
           return { ok: true } as const;
         }
         const value: unknown = await this.#definition.onMessage?.(input.message, this.#context);
-        return { ok: true, value: structuredClone(value) } as const;
+        return { ok: true, value } as const;
       } catch (error) {
         return { ok: false, error } as const;
       } finally {

@@ -3,6 +3,8 @@ import type { Adapter, Delivery, DeliveryResult, GenerationSession, LaunchReques
 import { GenerationFault } from '../Adapter.js';
 import { PluginRunner } from '../guest/PluginRunner.js';
 import { loadPluginDefinition } from '../guest/loadPluginDefinition.js';
+import type { FramePool } from '../../transport/FramePool.js';
+import { HeapFramePool } from '../../transport/HeapFramePool.js';
 
 /**
  * `inline` mode: the plugin runs on the host's own thread through direct calls.
@@ -19,6 +21,10 @@ export class InlineAdapter implements Adapter {
 
   launch(request: LaunchRequest): GenerationSession {
     return new InlineSession(request);
+  }
+
+  createFramePool(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }): FramePool {
+    return new HeapFramePool({ capacity: options.slots, poisonReleased: options.poisonReleased });
   }
 }
 
@@ -42,8 +48,20 @@ class InlineSession implements GenerationSession {
     }
     if (this.#disposed) throw new GenerationFault({ cause: 'cancelled', detail: 'generation ended before start' });
     const { sink, generation } = this.#request;
-    // The config is cloned as it would be across a thread: the plugin cannot mutate the caller's object.
-    const runner = new PluginRunner(definition, { generation, config: structuredClone(this.#request.config), sink });
+    // Config, outputs and results are cloned as they would be across a thread: the plugin
+    // cannot mutate the caller's objects, and what cannot cross a thread fails here too.
+    const runner = new PluginRunner(definition, {
+      generation,
+      config: structuredClone(this.#request.config),
+      sink: {
+        output: (channel, value, inputSeq) => {
+          sink.output(channel, structuredClone(value), inputSeq);
+        },
+        log: (level, message) => {
+          sink.log(level, message);
+        },
+      },
+    });
     this.#runner = runner;
     try {
       await runner.start();
@@ -55,7 +73,14 @@ class InlineSession implements GenerationSession {
   deliver(input: Delivery): Promise<DeliveryResult> {
     if (this.#runner === undefined) return Promise.resolve({ ok: false, error: new Error('generation not started') });
     // Messages were cloned when the runtime accepted them, as in every mode.
-    return this.#runner.handle(input);
+    return this.#runner.handle(input).then((result) => {
+      if (!result.ok) return result;
+      try {
+        return { ok: true, value: structuredClone(result.value) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    });
   }
 
   async stop(): Promise<void> {

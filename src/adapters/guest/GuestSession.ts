@@ -1,0 +1,243 @@
+import type { Delivery, DeliveryResult } from '../Adapter.js';
+import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_STARTED, FRAME_FORMATS, SUBMIT_KINDS } from '../protocol.js';
+import type { GuestLaunch, GuestToHost, HostToGuest } from '../protocol.js';
+import { DescriptorRing } from '../../transport/DescriptorRing.js';
+import type { Descriptor } from '../../transport/DescriptorRing.js';
+import { Doorbell } from '../../transport/Doorbell.js';
+import type { NotifyFn } from '../../transport/Doorbell.js';
+import type { SegmentLayout } from '../../transport/segmentLayout.js';
+import { PluginRunner } from './PluginRunner.js';
+import { loadPluginDefinition } from './loadPluginDefinition.js';
+
+/** How a guest talks to its host on the data plane. */
+export interface GuestChannel {
+  /** Posts one message; copies synchronously and throws `DataCloneError` when it cannot. */
+  post(message: GuestToHost): void;
+  /** Registers the listener of the host's messages. */
+  listen(listener: (message: HostToGuest) => void): void;
+  /** How to wake the host when it parked on the complete ring (default `Atomics.notify`). */
+  readonly notifyHost?: NotifyFn;
+}
+
+/** One delivery, with whether its outcome may go back on the complete ring. */
+interface Pending {
+  readonly dseq: number;
+  readonly delivery: Delivery;
+  readonly viaRing: boolean;
+}
+
+/**
+ * The guest side of one generation, whatever carries it (a worker thread now): it runs the
+ * plugin through {@link PluginRunner}, takes deliveries from the submit ring and the data
+ * port and runs them strictly in `dseq` order, posts outputs and logs on the port, and
+ * returns outcomes (a `done` frame on the complete ring, with the port-message barrier;
+ * everything else on the port). It parks with `Atomics.waitAsync` when idle — never a
+ * blocking wait, which would freeze the plugin's own timers and I/O between inputs — and
+ * drains every available descriptor per wake-up.
+ */
+export class GuestSession {
+  readonly #launch: GuestLaunch;
+  readonly #channel: GuestChannel;
+  readonly #submit: DescriptorRing;
+  readonly #complete: DescriptorRing;
+  readonly #submitBell: Doorbell;
+  readonly #completeBell: Doorbell;
+  readonly #frames: Uint8Array;
+  readonly #control: Int32Array;
+  readonly #fromPort = new Map<number, Delivery>();
+  readonly #fromRing: Pending[] = [];
+  #runner: PluginRunner | undefined;
+  #expected = 1;
+  /** Data-port messages posted so far: the barrier a ring outcome carries. */
+  #posted = 0;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #stopAfter: { readonly dseq: number; readonly resolve: () => void } | undefined;
+  #running = false;
+
+  constructor(launch: GuestLaunch, layout: SegmentLayout, channel: GuestChannel) {
+    this.#launch = launch;
+    this.#channel = channel;
+    const { buffer } = launch.rings;
+    this.#submit = new DescriptorRing(buffer, layout.submit, {
+      role: 'consumer',
+      slots: launch.frames.slots,
+      slotBytes: launch.frames.slotBytes,
+      expectedGeneration: launch.generation,
+      kindLimit: SUBMIT_KINDS,
+    });
+    this.#complete = new DescriptorRing(buffer, layout.complete, {
+      role: 'producer',
+      slots: 1,
+      slotBytes: 1,
+      kindLimit: COMPLETE_KINDS,
+      isSlotless: () => true,
+    });
+    this.#submitBell = new Doorbell(buffer, layout.submit.consumerParkOffset);
+    this.#completeBell = new Doorbell(buffer, layout.complete.consumerParkOffset, channel.notifyHost === undefined ? {} : { notify: channel.notifyHost });
+    this.#frames = new Uint8Array(launch.frames.buffer);
+    this.#control = new Int32Array(launch.control.buffer);
+    channel.listen((message) => {
+      this.#onPort(message);
+    });
+  }
+
+  /** Loads the plugin module and runs its `start`. Resolves with the port-message barrier. */
+  async start(): Promise<number> {
+    const definition = await loadPluginDefinition({ url: this.#launch.moduleUrl });
+    const runner = new PluginRunner(definition, {
+      generation: this.#launch.generation,
+      config: this.#launch.config,
+      sink: {
+        output: (channel, value, inputSeq) => {
+          this.#post({ t: 'output', channel, value, inputSeq });
+        },
+        log: (level, message) => {
+          this.#post({ t: 'log', level, message });
+        },
+      },
+    });
+    this.#runner = runner;
+    this.#heartbeat = setInterval(() => {
+      Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
+    }, Math.max(10, Math.floor(this.#launch.control.heartbeatMs / 5)));
+    Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
+    await runner.start();
+    void this.#loop();
+    return this.#posted;
+  }
+
+  /** Runs every delivery up to `lastDseq`, then the plugin's `stop`. Resolves with the port-message barrier. */
+  async stop(lastDseq: number): Promise<number> {
+    const runner = this.#runner;
+    if (runner === undefined) return this.#posted;
+    if (lastDseq >= this.#expected) {
+      await new Promise<void>((resolve) => {
+        this.#stopAfter = { dseq: lastDseq, resolve };
+        this.#submitBell.ring();
+      });
+    }
+    this.#running = false;
+    this.#submitBell.ring();
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    await runner.stop();
+    return this.#posted;
+  }
+
+  #post(message: GuestToHost): void {
+    this.#channel.post(message);
+    this.#posted += 1;
+  }
+
+  #onPort(message: HostToGuest): void {
+    if (message.t === 'message') {
+      this.#fromPort.set(message.dseq, { kind: 'message', seq: message.seq, message: message.message });
+    } else {
+      const { width, height, format, timestamp } = message;
+      this.#fromPort.set(message.dseq, { kind: 'frame', seq: message.seq, meta: { width, height, format, timestamp }, data: message.data });
+    }
+    // Wake the loop if it is parked waiting for this delivery.
+    this.#submitBell.ring();
+  }
+
+  #drainRing(): void {
+    this.#submit.drain(Number.POSITIVE_INFINITY, (d: Descriptor) => {
+      const { slotStride, slotsOffset } = this.#launch.frames;
+      const start = slotsOffset + d.slot * slotStride;
+      this.#fromRing.push({
+        dseq: d.aux,
+        viaRing: true,
+        delivery: {
+          kind: 'frame',
+          seq: d.seq,
+          meta: { width: d.width, height: d.height, format: FRAME_FORMATS[d.formatCode] ?? 'raw', timestamp: d.timestamp },
+          data: this.#frames.subarray(start, start + d.length),
+        },
+      });
+    });
+  }
+
+  #next(): Pending | undefined {
+    const expected = this.#expected;
+    const head = this.#fromRing[0];
+    if (head !== undefined && head.dseq === expected) {
+      this.#fromRing.shift();
+      return head;
+    }
+    const delivery = this.#fromPort.get(expected);
+    if (delivery === undefined) return undefined;
+    this.#fromPort.delete(expected);
+    return { dseq: expected, delivery, viaRing: false };
+  }
+
+  async #loop(): Promise<void> {
+    const runner = this.#runner;
+    if (runner === undefined || this.#running) return;
+    this.#running = true;
+    while (this.#running) {
+      this.#drainRing();
+      const next = this.#next();
+      if (next === undefined) {
+        const stopAfter = this.#stopAfter;
+        if (stopAfter !== undefined && this.#expected > stopAfter.dseq) {
+          this.#stopAfter = undefined;
+          stopAfter.resolve();
+          return;
+        }
+        await this.#submitBell.parkAsync(() => this.#submit.hasPending() || this.#fromPort.has(this.#expected) || this.#stopAfter !== undefined);
+        continue;
+      }
+      this.#expected += 1;
+      // Publish, then check the fence (see CONTROL_FENCE): once the host has fenced this
+      // generation, an input not yet started is never started here.
+      Atomics.store(this.#control, CONTROL_STARTED, next.dseq);
+      if (Atomics.load(this.#control, CONTROL_FENCE) !== 0) {
+        this.#running = false;
+        return;
+      }
+      const result = await runner.handle(next.delivery);
+      this.#settle(next, result);
+      if (!result.ok && this.#launch.haltOnInputError) {
+        // Policy: this input error ends the generation; start nothing more.
+        this.#running = false;
+        return;
+      }
+    }
+  }
+
+  #settle(pending: Pending, result: DeliveryResult): void {
+    const seq = pending.delivery.seq;
+    if (result.ok && pending.delivery.kind === 'frame' && pending.viaRing) {
+      const pushed = this.#complete.tryPush({
+        slot: 0,
+        length: 0,
+        seq,
+        generation: this.#launch.generation,
+        kind: COMPLETE_DONE,
+        width: 0,
+        height: 0,
+        formatCode: 0,
+        timestamp: 0,
+        aux: this.#posted,
+      });
+      if (pushed) {
+        this.#completeBell.ring();
+        return;
+      }
+    }
+    if (result.ok) {
+      try {
+        this.#post({ t: 'outcome', seq, ok: true, value: pending.delivery.kind === 'message' ? result.value : undefined });
+        return;
+      } catch (error) {
+        // The result cannot cross: that is the input's failure, as it is inline.
+        this.#post({ t: 'outcome', seq, ok: false, error });
+        return;
+      }
+    }
+    try {
+      this.#post({ t: 'outcome', seq, ok: false, error: result.error });
+    } catch {
+      this.#post({ t: 'outcome', seq, ok: false, error: new Error(`input ${seq} failed with a value that cannot be cloned`) });
+    }
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The wire protocol between the host and an out-of-thread guest (a worker thread now, a
+ * child process later): a version, the launch data, the closed union of data-port messages,
+ * the kinds of ring descriptors, and the frame format codes. Host and guest share only this
+ * file (and the transport it names).
+ *
+ * Two planes:
+ * - control: Comlink calls `start()` and `stop()` on the guest's {@link GuestControl};
+ * - data: frames travel as descriptors on the submit ring with their bytes in shared slots,
+ *   their `done` outcomes come back on the complete ring; everything else (messages, frames
+ *   that are not in a shared slot, outputs, logs, results, failures) travels as
+ *   {@link HostToGuest} / {@link GuestToHost} messages on the data port.
+ *
+ * Ordering across the two planes:
+ * - host → guest: every delivery carries `dseq`, consecutive per generation from 1; the
+ *   guest runs deliveries strictly in `dseq` order, whichever plane brought them.
+ * - guest → host: a `done` descriptor carries in `aux` the number of data-port messages the
+ *   guest had posted before it; the host applies it only once it has received that many, so
+ *   the outputs of an input always arrive before its outcome.
+ */
+
+/** Bumped on any incompatible change; the guest refuses a launch of another version. */
+export const PROTOCOL_VERSION = 1;
+
+/** Descriptor kinds on the submit ring (host → guest). */
+export const SUBMIT_FRAME = 0;
+/** Number of submit kinds (descriptor `kind` must be below it). */
+export const SUBMIT_KINDS = 1;
+
+/** Descriptor kinds on the complete ring (guest → host). */
+export const COMPLETE_DONE = 0;
+/** Number of complete kinds. */
+export const COMPLETE_KINDS = 1;
+
+/** Words of the control block (an Int32Array over a small SharedArrayBuffer). */
+export const CONTROL_HEARTBEAT = 0;
+/** The `dseq` of the last delivery the guest handed to the plugin. */
+export const CONTROL_STARTED = 1;
+/**
+ * Set by the host when the generation ends. The guest publishes `CONTROL_STARTED`, then
+ * reads the fence; the host raises the fence, then reads `CONTROL_STARTED`. With
+ * sequentially consistent atomics, a delivery the host counts as never started is one the
+ * guest will never start, so the runtime may give it to the next generation.
+ */
+export const CONTROL_FENCE = 2;
+/** Size of the control block in bytes. */
+export const CONTROL_BYTES = 64;
+
+/** Frame formats that travel as a code in a descriptor; any other format goes by the data port. */
+export const FRAME_FORMATS: readonly string[] = [
+  'gray',
+  'gray16',
+  'rgb',
+  'rgba',
+  'bgr',
+  'bgra',
+  'argb',
+  'yuv420',
+  'yuv422',
+  'yuv444',
+  'nv12',
+  'nv21',
+  'i420',
+  'yuyv',
+  'uyvy',
+  'jpeg',
+  'png',
+  'h264',
+  'raw',
+  'depth16',
+  'float32',
+];
+
+const FORMAT_CODES = new Map(FRAME_FORMATS.map((format, code) => [format, code]));
+
+/** The code of a frame format, or undefined when it has none. */
+export function formatCode(format: string): number | undefined {
+  return FORMAT_CODES.get(format);
+}
+
+/** The launch data a guest receives (as `workerData` for a worker). */
+export interface GuestLaunch {
+  readonly version: number;
+  readonly instanceId: string;
+  readonly generation: number;
+  readonly moduleUrl: string;
+  readonly config: unknown;
+  /** Frame slots shared by every generation of the instance. */
+  readonly frames: { readonly buffer: SharedArrayBuffer; readonly slots: number; readonly slotBytes: number; readonly slotStride: number; readonly slotsOffset: number };
+  /** This generation's rings (a fresh buffer per generation). */
+  readonly rings: { readonly buffer: SharedArrayBuffer; readonly capacity: number };
+  /** The heartbeat block (a fresh buffer per generation) and the bump period. */
+  readonly control: { readonly buffer: SharedArrayBuffer; readonly heartbeatMs: number };
+  /** Whether an input error ends the generation (policy): the guest then starts no further input. */
+  readonly haltOnInputError: boolean;
+}
+
+/** What the guest exposes on the control plane. */
+export interface GuestControl {
+  /**
+   * Loads the module and runs the plugin's `start`; rejects with the reason. Resolves with
+   * the number of data-port messages posted so far (outputs of `start` arrive first).
+   */
+  start(): Promise<number>;
+  /**
+   * Runs the plugin's `stop` once every delivery up to `lastDseq` has run (the data plane
+   * and the control plane are separate channels, so the host says how far it delivered).
+   * Resolves with the number of data-port messages posted; rejects with the reason.
+   */
+  stop(lastDseq: number): Promise<number>;
+}
+
+/** Data-port messages from the host. */
+export type HostToGuest =
+  | { readonly t: 'message'; readonly dseq: number; readonly seq: number; readonly message: unknown }
+  | {
+      readonly t: 'frame';
+      readonly dseq: number;
+      readonly seq: number;
+      readonly width: number;
+      readonly height: number;
+      readonly format: string;
+      readonly timestamp: number;
+      readonly data: Uint8Array;
+    };
+
+/** Data-port messages from the guest. */
+export type GuestToHost =
+  | { readonly t: 'output'; readonly channel: string; readonly value: unknown; readonly inputSeq: number | undefined }
+  | { readonly t: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string }
+  | { readonly t: 'outcome'; readonly seq: number; readonly ok: true; readonly value: unknown }
+  | { readonly t: 'outcome'; readonly seq: number; readonly ok: false; readonly error: unknown };

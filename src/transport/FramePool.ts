@@ -1,0 +1,26 @@
+/**
+ * Where an instance keeps the bytes of frames between submission and delivery. Each adapter
+ * provides the pool that suits its transport (heap buffers inline, shared slots out of
+ * thread); the runtime only takes, releases and discards views.
+ */
+export interface FramePool {
+  /** Pooled buffers, the bound of `acquire()`. */
+  readonly capacity: number;
+  /** Pooled buffers handed out. */
+  readonly inUse: number;
+  /** A pooled buffer of `byteLength` bytes, waiting for one to be released if need be. */
+  acquire(byteLength: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /** A buffer of `byteLength` bytes now: pooled if one is free, otherwise a fresh heap buffer. */
+  take(byteLength: number): Uint8Array;
+  /** Gives a buffer back after its frame settled. */
+  release(view: Uint8Array): void;
+  /**
+   * Gives back a buffer that generation `generation` held when it died: it must not be
+   * reused while that generation could still touch it (see `reclaim`).
+   */
+  discard(view: Uint8Array, generation: number): void;
+  /** Generation `generation` can no longer touch memory: its discarded buffers may be reused. */
+  reclaim(generation: number): void;
+  /** Rejects every pending `acquire()`. */
+  close(reason: Error): void;
+}

@@ -1,0 +1,131 @@
+import type { FramePool } from './FramePool.js';
+import { SlotPool } from './SlotPool.js';
+
+/** Where a frame slot lives in its shared buffer. */
+export interface SharedSlotsLayout {
+  readonly slots: number;
+  readonly slotBytes: number;
+  readonly slotStride: number;
+  readonly slotsOffset: number;
+}
+
+const ALIGN = 64;
+
+/**
+ * Frame slots in one SharedArrayBuffer, shared by every generation of an instance: the
+ * application writes (or the runtime copies) a frame into a slot once, and the guest reads it
+ * in place. `take()` never waits: when every slot is busy it returns a heap buffer, which the
+ * adapter then delivers by copy — the overflow policy, not the pool, decides what is dropped.
+ *
+ * Slots held by a generation that died are quarantined until that generation can no longer
+ * touch memory (its worker exited): a zombie must not read or scribble over a later frame.
+ */
+export class SharedFramePool implements FramePool {
+  readonly buffer: SharedArrayBuffer;
+  readonly layout: SharedSlotsLayout;
+  readonly #slots: SlotPool;
+  readonly #waiters: { readonly byteLength: number; readonly resolve: (view: Uint8Array) => void; readonly reject: (error: Error) => void }[] = [];
+  readonly #quarantine = new Map<number, number[]>();
+  #closed: Error | undefined;
+
+  constructor(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }) {
+    const slotStride = Math.ceil(options.slotBytes / ALIGN) * ALIGN;
+    this.layout = { slots: options.slots, slotBytes: options.slotBytes, slotStride, slotsOffset: 0 };
+    this.buffer = new SharedArrayBuffer(slotStride * options.slots);
+    this.#slots = new SlotPool(this.buffer, this.layout, { poisonReleased: options.poisonReleased });
+  }
+
+  get capacity(): number {
+    return this.#slots.capacity;
+  }
+
+  get inUse(): number {
+    return this.#slots.inUse;
+  }
+
+  /** The slot index a view lies in, if it is a view of this pool's shared buffer at a slot start. */
+  slotOf(view: Uint8Array): number | undefined {
+    if (view.buffer !== this.buffer) return undefined;
+    const offset = view.byteOffset - this.layout.slotsOffset;
+    if (offset % this.layout.slotStride !== 0) return undefined;
+    const slot = offset / this.layout.slotStride;
+    return this.#slots.isInUse(slot) && view.byteLength <= this.layout.slotBytes ? slot : undefined;
+  }
+
+  acquire(byteLength: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (this.#closed !== undefined) return Promise.reject(this.#closed);
+    this.#checkLength(byteLength);
+    const view = this.#tryAcquire(byteLength);
+    if (view !== undefined) return Promise.resolve(view);
+    return new Promise((resolve, reject) => {
+      const waiter = { byteLength, resolve, reject };
+      this.#waiters.push(waiter);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const at = this.#waiters.indexOf(waiter);
+          if (at >= 0) {
+            this.#waiters.splice(at, 1);
+            reject(signal.reason instanceof Error ? signal.reason : new Error('acquire aborted', { cause: signal.reason }));
+          }
+        },
+        { once: true },
+      );
+    });
+  }
+
+  take(byteLength: number): Uint8Array {
+    if (byteLength > this.layout.slotBytes) return new Uint8Array(byteLength);
+    return this.#tryAcquire(byteLength) ?? new Uint8Array(byteLength);
+  }
+
+  release(view: Uint8Array): void {
+    const slot = this.slotOf(view);
+    if (slot === undefined) return;
+    this.#slots.release(slot);
+    this.#serveWaiters();
+  }
+
+  discard(view: Uint8Array, generation: number): void {
+    const slot = this.slotOf(view);
+    if (slot === undefined) return;
+    const held = this.#quarantine.get(generation) ?? [];
+    held.push(slot);
+    this.#quarantine.set(generation, held);
+  }
+
+  reclaim(generation: number): void {
+    const held = this.#quarantine.get(generation);
+    if (held === undefined) return;
+    this.#quarantine.delete(generation);
+    for (const slot of held) this.#slots.release(slot);
+    this.#serveWaiters();
+  }
+
+  close(reason: Error): void {
+    this.#closed = reason;
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(reason);
+  }
+
+  #checkLength(byteLength: number): void {
+    if (!Number.isSafeInteger(byteLength) || byteLength <= 0 || byteLength > this.layout.slotBytes) {
+      throw new RangeError(`a frame slot holds 1..${this.layout.slotBytes} bytes, asked ${byteLength}`);
+    }
+  }
+
+  #tryAcquire(byteLength: number): Uint8Array | undefined {
+    const slot = this.#slots.acquire();
+    return slot === undefined ? undefined : this.#slots.view(slot, byteLength);
+  }
+
+  #serveWaiters(): void {
+    while (this.#waiters.length > 0) {
+      const waiter = this.#waiters[0];
+      if (waiter === undefined) return;
+      const view = this.#tryAcquire(waiter.byteLength);
+      if (view === undefined) return;
+      this.#waiters.shift();
+      waiter.resolve(view);
+    }
+  }
+}
