@@ -89,10 +89,16 @@ export interface GuestLaunch {
   readonly frames: { readonly buffer: SharedArrayBuffer; readonly slots: number; readonly slotBytes: number; readonly slotStride: number; readonly slotsOffset: number };
   /** This generation's rings (a fresh buffer per generation). */
   readonly rings: { readonly buffer: SharedArrayBuffer; readonly capacity: number };
-  /** The heartbeat block (a fresh buffer per generation) and the bump period. */
-  readonly control: { readonly buffer: SharedArrayBuffer; readonly heartbeatMs: number };
+  /** The heartbeat/fence block (fresh per generation) at `byteOffset`, and the heartbeat deadline. */
+  readonly control: { readonly buffer: SharedArrayBuffer; readonly byteOffset: number; readonly heartbeatMs: number };
   /** Whether an input error ends the generation (policy): the guest then starts no further input. */
   readonly haltOnInputError: boolean;
+}
+
+/** What the embedded guest receives as `workerData`: the launch, its Comlink port, its ring layout. */
+export interface EmbeddedLaunch extends GuestLaunch {
+  readonly controlPort: import('node:worker_threads').MessagePort;
+  readonly layout: import('../transport/segmentLayout.js').SegmentLayout;
 }
 
 /** What the guest exposes on the control plane. */
@@ -130,3 +136,24 @@ export type GuestToHost =
   | { readonly t: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string }
   | { readonly t: 'outcome'; readonly seq: number; readonly ok: true; readonly value: unknown }
   | { readonly t: 'outcome'; readonly seq: number; readonly ok: false; readonly error: unknown };
+
+/**
+ * Isolated mode: messages on the control pipe, in both directions, each one frame
+ * `[u32 little-endian length][v8-serialized message]`. The data-plane messages above travel
+ * in it too. Everything a child sends is untrusted: the host decodes it with a bounded
+ * decoder, validates it against this union, and kills the child on any violation.
+ */
+export const PIPE_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+/** Pipe messages only the isolated guest sends. */
+export type GuestPipeMessage =
+  /** First message of every child: its protocol version. */
+  | { readonly t: 'hello'; readonly version: number }
+  /** Wake the host, parked on the complete ring (Atomics.notify does not cross processes). */
+  | { readonly t: 'doorbell' }
+  /** A Comlink message of the control plane. */
+  | { readonly t: 'rpc'; readonly data: unknown }
+  | GuestToHost;
+
+/** Pipe messages only the host sends. */
+export type HostPipeMessage = { readonly t: 'doorbell' } | { readonly t: 'rpc'; readonly data: unknown } | HostToGuest;

@@ -105,6 +105,15 @@ export class Doorbell {
   }
 
   /**
+   * Wakes this process's own waiters on the word, unconditionally. For a doorbell that
+   * arrived by another way (a byte on a pipe from a peer in another process, where
+   * `Atomics.notify` cannot reach): the peer already lowered the flag, so `ring()` would not.
+   */
+  wakeLocal(): void {
+    Atomics.notify(this.#word, 0);
+  }
+
+  /**
    * First half of a park, for callers that sleep by other means (e.g. on a pipe): polls
    * `isReady` up to `spin` times, raises the flag, re-checks. Returns true when the caller
    * must now sleep (flag raised, condition false), false when the condition holds (flag

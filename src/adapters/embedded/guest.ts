@@ -5,18 +5,12 @@
  * uncaught errors: they end the worker, which is how the host learns of them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { GuestSession } from '../guest/GuestSession.js';
 import { PROTOCOL_VERSION } from '../protocol.js';
-import type { GuestControl, GuestLaunch, GuestToHost, HostToGuest } from '../protocol.js';
-import type { SegmentLayout } from '../../transport/segmentLayout.js';
+import type { EmbeddedLaunch, GuestControl, GuestToHost, HostToGuest } from '../protocol.js';
 
-interface EmbeddedLaunch extends GuestLaunch {
-  readonly controlPort: MessagePort;
-  readonly layout: SegmentLayout;
-}
 
 const launch = workerData as EmbeddedLaunch;
 const port = parentPort;

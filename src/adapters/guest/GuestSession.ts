@@ -1,5 +1,5 @@
 import type { Delivery, DeliveryResult } from '../Adapter.js';
-import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_STARTED, FRAME_FORMATS, SUBMIT_KINDS } from '../protocol.js';
+import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_BYTES, CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_STARTED, FRAME_FORMATS, SUBMIT_KINDS } from '../protocol.js';
 import type { GuestLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 import { DescriptorRing } from '../../transport/DescriptorRing.js';
 import type { Descriptor } from '../../transport/DescriptorRing.js';
@@ -75,7 +75,7 @@ export class GuestSession {
     this.#submitBell = new Doorbell(buffer, layout.submit.consumerParkOffset);
     this.#completeBell = new Doorbell(buffer, layout.complete.consumerParkOffset, channel.notifyHost === undefined ? {} : { notify: channel.notifyHost });
     this.#frames = new Uint8Array(launch.frames.buffer);
-    this.#control = new Int32Array(launch.control.buffer);
+    this.#control = new Int32Array(launch.control.buffer, launch.control.byteOffset, CONTROL_BYTES / 4);
     channel.listen((message) => {
       this.#onPort(message);
     });

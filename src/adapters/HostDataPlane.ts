@@ -1,0 +1,256 @@
+import type { Descriptor } from '../transport/DescriptorRing.js';
+import { DescriptorRing } from '../transport/DescriptorRing.js';
+import { Doorbell } from '../transport/Doorbell.js';
+import type { NotifyFn } from '../transport/Doorbell.js';
+import type { SharedFramePool } from '../transport/SharedFramePool.js';
+import type { SegmentLayout } from '../transport/segmentLayout.js';
+import type { Delivery, DeliveryResult, GenerationSink } from './Adapter.js';
+import {
+  COMPLETE_DONE,
+  COMPLETE_KINDS,
+  CONTROL_FENCE,
+  CONTROL_HEARTBEAT,
+  CONTROL_STARTED,
+  SUBMIT_FRAME,
+  SUBMIT_KINDS,
+  formatCode,
+} from './protocol.js';
+import type { GuestToHost, HostToGuest } from './protocol.js';
+
+/** What the host side of an out-of-thread generation is built from. */
+export interface HostDataPlaneOptions {
+  readonly generation: number;
+  /** The instance's shared frame slots; undefined when frames can only be copied. */
+  readonly pool: SharedFramePool | undefined;
+  /** This generation's rings; undefined when the transport is copy-only. */
+  readonly rings: { readonly buffer: SharedArrayBuffer; readonly layout: SegmentLayout } | undefined;
+  /** The heartbeat/fence words the guest shares; undefined in copy-only transport. */
+  readonly control: Int32Array | undefined;
+  /** Posts a data-plane message to the guest (copies synchronously). */
+  readonly post: (message: HostToGuest) => void;
+  /** How to wake a guest parked on the submit ring (default `Atomics.notify`). */
+  readonly notifyGuest?: NotifyFn;
+  readonly sink: GenerationSink;
+  readonly inputBudgetMs: number | undefined;
+  /** The guest broke the ring protocol: the session must end the generation. */
+  readonly onViolation: (detail: string) => void;
+}
+
+interface Waiting {
+  readonly dseq: number;
+  readonly resolve: (result: DeliveryResult) => void;
+}
+
+/**
+ * The host's half of the data plane, shared by every out-of-thread adapter (worker or
+ * child): numbering deliveries, pushing frames in shared slots as ring descriptors and
+ * everything else as messages, applying outcomes in order behind their port-message
+ * barrier, the fence on the guest's start word, and heartbeat sampling. The adapter owns
+ * the guest's life; this class owns what flows while it lives.
+ */
+export class HostDataPlane {
+  readonly #options: HostDataPlaneOptions;
+  readonly #submit: DescriptorRing | undefined;
+  readonly #complete: DescriptorRing | undefined;
+  readonly #submitBell: Doorbell | undefined;
+  readonly #completeBell: Doorbell | undefined;
+  readonly #waiting = new Map<number, Waiting>();
+  /** Ring outcomes waiting for the port messages posted before them. */
+  readonly #blocked: Descriptor[] = [];
+  /** Control replies waiting for the port messages posted before them. */
+  readonly #barriers: { readonly count: number; readonly resolve: () => void }[] = [];
+  #received = 0;
+  #dseq = 0;
+  #heartbeatSeen = -1;
+  #closed = false;
+
+  constructor(options: HostDataPlaneOptions) {
+    this.#options = options;
+    const { rings, pool } = options;
+    if (rings !== undefined && pool !== undefined) {
+      DescriptorRing.initialize(rings.buffer, rings.layout.submit);
+      DescriptorRing.initialize(rings.buffer, rings.layout.complete);
+      this.#submit = new DescriptorRing(rings.buffer, rings.layout.submit, {
+        role: 'producer',
+        slots: pool.layout.slots,
+        slotBytes: pool.layout.slotBytes,
+        kindLimit: SUBMIT_KINDS,
+      });
+      this.#complete = new DescriptorRing(rings.buffer, rings.layout.complete, {
+        role: 'consumer',
+        slots: 1,
+        slotBytes: 1,
+        kindLimit: COMPLETE_KINDS,
+        isSlotless: () => true,
+        expectedGeneration: options.generation,
+      });
+      this.#submitBell = new Doorbell(rings.buffer, rings.layout.submit.consumerParkOffset, options.notifyGuest === undefined ? {} : { notify: options.notifyGuest });
+      this.#completeBell = new Doorbell(rings.buffer, rings.layout.complete.consumerParkOffset);
+      void this.#loop();
+    }
+  }
+
+  /** The last `dseq` handed to the guest. */
+  get lastDseq(): number {
+    return this.#dseq;
+  }
+
+  /** Deliveries handed over and not settled yet. */
+  get pending(): number {
+    return this.#waiting.size;
+  }
+
+  /** Hands one delivery to the guest; settles when its outcome arrives. */
+  deliver(input: Delivery): Promise<DeliveryResult> {
+    const dseq = ++this.#dseq;
+    const result = new Promise<DeliveryResult>((resolve) => {
+      this.#waiting.set(input.seq, { dseq, resolve });
+    });
+    if (input.kind === 'frame') {
+      if (this.#pushFrame(input, dseq)) return result;
+      // Not in a shared slot (an overflow copy, an unlisted format, no shared memory): one copy by message.
+      this.#options.post({ t: 'frame', dseq, seq: input.seq, ...input.meta, data: input.data });
+      return result;
+    }
+    this.#options.post({ t: 'message', dseq, seq: input.seq, message: input.message });
+    return result;
+  }
+
+  /** Applies one data-plane message from the guest (already validated by the session). */
+  receive(message: GuestToHost): void {
+    if (this.#closed) return;
+    this.#received += 1;
+    const { sink } = this.#options;
+    switch (message.t) {
+      case 'output':
+        sink.output(message.channel, message.value, message.inputSeq);
+        break;
+      case 'log':
+        sink.log(message.level, message.message);
+        break;
+      case 'outcome':
+        this.#settle(message.seq, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error });
+        break;
+    }
+    this.#applyBlocked();
+    while (this.#barriers.length > 0 && (this.#barriers[0]?.count ?? Number.POSITIVE_INFINITY) <= this.#received) {
+      this.#barriers.shift()?.resolve();
+    }
+  }
+
+  /**
+   * Resolves once `count` data-plane messages have arrived. Control replies overtake data
+   * messages (separate channels): a reply carries the guest's count, so e.g. what `stop()`
+   * emitted is delivered before the generation is fenced.
+   */
+  receivedAtLeast(count: number): Promise<void> {
+    if (this.#received >= count) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#barriers.push({ count, resolve });
+    });
+  }
+
+  /** Wakes this side's own wait on the complete ring (a doorbell arrived by another way). */
+  wake(): void {
+    this.#completeBell?.wakeLocal();
+  }
+
+  /** Wakes the guest parked on the submit ring, if it said it is parked. */
+  ringGuest(): void {
+    this.#submitBell?.ring();
+  }
+
+  /** Raises the fence; returns the `seq` of deliveries the guest never started. */
+  fence(): readonly number[] {
+    const control = this.#options.control;
+    if (control === undefined) return [];
+    Atomics.store(control, CONTROL_FENCE, 1);
+    // Untrusted in isolated mode: a lie only changes which of the guest's own inputs are retried.
+    const started = Atomics.load(control, CONTROL_STARTED);
+    const unstarted: number[] = [];
+    for (const [seq, waiting] of this.#waiting) if (waiting.dseq > started) unstarted.push(seq);
+    return unstarted;
+  }
+
+  /**
+   * Samples the guest's heartbeat counter; reports life when it moved, or while an input
+   * inside its declared budget is in progress (the runtime's input budget watches that).
+   */
+  sampleHeartbeat(): void {
+    const control = this.#options.control;
+    const seen = control === undefined ? this.#heartbeatSeen : Atomics.load(control, CONTROL_HEARTBEAT);
+    const busyWithinBudget = this.#options.inputBudgetMs !== undefined && this.#waiting.size > 0;
+    if (seen !== this.#heartbeatSeen || busyWithinBudget) {
+      this.#heartbeatSeen = seen;
+      this.#options.sink.heartbeat();
+    }
+  }
+
+  /** Stops the loop; nothing more is applied. */
+  close(): void {
+    this.#closed = true;
+    this.#completeBell?.wakeLocal();
+  }
+
+  #pushFrame(input: Extract<Delivery, { kind: 'frame' }>, dseq: number): boolean {
+    const pool = this.#options.pool;
+    if (pool === undefined || this.#submit === undefined) return false;
+    const slot = pool.slotOf(input.data);
+    const code = formatCode(input.meta.format);
+    if (slot === undefined || code === undefined) return false;
+    const pushed = this.#submit.tryPush({
+      slot,
+      length: input.data.byteLength,
+      seq: input.seq,
+      generation: this.#options.generation,
+      kind: SUBMIT_FRAME,
+      width: input.meta.width,
+      height: input.meta.height,
+      formatCode: code,
+      timestamp: input.meta.timestamp,
+      aux: dseq,
+    });
+    if (pushed) this.#submitBell?.ring();
+    return pushed;
+  }
+
+  #settle(seq: number, result: DeliveryResult): void {
+    const waiting = this.#waiting.get(seq);
+    if (waiting === undefined) return;
+    this.#waiting.delete(seq);
+    waiting.resolve(result);
+  }
+
+  #applyBlocked(): void {
+    while (this.#blocked.length > 0) {
+      const head = this.#blocked[0];
+      if (head === undefined || head.aux > this.#received) return;
+      this.#blocked.shift();
+      this.#settle(head.seq, { ok: true });
+    }
+  }
+
+  #drainComplete(complete: DescriptorRing): void {
+    complete.drain(Number.POSITIVE_INFINITY, (d) => {
+      if (d.kind !== COMPLETE_DONE) return;
+      if (this.#blocked.length > 0 || d.aux > this.#received) this.#blocked.push(d);
+      else this.#settle(d.seq, { ok: true });
+    });
+    const violation = complete.violation;
+    if (violation !== undefined) {
+      this.#closed = true;
+      this.#options.onViolation(violation.detail);
+    }
+  }
+
+  async #loop(): Promise<void> {
+    const complete = this.#complete;
+    const bell = this.#completeBell;
+    if (complete === undefined || bell === undefined) return;
+    while (!this.#closed) {
+      this.#drainComplete(complete);
+      if (this.#closed) return;
+      await bell.parkAsync(() => this.#closed || complete.hasPending());
+    }
+  }
+}
