@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { PluginModuleRef, ResourceLimits } from '../adapters/Adapter.js';
+import type { IsolationSettings, PluginModuleRef, ResourceLimits } from '../adapters/Adapter.js';
 import { InvalidOptions } from '../errors.js';
 import type { BackoffSettings, Mode, RestartBudget, RestartPolicy, SupervisionSettings } from '../machines/lifecycleTypes.js';
 import type { PluginDefinition } from '../plugin/types.js';
@@ -85,6 +85,25 @@ export interface LoadOptions<Config = unknown> {
   readonly timeouts?: TimeoutOptions;
   /** Resource limits; each mode enforces what it can (see the README). */
   readonly limits?: { readonly maxHeapMb?: number };
+  /** Isolated mode only: what the plugin process may see. */
+  readonly isolation?: IsolationOptions;
+}
+
+/**
+ * What an isolated plugin process may see. By default its environment is empty: the
+ * host's variables (secrets included) do not leak unless listed.
+ */
+export interface IsolationOptions {
+  /** Variables set in the child's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Names of host variables copied into the child's environment. */
+  readonly inheritEnv?: readonly string[];
+  /**
+   * Node's permission model, a seat belt and not a sandbox (network, environment and
+   * signals are not restricted by it). `true` allows reading only the runtime's files and
+   * the plugin module's directory; or list more paths.
+   */
+  readonly permission?: boolean | { readonly allowFsRead?: readonly string[]; readonly allowFsWrite?: readonly string[] };
 }
 
 /** {@link LoadOptions} with every default applied and every value checked. */
@@ -98,6 +117,7 @@ export interface ResolvedLoadOptions {
   readonly supervision: SupervisionSettings;
   readonly timeouts: { readonly start: number; readonly stop: number; readonly heartbeat: number; readonly input: number | undefined };
   readonly limits: ResourceLimits;
+  readonly isolation: IsolationSettings;
 }
 
 const MODES: readonly Mode[] = ['inline', 'embedded', 'isolated'];
@@ -147,6 +167,36 @@ function moduleRef(mode: Mode, module: unknown): PluginModuleRef {
     return { definition: module as PluginDefinition };
   }
   throw new InvalidOptions('module must be a path, a URL, or (inline) a plugin definition');
+}
+
+function stringList(path: string, value: unknown): readonly string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string' && v.length > 0)) {
+    throw new InvalidOptions(`${path} must be a list of non-empty strings`);
+  }
+  return value;
+}
+
+function resolveIsolation(isolation: IsolationOptions | undefined): IsolationSettings {
+  const env: Record<string, string> = {};
+  for (const name of stringList('isolation.inheritEnv', isolation?.inheritEnv)) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  for (const [name, value] of Object.entries(isolation?.env ?? {})) {
+    if (typeof value !== 'string') throw new InvalidOptions(`isolation.env.${name} must be a string`);
+    env[name] = value;
+  }
+  const permission = isolation?.permission;
+  if (permission === undefined || permission === false) return { env, permission: undefined };
+  if (permission === true) return { env, permission: { allowFsRead: [], allowFsWrite: [] } };
+  return {
+    env,
+    permission: {
+      allowFsRead: stringList('isolation.permission.allowFsRead', permission.allowFsRead),
+      allowFsWrite: stringList('isolation.permission.allowFsWrite', permission.allowFsWrite),
+    },
+  };
 }
 
 /** Applies defaults and checks every option; throws {@link InvalidOptions} with the offending path. */
@@ -201,5 +251,6 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
     limits: {
       maxHeapMb: options.limits?.maxHeapMb === undefined ? undefined : positiveInt('limits.maxHeapMb', options.limits.maxHeapMb, 1),
     },
+    isolation: resolveIsolation(options.isolation),
   };
 }

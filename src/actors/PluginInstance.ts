@@ -400,6 +400,7 @@ export class PluginInstance {
       inputBudgetMs: this.#options.timeouts.input,
       heartbeatMs: this.#options.timeouts.heartbeat,
       haltOnInputError: this.#options.supervision.onInputError === 'restart',
+      isolation: this.#options.isolation,
       limits: this.#options.limits,
       sink: {
         output: (channel, value, inputSeq) => {

@@ -3,6 +3,7 @@ import type { RuntimeClock } from './RuntimeClock.js';
 import type { Adapter } from '../adapters/Adapter.js';
 import { EmbeddedAdapter } from '../adapters/embedded/EmbeddedAdapter.js';
 import { InlineAdapter } from '../adapters/inline/InlineAdapter.js';
+import { IsolatedAdapter } from '../adapters/isolated/IsolatedAdapter.js';
 import { InvalidOptions, RuntimeShutDown, messageOf } from '../errors.js';
 import type { Mode } from '../machines/lifecycleTypes.js';
 import type { LoadOptions } from './LoadOptions.js';
@@ -70,7 +71,12 @@ const realClock: RuntimeClock = {
  */
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const clock = options.clock ?? realClock;
-  const adapters: Partial<Record<Mode, Adapter>> = { inline: new InlineAdapter(), embedded: new EmbeddedAdapter(), ...options.adapters };
+  const adapters: Partial<Record<Mode, Adapter>> = {
+    inline: new InlineAdapter(),
+    embedded: new EmbeddedAdapter(),
+    isolated: new IsolatedAdapter(),
+    ...options.adapters,
+  };
   const instances: PluginInstance[] = [];
   const ids = new Set<string>();
   let seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);

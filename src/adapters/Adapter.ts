@@ -57,6 +57,20 @@ export interface LaunchRequest {
   readonly limits: ResourceLimits;
   /** Policy: an input error ends the generation, so the guest must start no further input. */
   readonly haltOnInputError: boolean;
+  /** How an isolated plugin process is confined (other modes ignore it). */
+  readonly isolation: IsolationSettings;
+}
+
+/** How an isolated plugin process is confined. */
+export interface IsolationSettings {
+  /** The child's whole environment: nothing of the host's leaks unless named here. */
+  readonly env: Readonly<Record<string, string>>;
+  /**
+   * Node's permission model as a seat belt (not a sandbox): when set, the child runs with
+   * the permission flag, may read the runtime's own files, the plugin module's directory
+   * and `allowFsRead`, and write only `allowFsWrite`.
+   */
+  readonly permission: { readonly allowFsRead: readonly string[]; readonly allowFsWrite: readonly string[] } | undefined;
 }
 
 /** Per-instance resource limits; each adapter applies what its execution mode can enforce. */

@@ -15,7 +15,9 @@ import {
   SUBMIT_KINDS,
   formatCode,
 } from './protocol.js';
-import type { GuestToHost, HostToGuest } from './protocol.js';
+import type { ControlReply, GuestToHost, HostToGuest } from './protocol.js';
+import { GenerationFault } from './Adapter.js';
+import { messageOf } from '../errors.js';
 
 /** What the host side of an out-of-thread generation is built from. */
 export interface HostDataPlaneOptions {
@@ -148,6 +150,27 @@ export class HostDataPlane {
     return new Promise<void>((resolve) => {
       this.#barriers.push({ count, resolve });
     });
+  }
+
+  /**
+   * Settles a control call (`start`, `stop`): raced against the guest's death, then held
+   * until every data message posted before the reply has arrived — a failed call too, so
+   * what the plugin emitted before throwing is delivered first. Rejects with a
+   * {@link GenerationFault}.
+   */
+  async control(call: () => Promise<ControlReply>, died: Promise<never>): Promise<void> {
+    let reply: ControlReply;
+    try {
+      reply = await Promise.race([call(), died]);
+    } catch (error) {
+      if (error instanceof GenerationFault) throw error;
+      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) });
+    }
+    if (typeof reply !== 'object' || !Number.isSafeInteger(reply.posted) || reply.posted < 0) {
+      throw new GenerationFault({ cause: 'protocol', detail: 'the guest sent an invalid control reply' });
+    }
+    await Promise.race([this.receivedAtLeast(reply.posted), died]);
+    if (!reply.ok) throw new GenerationFault({ cause: 'threw', detail: typeof reply.detail === 'string' ? reply.detail : 'failed' });
   }
 
   /** Wakes this side's own wait on the complete ring (a doorbell arrived by another way). */

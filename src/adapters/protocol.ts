@@ -101,19 +101,25 @@ export interface EmbeddedLaunch extends GuestLaunch {
   readonly layout: import('../transport/segmentLayout.js').SegmentLayout;
 }
 
-/** What the guest exposes on the control plane. */
+/**
+ * A control reply. `start` and `stop` always resolve, with the number of data-plane messages
+ * the guest had posted, even when the plugin threw: replies overtake the data plane (separate
+ * channels), and a bare rejection would let the host fence the generation before what the
+ * plugin emitted just before throwing has arrived.
+ */
+export type ControlReply =
+  | { readonly ok: true; readonly posted: number }
+  | { readonly ok: false; readonly posted: number; readonly detail: string };
+
+/** What the guest exposes on the control plane (over Comlink). */
 export interface GuestControl {
-  /**
-   * Loads the module and runs the plugin's `start`; rejects with the reason. Resolves with
-   * the number of data-port messages posted so far (outputs of `start` arrive first).
-   */
-  start(): Promise<number>;
+  /** Loads the module and runs the plugin's `start`. */
+  start(): Promise<ControlReply>;
   /**
    * Runs the plugin's `stop` once every delivery up to `lastDseq` has run (the data plane
    * and the control plane are separate channels, so the host says how far it delivered).
-   * Resolves with the number of data-port messages posted; rejects with the reason.
    */
-  stop(lastDseq: number): Promise<number>;
+  stop(lastDseq: number): Promise<ControlReply>;
 }
 
 /** Data-port messages from the host. */
@@ -151,9 +157,43 @@ export type GuestPipeMessage =
   | { readonly t: 'hello'; readonly version: number }
   /** Wake the host, parked on the complete ring (Atomics.notify does not cross processes). */
   | { readonly t: 'doorbell' }
+  /** Liveness, when no shared memory carries the heartbeat counter (copy transport). */
+  | { readonly t: 'heartbeat' }
   /** A Comlink message of the control plane. */
   | { readonly t: 'rpc'; readonly data: unknown }
   | GuestToHost;
 
 /** Pipe messages only the host sends. */
-export type HostPipeMessage = { readonly t: 'doorbell' } | { readonly t: 'rpc'; readonly data: unknown } | HostToGuest;
+export type HostPipeMessage =
+  | { readonly t: 'launch'; readonly launch: IsolatedLaunch }
+  | { readonly t: 'doorbell' }
+  | { readonly t: 'rpc'; readonly data: unknown }
+  | HostToGuest;
+
+/** Child fds of the isolated guest: the control pipe, then the shared segments. */
+export const CHILD_FD_PIPE = 3;
+export const CHILD_FD_FRAMES = 4;
+export const CHILD_FD_RINGS = 5;
+
+/**
+ * What the isolated guest receives after its `hello`. Shared memory arrives as inherited
+ * memfds (never a name in /dev/shm); absent segments mean the copy transport, where frames
+ * travel inside pipe messages.
+ */
+export interface IsolatedLaunch {
+  readonly version: number;
+  readonly instanceId: string;
+  readonly generation: number;
+  readonly moduleUrl: string;
+  readonly config: unknown;
+  readonly heartbeatMs: number;
+  readonly haltOnInputError: boolean;
+  /** The frame slots (fd {@link CHILD_FD_FRAMES}), shared by the instance's generations. */
+  readonly frames:
+    | { readonly byteLength: number; readonly slots: number; readonly slotBytes: number; readonly slotStride: number; readonly slotsOffset: number }
+    | undefined;
+  /** This generation's rings and control block (fd {@link CHILD_FD_RINGS}). */
+  readonly rings:
+    | { readonly byteLength: number; readonly layout: import('../transport/segmentLayout.js').SegmentLayout; readonly controlOffset: number }
+    | undefined;
+}

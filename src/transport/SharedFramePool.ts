@@ -28,10 +28,24 @@ export class SharedFramePool implements FramePool {
   readonly #quarantine = new Map<number, number[]>();
   #closed: Error | undefined;
 
-  constructor(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }) {
+  /** The memfd behind `buffer` when it can be shared with another process. */
+  readonly fd: number | undefined;
+
+  /**
+   * @param allocate makes the shared buffer of a given size (default: an in-process
+   *   `SharedArrayBuffer`; isolated mode passes the addon's sealed memfd segment).
+   */
+  constructor(
+    options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean },
+    allocate: (byteLength: number) => { readonly buffer: SharedArrayBuffer; readonly fd?: number } = (byteLength) => ({
+      buffer: new SharedArrayBuffer(byteLength),
+    }),
+  ) {
     const slotStride = Math.ceil(options.slotBytes / ALIGN) * ALIGN;
     this.layout = { slots: options.slots, slotBytes: options.slotBytes, slotStride, slotsOffset: 0 };
-    this.buffer = new SharedArrayBuffer(slotStride * options.slots);
+    const segment = allocate(slotStride * options.slots);
+    this.buffer = segment.buffer;
+    this.fd = segment.fd;
     this.#slots = new SlotPool(this.buffer, this.layout, { poisonReleased: options.poisonReleased });
   }
 

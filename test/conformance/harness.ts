@@ -9,7 +9,7 @@ import type { FrameInput, LoadOptions, Mode, PluginInstance, PluginStatus, Runti
 import { waitForStatus } from 'plugin-seam/testing';
 
 /** The modes the suite runs in. */
-export const MODES: readonly Mode[] = ['inline', 'embedded'];
+export const MODES: readonly Mode[] = ['inline', 'embedded', 'isolated'];
 
 /** Absolute path of a fixture plugin module. */
 export function fixture(name: string): string {

@@ -138,7 +138,7 @@ class EmbeddedSession implements GenerationSession {
   }
 
   async start(): Promise<void> {
-    await this.#control(() => this.#guest.start());
+    await this.#plane.control(() => this.#guest.start(), this.#died);
   }
 
   deliver(input: Delivery): Promise<DeliveryResult> {
@@ -146,7 +146,7 @@ class EmbeddedSession implements GenerationSession {
   }
 
   async stop(): Promise<void> {
-    await this.#control(() => this.#guest.stop(this.#plane.lastDseq));
+    await this.#plane.control(() => this.#guest.stop(this.#plane.lastDseq), this.#died);
   }
 
   fence(): readonly number[] {
@@ -173,17 +173,6 @@ class EmbeddedSession implements GenerationSession {
       clearTimeout(watchdog);
     };
     this.#worker.terminate().then(settled, settled);
-  }
-
-  /** A control call raced against the worker's death, then the barrier of its port messages. */
-  async #control(call: () => Promise<number>): Promise<void> {
-    try {
-      const posted = await Promise.race([call(), this.#died]);
-      await Promise.race([this.#plane.receivedAtLeast(posted), this.#died]);
-    } catch (error) {
-      if (error instanceof GenerationFault) throw error;
-      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) });
-    }
   }
 
   #onExit(code: number): void {

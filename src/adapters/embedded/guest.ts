@@ -9,8 +9,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { GuestSession } from '../guest/GuestSession.js';
 import { PROTOCOL_VERSION } from '../protocol.js';
-import type { EmbeddedLaunch, GuestControl, GuestToHost, HostToGuest } from '../protocol.js';
-
+import type { EmbeddedLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 
 const launch = workerData as EmbeddedLaunch;
 const port = parentPort;
@@ -29,8 +28,4 @@ const session = new GuestSession(launch, launch.layout, {
   },
 });
 
-const control: GuestControl = {
-  start: () => session.start(),
-  stop: (lastDseq: number) => session.stop(lastDseq),
-};
-Comlink.expose(control, nodeEndpoint(launch.controlPort));
+Comlink.expose(session.control(), nodeEndpoint(launch.controlPort));

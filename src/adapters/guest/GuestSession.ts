@@ -1,6 +1,7 @@
 import type { Delivery, DeliveryResult } from '../Adapter.js';
 import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_BYTES, CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_STARTED, FRAME_FORMATS, SUBMIT_KINDS } from '../protocol.js';
-import type { GuestLaunch, GuestToHost, HostToGuest } from '../protocol.js';
+import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest } from '../protocol.js';
+import { messageOf } from '../../errors.js';
 import { DescriptorRing } from '../../transport/DescriptorRing.js';
 import type { Descriptor } from '../../transport/DescriptorRing.js';
 import { Doorbell } from '../../transport/Doorbell.js';
@@ -121,6 +122,24 @@ export class GuestSession {
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     await runner.stop();
     return this.#posted;
+  }
+
+  /** The control plane of this session, as the guest exposes it over Comlink. */
+  control(): GuestControl {
+    const reply = (call: () => Promise<number>): Promise<ControlReply> =>
+      call().then(
+        (posted): ControlReply => ({ ok: true, posted }),
+        (error: unknown): ControlReply => ({ ok: false, posted: this.#posted, detail: messageOf(error) }),
+      );
+    return {
+      start: () => reply(() => this.start()),
+      stop: (lastDseq: number) => reply(() => this.stop(lastDseq)),
+    };
+  }
+
+  /** A doorbell from the host arrived by another way (a pipe): wake this side's own wait. */
+  wake(): void {
+    this.#submitBell.wakeLocal();
   }
 
   #post(message: GuestToHost): void {

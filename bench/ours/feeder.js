@@ -1,0 +1,182 @@
+// @ts-check
+/**
+ * Drivers for our runtime's frame path: push frames into `p.connect(frames$)` through a
+ * Subject and hand each outcome back to whoever submitted that frame.
+ *
+ * Outcomes of one connect() arrive in submission order (inputs run one at a time, in
+ * order, and every path settles them in that order); the feeder relies on it and checks
+ * it: an outcome whose seq does not increase, or any outcome other than `done`, fails the
+ * measurement instead of silently skewing it.
+ */
+import { Subject } from 'rxjs';
+import { nowUs } from '../lib/stats.js';
+
+/**
+ * @typedef {import('plugin-seam').FrameInput} FrameInput
+ * @typedef {import('plugin-seam').FrameOutcome} FrameOutcome
+ * @typedef {import('plugin-seam').PluginInstance} PluginInstance
+ * @typedef {(outcome: FrameOutcome) => void} OutcomeFn
+ */
+
+export class ConnectFeeder {
+  /** @type {Subject<FrameInput>} */
+  #frames = new Subject();
+  /** @type {OutcomeFn[]} FIFO of the submitters waiting for an outcome */
+  #waiting = [];
+  #head = 0;
+  #lastSeq = 0;
+  /** @type {Error | null} */
+  #failed = null;
+  /** @type {import('rxjs').Subscription} */
+  #subscription;
+
+  /** @param {PluginInstance} instance */
+  constructor(instance) {
+    this.#subscription = instance.connect(this.#frames).subscribe({
+      next: (outcome) => {
+        if (outcome.seq <= this.#lastSeq) this.#fail(new Error(`outcome of frame ${outcome.seq} after ${this.#lastSeq}: out of order`));
+        this.#lastSeq = outcome.seq;
+        const fn = this.#waiting[this.#head];
+        this.#waiting[this.#head++] = noop;
+        if (this.#head > 1024 && this.#head * 2 > this.#waiting.length) {
+          this.#waiting.splice(0, this.#head);
+          this.#head = 0;
+        }
+        fn?.(outcome);
+      },
+      error: (/** @type {unknown} */ err) => {
+        this.#fail(err instanceof Error ? err : new Error(String(err)));
+      },
+    });
+  }
+
+  /** The first failure (out-of-order outcome, stream error), if any. */
+  get failed() {
+    return this.#failed;
+  }
+
+  /**
+   * Submits one frame; `onOutcome` gets its outcome.
+   * @param {FrameInput} frame
+   * @param {OutcomeFn} onOutcome
+   */
+  push(frame, onOutcome) {
+    this.#waiting.push(onOutcome);
+    this.#frames.next(frame);
+  }
+
+  /**
+   * Submits one frame; resolves on `done`, rejects on any other outcome.
+   * @param {FrameInput} frame
+   * @returns {Promise<FrameOutcome>}
+   */
+  submit(frame) {
+    if (this.#failed) return Promise.reject(this.#failed);
+    return new Promise((resolve, reject) => {
+      this.push(frame, (o) => {
+        if (o.kind === 'done') resolve(o);
+        else reject(outcomeError(o));
+      });
+    });
+  }
+
+  close() {
+    this.#frames.complete();
+    this.#subscription.unsubscribe();
+  }
+
+  /** @param {Error} err */
+  #fail(err) {
+    this.#failed ??= err;
+  }
+}
+
+function noop() {}
+
+/** @param {FrameOutcome} o */
+function outcomeError(o) {
+  return new Error(`frame ${o.seq}: ${o.kind}${o.reason ? ` (${o.reason})` : ''}`);
+}
+
+/**
+ * @typedef {object} FixedCountOptions
+ * @property {number} count   frames per repetition
+ * @property {number} depth   frames kept in flight
+ * @property {(i: number) => FrameInput | Promise<FrameInput>} make the i-th frame (a slot from
+ *   acquire() for zero copy, or the application's own buffer for one copy)
+ */
+
+/**
+ * Feeds `count` frames keeping `depth` in flight (each outcome releases the next frame) and
+ * returns the µs from the first submit to the last outcome.
+ * @param {ConnectFeeder} feeder
+ * @param {FixedCountOptions} o
+ * @returns {Promise<number>}
+ */
+export function feedFixedCount(feeder, { count, depth, make }) {
+  return new Promise((resolve, reject) => {
+    let issued = 0;
+    let done = 0;
+    let failed = false;
+    const t0 = nowUs();
+    /** @param {unknown} err */
+    const fail = (err) => {
+      if (failed) return;
+      failed = true;
+      reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    /** @param {FrameOutcome} o */
+    const onOutcome = (o) => {
+      if (failed) return;
+      if (o.kind !== 'done') {
+        fail(outcomeError(o));
+        return;
+      }
+      done++;
+      if (done === count) {
+        const elapsed = nowUs() - t0;
+        if (feeder.failed) fail(feeder.failed);
+        else resolve(elapsed);
+        return;
+      }
+      issue();
+    };
+    const issue = () => {
+      if (issued >= count || failed) return;
+      const frame = make(issued++);
+      if (frame instanceof Promise) {
+        frame.then((f) => {
+          feeder.push(f, onOutcome);
+        }, fail);
+      } else {
+        feeder.push(frame, onOutcome);
+      }
+    };
+    for (let k = 0; k < Math.min(depth, count); k++) issue();
+  });
+}
+
+/**
+ * Warm-up that also fixes the count of a repetition: runs doubling batches until they lasted
+ * `warmupMs` in total and the last one at least a quarter of it, then returns count ≈ the
+ * last batch's rate × `durationMs` (at least 4 × depth). At least three batches, and only the
+ * last one counts: the first ones pay for JIT warm-up and first-touch page faults of fresh slots.
+ * @param {ConnectFeeder} feeder
+ * @param {FixedCountOptions['make']} make
+ * @param {{ depth: number, warmupMs: number, durationMs: number }} o
+ * @returns {Promise<number>}
+ */
+export async function calibrateCount(feeder, make, o) {
+  let count = Math.max(o.depth, 4);
+  let rate = 0;
+  let spent = 0;
+  for (let batch = 1; ; batch++) {
+    const us = await feedFixedCount(feeder, { count, depth: o.depth, make });
+    spent += us;
+    rate = count / (us / 1e6);
+    // Never the first batches alone: they fault in fresh slots (4K: ~8,100 pages each).
+    if (batch >= 3 && spent >= o.warmupMs * 1000 && us >= (o.warmupMs * 1000) / 4) break;
+    count *= 2;
+  }
+  return Math.max(o.depth * 4, Math.round((rate * o.durationMs) / 1000));
+}

@@ -1,0 +1,391 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { dirname } from 'node:path';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { serialize } from 'node:v8';
+import * as Comlink from 'comlink';
+import { messageOf } from '../../errors.js';
+import type { Fault } from '../../machines/lifecycleTypes.js';
+import { FrameDecoder, encodeFrame } from '../../transport/FrameDecoder.js';
+import type { FramePool } from '../../transport/FramePool.js';
+import { HeapFramePool } from '../../transport/HeapFramePool.js';
+import { SharedFramePool } from '../../transport/SharedFramePool.js';
+import { findPackageRoot } from '../../transport/findPackageRoot.js';
+import { computeSegmentLayout } from '../../transport/segmentLayout.js';
+import { loadShmBinding } from '../../transport/shmBinding.js';
+import type { ShmBinding } from '../../transport/shmBinding.js';
+import type { Adapter, Delivery, DeliveryResult, GenerationSession, LaunchRequest } from '../Adapter.js';
+import { GenerationFault } from '../Adapter.js';
+import { HostDataPlane } from '../HostDataPlane.js';
+import { CONTROL_BYTES, PIPE_MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol.js';
+import type { GuestControl, GuestPipeMessage, HostPipeMessage, IsolatedLaunch } from '../protocol.js';
+import { LogTail } from './LogTail.js';
+import { TokenBucket } from './TokenBucket.js';
+import { classifyExit } from './classifyExit.js';
+import { decodeGuestMessage } from './decodeGuestMessage.js';
+import { pipeEndpoint } from './pipeEndpoint.js';
+
+/** Deliveries in flight per generation over shared memory (and each ring's capacity). */
+const RING_CAPACITY = 64;
+/** From SIGTERM to SIGKILL when a child does not end by itself. */
+const KILL_GRACE_MS = 500;
+/** From SIGKILL until the generation is reported as lingering. */
+const REAP_DEADLINE_MS = 3_000;
+/** What a child may send: messages per second (and burst), bytes per second (and burst). */
+const MESSAGE_RATE = { perSecond: 200_000, burst: 400_000 };
+const BYTE_RATE = { perSecond: 512 * 1024 * 1024, burst: 128 * 1024 * 1024 };
+
+/**
+ * `isolated` mode: the plugin runs in its own Node child process, one per generation; the
+ * host survives anything that process does.
+ *
+ * - Control: not Node's `fork()` IPC (garbage on it throws inside the host), but a dedicated
+ *   pipe per generation with length-prefixed frames, a hard frame-size limit, a decoder
+ *   that cannot throw, an allow-list validator, and rate limits; any violation kills the
+ *   child (`lost`/`protocol`). Comlink runs over it for `start`/`stop`; every call races the
+ *   child's death.
+ * - Frames: sealed memfd segments from the native addon, mapped as SharedArrayBuffers on
+ *   both sides; descriptors on rings validated field by field; a doorbell message on the
+ *   pipe wakes a parked peer. Without the addon, frames are copied over the pipe and
+ *   `status.transport` says `copy`.
+ * - Life: an explicit environment, drained stdout/stderr (the tail goes into failures),
+ *   parent-death signal plus exit on pipe close, its own process group so teardown
+ *   (SIGTERM, then SIGKILL) reaches descendants, and no signal to a pid once reaped.
+ */
+export class IsolatedAdapter implements Adapter {
+  readonly mode = 'isolated' as const;
+  readonly heartbeatMs: number;
+  readonly #binding: ShmBinding | undefined;
+  readonly #guestPath = fileURLToPath(new URL('./guest.js', import.meta.url));
+
+  constructor(options: { readonly heartbeatMs?: number; readonly binding?: ShmBinding | null } = {}) {
+    this.heartbeatMs = options.heartbeatMs ?? 5_000;
+    this.#binding = options.binding === null ? undefined : (options.binding ?? loadShmBinding());
+  }
+
+  launch(request: LaunchRequest): GenerationSession {
+    return new IsolatedSession(request, this.#guestPath, this.#binding);
+  }
+
+  createFramePool(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }): FramePool {
+    const binding = this.#binding;
+    if (binding === undefined) return new HeapFramePool({ capacity: options.slots, poisonReleased: options.poisonReleased });
+    return new SharedFramePool(options, (byteLength) => binding.createSegment(byteLength));
+  }
+}
+
+class IsolatedSession implements GenerationSession {
+  readonly transport: 'shared-memory' | 'copy';
+  readonly maxInFlight: number;
+  readonly #request: LaunchRequest;
+  readonly #plane: HostDataPlane;
+  readonly #child: ChildProcess;
+  readonly #pipe: Socket | undefined;
+  readonly #stderr = new LogTail();
+  readonly #stdout = new LogTail();
+  readonly #guest: Comlink.Remote<GuestControl>;
+  readonly #rpc: ReturnType<typeof pipeEndpoint>;
+  readonly #died: Promise<never>;
+  readonly #launch: IsolatedLaunch;
+  readonly #messages = new TokenBucket(MESSAGE_RATE.perSecond, MESSAGE_RATE.burst);
+  readonly #bytes = new TokenBucket(BYTE_RATE.perSecond, BYTE_RATE.burst);
+  readonly #heartbeatTimer: ReturnType<typeof setInterval>;
+  #reportDeath: (fault: Fault) => void = () => undefined;
+  readonly #launched: Promise<void>;
+  #markLaunched: () => void = () => undefined;
+  #hello = false;
+  #exited = false;
+  #disposed = false;
+  /** Set when the host killed the child for cause (protocol violation): its exit reports this. */
+  #verdict: Fault | undefined;
+  #outbox: Uint8Array[] = [];
+
+  constructor(request: LaunchRequest, guestPath: string, binding: ShmBinding | undefined) {
+    this.#request = request;
+    const pool = request.pool instanceof SharedFramePool && request.pool.fd !== undefined ? request.pool : undefined;
+    const shared = pool !== undefined && binding !== undefined;
+    this.transport = shared ? 'shared-memory' : 'copy';
+    // Without shared memory there is no fence word: hand over one input at a time, so a
+    // dying generation never holds inputs it did not start (as inline).
+    this.maxInFlight = shared ? RING_CAPACITY : 1;
+    let ringsFd: number | undefined;
+    let rings: { buffer: SharedArrayBuffer; layout: ReturnType<typeof computeSegmentLayout> } | undefined;
+    let control: Int32Array | undefined;
+    if (shared) {
+      const layout = computeSegmentLayout({ slots: 1, slotBytes: 64, ringCapacity: RING_CAPACITY });
+      const segment = binding.createSegment(layout.totalBytes + CONTROL_BYTES);
+      ringsFd = segment.fd;
+      rings = { buffer: segment.buffer, layout };
+      control = new Int32Array(segment.buffer, layout.totalBytes, CONTROL_BYTES / 4);
+    }
+    this.#plane = new HostDataPlane({
+      generation: request.generation,
+      pool: shared ? pool : undefined,
+      rings,
+      control,
+      post: (message) => {
+        this.#send(message);
+      },
+      notifyGuest: () => {
+        this.#send({ t: 'doorbell' });
+      },
+      sink: request.sink,
+      inputBudgetMs: request.inputBudgetMs,
+      onViolation: (detail) => {
+        this.#violation(`ring: ${detail}`);
+      },
+    });
+    this.#launch = {
+      version: PROTOCOL_VERSION,
+      instanceId: request.instanceId,
+      generation: request.generation,
+      moduleUrl: 'url' in request.module ? request.module.url : '',
+      config: request.config,
+      heartbeatMs: request.heartbeatMs,
+      haltOnInputError: request.haltOnInputError,
+      frames: shared ? { byteLength: pool.buffer.byteLength, ...pool.layout } : undefined,
+      rings: rings === undefined ? undefined : { byteLength: rings.buffer.byteLength, layout: rings.layout, controlOffset: rings.layout.totalBytes },
+    };
+    this.#died = new Promise<never>((_resolve, reject) => {
+      this.#reportDeath = (fault) => {
+        reject(new GenerationFault(fault));
+      };
+    });
+    this.#died.catch(() => undefined);
+    this.#launched = new Promise<void>((resolve) => {
+      this.#markLaunched = resolve;
+    });
+    this.#rpc = pipeEndpoint((data) => {
+      this.#send({ t: 'rpc', data });
+    });
+    this.#guest = Comlink.wrap<GuestControl>(this.#rpc.endpoint);
+
+    const isolation = request.isolation;
+    const args: string[] = [];
+    if (request.limits.maxHeapMb !== undefined) args.push(`--max-old-space-size=${request.limits.maxHeapMb}`);
+    if (isolation.permission !== undefined) args.push(...permissionFlags(isolation.permission, request.module));
+    args.push(guestPath);
+    this.#child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', shared ? pool.fd : 'ignore', ringsFd ?? 'ignore'],
+      env: { ...isolation.env },
+      // Its own process group: teardown signals reach the plugin's descendants too.
+      detached: true,
+      windowsHide: true,
+    });
+    if (ringsFd !== undefined && binding !== undefined) binding.closeFd(ringsFd);
+    this.#child.on('error', (error: Error) => {
+      // Spawn failures (ENOENT, EAGAIN, EMFILE…) arrive here, never as a throw.
+      this.#onExit(null, null, { cause: 'spawn', detail: messageOf(error) });
+    });
+    this.#child.on('exit', (code, signal) => {
+      this.#onExit(code, signal, undefined);
+    });
+    this.#child.stdout?.on('data', (chunk: Buffer) => {
+      this.#stdout.push(chunk);
+    });
+    this.#child.stderr?.on('data', (chunk: Buffer) => {
+      this.#stderr.push(chunk);
+    });
+    this.#pipe = this.#child.stdio[3] as Socket | undefined;
+    const decoder = new FrameDecoder({
+      maxFrameBytes: PIPE_MAX_FRAME_BYTES,
+      onFrame: (payload) => {
+        this.#onFrame(payload);
+      },
+      onViolation: (violation) => {
+        this.#violation(`framing: ${violation.detail}`);
+      },
+    });
+    this.#pipe?.on('data', (chunk: Buffer) => {
+      if (this.#disposed || this.#verdict !== undefined) return;
+      if (!this.#bytes.take(chunk.byteLength)) {
+        this.#violation(`the child sent more than ${BYTE_RATE.perSecond} bytes/s`);
+        return;
+      }
+      decoder.push(chunk);
+    });
+    // Writes racing the child's death fail with EPIPE: expected, counted as nothing.
+    this.#pipe?.on('error', () => undefined);
+    this.#heartbeatTimer = setInterval(() => {
+      this.#plane.sampleHeartbeat();
+    }, Math.max(10, Math.floor(request.heartbeatMs / 5)));
+    this.#heartbeatTimer.unref();
+  }
+
+  async start(): Promise<void> {
+    // The child must have said hello and received its launch before any control call:
+    // the pipe keeps order, so the launch then arrives first.
+    await Promise.race([this.#launched, this.#died]);
+    await this.#plane.control(() => this.#guest.start(), this.#died);
+  }
+
+  deliver(input: Delivery): Promise<DeliveryResult> {
+    return this.#plane.deliver(input);
+  }
+
+  async stop(): Promise<void> {
+    await this.#plane.control(() => this.#guest.stop(this.#plane.lastDseq), this.#died);
+  }
+
+  fence(): readonly number[] {
+    return this.#plane.fence();
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    clearInterval(this.#heartbeatTimer);
+    this.#plane.close();
+    this.#guest[Comlink.releaseProxy]();
+    this.#pipe?.end();
+    if (this.#exited) return;
+    this.#signal('SIGTERM');
+    const kill = setTimeout(() => {
+      this.#signal('SIGKILL');
+    }, KILL_GRACE_MS);
+    const lingering = setTimeout(() => {
+      if (!this.#exited) {
+        this.#request.sink.lingering({
+          cause: 'terminate_hung',
+          detail: `the plugin process did not end within ${KILL_GRACE_MS + REAP_DEADLINE_MS} ms of SIGTERM/SIGKILL`,
+        });
+      }
+    }, KILL_GRACE_MS + REAP_DEADLINE_MS);
+    kill.unref();
+    lingering.unref();
+    this.#child.once('exit', () => {
+      clearTimeout(kill);
+      clearTimeout(lingering);
+    });
+  }
+
+  #send(message: HostPipeMessage): void {
+    const pipe = this.#pipe;
+    if (pipe === undefined || pipe.destroyed || !pipe.writable || this.#exited) return;
+    // Coalesce the writes of one tick into one syscall: under load one wake-up carries many inputs.
+    this.#outbox.push(encodeFrame(serialize(message)));
+    if (this.#outbox.length === 1) {
+      process.nextTick(() => {
+        const frames = this.#outbox;
+        this.#outbox = [];
+        if (pipe.destroyed || !pipe.writable) return;
+        pipe.write(frames.length === 1 ? (frames[0] ?? new Uint8Array()) : Buffer.concat(frames));
+      });
+    }
+  }
+
+  #onFrame(payload: Uint8Array): void {
+    if (this.#disposed || this.#verdict !== undefined) return;
+    if (!this.#messages.take()) {
+      this.#violation(`the child sent more than ${MESSAGE_RATE.perSecond} messages/s`);
+      return;
+    }
+    const decoded = decodeGuestMessage(payload);
+    if (!decoded.ok) {
+      this.#violation(`${decoded.violation}: ${decoded.detail}`);
+      return;
+    }
+    this.#onMessage(decoded.message);
+  }
+
+  #onMessage(message: GuestPipeMessage): void {
+    if (!this.#hello) {
+      if (message.t !== 'hello') {
+        this.#violation(`the first message must be hello, got ${message.t}`);
+        return;
+      }
+      if (message.version !== PROTOCOL_VERSION) {
+        this.#kill({ cause: 'version', detail: `the plugin process speaks protocol ${message.version}, the host ${PROTOCOL_VERSION}` });
+        return;
+      }
+      this.#hello = true;
+      this.#send({ t: 'launch', launch: this.#launch });
+      this.#markLaunched();
+      return;
+    }
+    switch (message.t) {
+      case 'hello':
+        this.#violation('hello sent twice');
+        return;
+      case 'doorbell':
+        this.#plane.wake();
+        return;
+      case 'heartbeat':
+        this.#request.sink.heartbeat();
+        return;
+      case 'rpc':
+        this.#rpc.dispatch(message.data);
+        return;
+      default:
+        this.#plane.receive(message);
+    }
+  }
+
+  /** The child broke the protocol: kill it, and classify the generation as `protocol`. */
+  #violation(detail: string): void {
+    this.#kill({ cause: 'protocol', detail });
+  }
+
+  #kill(fault: Fault): void {
+    if (this.#verdict !== undefined || this.#exited) return;
+    this.#verdict = fault;
+    this.#plane.close();
+    this.#signal('SIGKILL');
+    this.#reportDeath(fault);
+    if (!this.#disposed) this.#request.sink.lost(fault);
+  }
+
+  /** Signals the child's process group — only while the child has not been reaped. */
+  #signal(signal: NodeJS.Signals): void {
+    const pid = this.#child.pid;
+    if (pid === undefined || this.#exited) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      try {
+        this.#child.kill(signal);
+      } catch {
+        // Already gone: nothing to signal.
+      }
+    }
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null, override: Fault | undefined): void {
+    if (this.#exited) return;
+    const pid = this.#child.pid;
+    this.#exited = true;
+    // Descendants left in the group die with it; this is the last moment the pgid is ours.
+    if (pid !== undefined && override === undefined) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // The group is empty.
+      }
+    }
+    // The process can no longer touch the frame slots it held.
+    this.#request.pool.reclaim(this.#request.generation);
+    clearInterval(this.#heartbeatTimer);
+    this.#plane.close();
+    const fault = this.#verdict ?? override ?? classifyExit(code, signal, this.#stderr.text());
+    this.#reportDeath(fault);
+    if (!this.#disposed && this.#verdict === undefined) this.#request.sink.lost(fault);
+  }
+}
+
+/** Node's permission flags (Node 20: `--experimental-permission`) for a child. */
+function permissionFlags(
+  permission: { readonly allowFsRead: readonly string[]; readonly allowFsWrite: readonly string[] },
+  module: LaunchRequest['module'],
+): string[] {
+  const runtimeRoot = findPackageRoot(import.meta.url, 'plugin-seam');
+  const read = new Set<string>(permission.allowFsRead);
+  if (runtimeRoot !== undefined) read.add(`${runtimeRoot}/*`);
+  if ('url' in module && module.url.startsWith('file:')) read.add(`${dirname(fileURLToPath(module.url))}/*`);
+  const flags = [process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission'];
+  flags.push(`--allow-fs-read=${[...read].join(',')}`);
+  if (permission.allowFsWrite.length > 0) flags.push(`--allow-fs-write=${permission.allowFsWrite.join(',')}`);
+  // The shared-memory addon is ours; the permission model otherwise refuses every addon.
+  flags.push('--allow-addons');
+  return flags;
+}

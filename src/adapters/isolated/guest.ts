@@ -1,0 +1,139 @@
+/**
+ * The child-process entry of isolated mode (a build output of its own). It arms the
+ * parent-death signal, opens the control pipe (fd 3), says hello, and on `launch` maps the
+ * shared segments it inherited (fds 4 and 5), then serves Comlink over the pipe and the
+ * data plane through the guest session. It exits when the pipe closes. It does not catch the
+ * plugin's uncaught errors: they end the process, which is how the host learns of them.
+ */
+import { writeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { deserialize, serialize } from 'node:v8';
+import * as Comlink from 'comlink';
+import { GuestSession } from '../guest/GuestSession.js';
+import { CHILD_FD_FRAMES, CHILD_FD_PIPE, CHILD_FD_RINGS, CONTROL_BYTES, PIPE_MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol.js';
+import type { GuestLaunch, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch } from '../protocol.js';
+import { FrameDecoder, encodeFrame } from '../../transport/FrameDecoder.js';
+import { computeSegmentLayout } from '../../transport/segmentLayout.js';
+import { loadShmBinding } from '../../transport/shmBinding.js';
+import { pipeEndpoint } from './pipeEndpoint.js';
+
+const SIGKILL = 9;
+const binding = loadShmBinding();
+// Die with the host, even if it is SIGKILLed (a busy child would otherwise be orphaned).
+if (binding !== undefined && !binding.setParentDeathSignal(SIGKILL)) process.exit(70);
+
+const pipe = new Socket({ fd: CHILD_FD_PIPE, readable: true, writable: true });
+let outbox: Uint8Array[] = [];
+
+/** v8.serialize, failing like structuredClone and postMessage do (a DataCloneError), so a plugin sees the same error in every mode. */
+function serializeMessage(message: GuestPipeMessage): Buffer {
+  try {
+    return serialize(message);
+  } catch (error) {
+    throw new DOMException(error instanceof Error ? error.message : 'the value could not be cloned', 'DataCloneError');
+  }
+}
+
+function send(message: GuestPipeMessage): void {
+  // Serialize now: a value that cannot be cloned fails in the caller, as postMessage would.
+  outbox.push(encodeFrame(serializeMessage(message)));
+  if (outbox.length === 1) {
+    process.nextTick(() => {
+      const frames = outbox;
+      outbox = [];
+      if (!pipe.destroyed) pipe.write(frames.length === 1 ? (frames[0] ?? new Uint8Array()) : Buffer.concat(frames));
+    });
+  }
+}
+
+// The host closed the pipe (stop done, or the host died): nothing left to serve.
+pipe.on('end', () => process.exit(0));
+pipe.on('close', () => process.exit(0));
+pipe.on('error', () => process.exit(0));
+
+let session: GuestSession | undefined;
+let dataListener: ((message: HostToGuest) => void) | undefined;
+const rpc = pipeEndpoint((data) => {
+  send({ t: 'rpc', data });
+});
+
+function launch(spec: IsolatedLaunch): void {
+  if (spec.version !== PROTOCOL_VERSION) throw new Error(`protocol ${spec.version} is not ${PROTOCOL_VERSION}`);
+  let frames: GuestLaunch['frames'];
+  let rings: SharedArrayBuffer;
+  let layout;
+  let controlOffset: number;
+  if (spec.frames !== undefined && spec.rings !== undefined) {
+    if (binding === undefined) throw new Error('the host shares memory but this process cannot load the shared-memory addon');
+    frames = { buffer: binding.mapSegment(CHILD_FD_FRAMES, spec.frames.byteLength), ...spec.frames };
+    rings = binding.mapSegment(CHILD_FD_RINGS, spec.rings.byteLength);
+    layout = spec.rings.layout;
+    controlOffset = spec.rings.controlOffset;
+  } else {
+    // Copy transport: nothing is shared; local buffers keep the session's shape, and
+    // liveness goes over the pipe.
+    layout = computeSegmentLayout({ slots: 1, slotBytes: 64, ringCapacity: 2 });
+    rings = new SharedArrayBuffer(layout.totalBytes + CONTROL_BYTES);
+    controlOffset = layout.totalBytes;
+    frames = { buffer: new SharedArrayBuffer(64), slots: 1, slotBytes: 64, slotStride: 64, slotsOffset: 0 };
+    setInterval(() => {
+      send({ t: 'heartbeat' });
+    }, Math.max(10, Math.floor(spec.heartbeatMs / 5))).unref();
+  }
+  session = new GuestSession(
+    {
+      version: spec.version,
+      instanceId: spec.instanceId,
+      generation: spec.generation,
+      moduleUrl: spec.moduleUrl,
+      config: spec.config,
+      frames,
+      rings: { buffer: rings, capacity: layout.submit.capacity },
+      control: { buffer: rings, byteOffset: controlOffset, heartbeatMs: spec.heartbeatMs },
+      haltOnInputError: spec.haltOnInputError,
+    },
+    layout,
+    {
+      post: send,
+      listen: (listener) => {
+        dataListener = listener;
+      },
+      notifyHost: () => {
+        send({ t: 'doorbell' });
+      },
+    },
+  );
+  Comlink.expose(session.control(), rpc.endpoint);
+}
+
+const decoder = new FrameDecoder({
+  maxFrameBytes: PIPE_MAX_FRAME_BYTES,
+  onFrame: (payload) => {
+    const message = deserialize(payload) as HostPipeMessage;
+    switch (message.t) {
+      case 'launch':
+        launch(message.launch);
+        return;
+      case 'doorbell':
+        session?.wake();
+        return;
+      case 'rpc':
+        rpc.dispatch(message.data);
+        return;
+      default:
+        dataListener?.(message);
+    }
+  },
+  // A frame the host sent was malformed, or handling it threw (e.g. a segment could not be
+  // mapped at launch): say why on stderr, whose tail the host attaches to the failure, and end.
+  onViolation: (violation) => {
+    const cause = violation.cause instanceof Error ? `${violation.cause.name}: ${violation.cause.message}` : violation.detail;
+    writeSync(2, `plugin-seam isolated guest: ${cause}\n`);
+    process.exit(70);
+  },
+});
+pipe.on('data', (chunk: Buffer) => {
+  decoder.push(chunk);
+});
+
+send({ t: 'hello', version: PROTOCOL_VERSION });
