@@ -1,4 +1,4 @@
-import { BehaviorSubject, Observable, Subject } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { RuntimeClock } from './RuntimeClock.js';
 import { createActor } from 'xstate';
@@ -97,7 +97,8 @@ export class PluginInstance {
 
   readonly #options: ResolvedLoadOptions;
   readonly #env: InstanceEnvironment;
-  readonly #status: BehaviorSubject<PluginStatus>;
+  /** Status changes; `status$` prepends the current status for each subscriber. */
+  readonly #status = new Subject<PluginStatus>();
   readonly #outputs = new Subject<PluginOutput>();
   readonly #logs = new Subject<PluginLog>();
   readonly #pool: FramePool;
@@ -125,6 +126,7 @@ export class PluginInstance {
   #nextSeq = 1;
   #outputSeq = 0;
   #state: LifecycleState = 'loaded';
+  #terminal = false;
   #statusScheduled = false;
   #disposed = false;
 
@@ -163,8 +165,13 @@ export class PluginInstance {
       clock: env.clock,
       ...(env.inspect === undefined ? {} : { inspect: env.inspect }),
     });
-    this.#status = new BehaviorSubject(this.#buildStatus(this.actor.getSnapshot()));
-    this.status$ = this.#status.asObservable();
+    // Built on demand: the current status for each new subscriber, then every change. No
+    // status object is built while nobody listens (the hot path publishes per batch).
+    this.status$ = new Observable<PluginStatus>((subscriber) => {
+      subscriber.next(this.status);
+      // After shutdown the subject is complete: this completes the subscriber at once.
+      return this.#status.subscribe(subscriber);
+    });
     this.outputs$ = this.#outputs.asObservable();
     this.logs$ = this.#logs.asObservable();
     this.actor.subscribe({
@@ -452,11 +459,18 @@ export class PluginInstance {
     attached.alive = false;
     this.#attached = undefined;
     let unstarted: ReadonlySet<number> = new Set();
+    let completed: ReadonlySet<number> = new Set();
     try {
-      unstarted = new Set(attached.session.fence?.() ?? []);
+      const fenced = attached.session.fence?.();
+      if (fenced !== undefined) {
+        unstarted = new Set(fenced.unstarted);
+        completed = fenced.completed;
+      }
     } catch {
       // Without a fence every unsettled delivery counts as lost: conservative, never silent.
     }
+    // Frames the guest finished before the fence: done, as if their outcome had arrived.
+    for (const seq of completed) this.#settleDelivery(seq, generation, { ok: true }, false);
     try {
       attached.session.dispose();
     } catch {
@@ -659,7 +673,7 @@ export class PluginInstance {
     }
   }
 
-  #settleDelivery(seq: number, generation: number, result: DeliveryResult): void {
+  #settleDelivery(seq: number, generation: number, result: DeliveryResult, pump = true): void {
     const flight = this.#inFlight.get(seq);
     if (flight === undefined || flight.generation !== generation) {
       // A reply for an input already settled as lost: the fence drops it.
@@ -680,7 +694,7 @@ export class PluginInstance {
       this.actor.send({ type: 'gen.inputFailed', generation, detail: `input ${seq}: ${messageOf(result.error)}` });
     }
     this.#scheduleStatus();
-    this.#pump();
+    if (pump) this.#pump();
   }
 
   #inputOverBudget(seq: number, generation: number, budget: number): void {
@@ -717,6 +731,8 @@ export class PluginInstance {
 
   #onSnapshot(snapshot: PluginLifecycleSnapshot): void {
     const state = lifecycleStateOf(snapshot);
+    // Cached here, once per transition: the input path asks for it on every input.
+    this.#terminal = state === 'failed' && snapshot.matches({ failed: 'terminal' });
     const changed = state !== this.#state;
     this.#state = state;
     const attached = this.#attached;
@@ -733,7 +749,7 @@ export class PluginInstance {
   }
 
   #isTerminal(): boolean {
-    return this.actor.getSnapshot().matches({ failed: 'terminal' });
+    return this.#terminal;
   }
 
   #waitFor<T>(decide: (snapshot: PluginLifecycleSnapshot, state: LifecycleState) => { value: T } | { error: Error } | undefined): Promise<T> {
@@ -806,7 +822,7 @@ export class PluginInstance {
   }
 
   #scheduleStatus(): void {
-    if (this.#statusScheduled) return;
+    if (this.#statusScheduled || !this.#status.observed) return;
     this.#statusScheduled = true;
     // Counter changes are coalesced per microtask: a burst of frames is one status update.
     queueMicrotask(() => {
@@ -816,7 +832,7 @@ export class PluginInstance {
   }
 
   #publishStatus(): void {
-    if (this.#status.closed) return;
+    if (!this.#status.observed) return;
     this.#status.next(this.#buildStatus(this.actor.getSnapshot()));
   }
 

@@ -111,11 +111,12 @@ export interface GenerationSession {
   stop(): Promise<void>;
   /**
    * Called when the generation ends, before `dispose`: stops the guest from starting any
-   * further delivery and returns the `seq` of deliveries it never started. The runtime
-   * gives those to the next generation instead of declaring them lost. Optional: without
-   * it, every unsettled delivery of a dead generation is lost.
+   * further delivery and returns the `seq` of deliveries it never started (the runtime gives
+   * them to the next generation instead of declaring them lost) and of frames it finished
+   * whose `done` had not been applied yet. Optional: without it, every unsettled delivery
+   * of a dead generation is lost.
    */
-  fence?(): readonly number[];
+  fence?(): { readonly unstarted: readonly number[]; readonly completed: ReadonlySet<number> };
   dispose(): void;
 }
 

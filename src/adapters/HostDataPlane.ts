@@ -38,6 +38,13 @@ export interface HostDataPlaneOptions {
   readonly onViolation: (detail: string) => void;
 }
 
+/** What a generation's fence found: deliveries done (but not yet reported) and never started. */
+export interface FenceResult {
+  readonly unstarted: readonly number[];
+  /** Frames the guest finished (`done`, no value) whose outcome had not been applied yet. */
+  readonly completed: ReadonlySet<number>;
+}
+
 interface Waiting {
   readonly dseq: number;
   readonly resolve: (result: DeliveryResult) => void;
@@ -64,6 +71,7 @@ export class HostDataPlane {
   #received = 0;
   #dseq = 0;
   #heartbeatSeen = -1;
+  #fenced: Set<number> | undefined;
   #closed = false;
 
   constructor(options: HostDataPlaneOptions) {
@@ -183,16 +191,25 @@ export class HostDataPlane {
     this.#submitBell?.ring();
   }
 
-  /** Raises the fence; returns the `seq` of deliveries the guest never started. */
-  fence(): readonly number[] {
+  /**
+   * Raises the fence and accounts for every delivery still pending: those the guest
+   * finished (outcomes it pushed but had not rung for yet) and those it never started.
+   */
+  fence(): FenceResult {
     const control = this.#options.control;
-    if (control === undefined) return [];
+    const completed = new Set<number>();
+    if (control === undefined) return { unstarted: [], completed };
     Atomics.store(control, CONTROL_FENCE, 1);
+    // The guest rings per batch: outcomes already on the ring are done, not lost.
+    this.#fenced = completed;
+    if (this.#complete !== undefined && this.#complete.violation === undefined) this.#drainComplete(this.#complete);
+    for (const d of this.#blocked.splice(0)) this.#settle(d.seq, { ok: true });
+    this.#fenced = undefined;
     // Untrusted in isolated mode: a lie only changes which of the guest's own inputs are retried.
     const started = Atomics.load(control, CONTROL_STARTED);
     const unstarted: number[] = [];
     for (const [seq, waiting] of this.#waiting) if (waiting.dseq > started) unstarted.push(seq);
-    return unstarted;
+    return { unstarted, completed };
   }
 
   /**
@@ -241,7 +258,9 @@ export class HostDataPlane {
     const waiting = this.#waiting.get(seq);
     if (waiting === undefined) return;
     this.#waiting.delete(seq);
-    waiting.resolve(result);
+    // While fencing, the runtime collects completions synchronously (see fence()).
+    if (this.#fenced !== undefined) this.#fenced.add(seq);
+    else waiting.resolve(result);
   }
 
   #applyBlocked(): void {

@@ -11,6 +11,9 @@
  *   that are not in a shared slot, outputs, logs, results, failures) travels as
  *   {@link HostToGuest} / {@link GuestToHost} messages on the data port.
  *
+ * On the embedded data port a post may carry an array of these messages (one turn's worth),
+ * applied in order.
+ *
  * Ordering across the two planes:
  * - host → guest: every delivery carries `dseq`, consecutive per generation from 1; the
  *   guest runs deliveries strictly in `dseq` order, whichever plane brought them.

@@ -19,28 +19,50 @@ export interface FrameViewHandle {
 }
 
 /**
+ * One frame as a plugin sees it. A class, not an object literal with a closure: this runs
+ * once per frame on the hot path, and a shared prototype getter costs nothing per frame.
+ */
+class FrameViewImpl implements FrameView {
+  readonly seq: number;
+  readonly generation: number;
+  readonly width: number;
+  readonly height: number;
+  readonly format: string;
+  readonly timestamp: number;
+  #bytes: Uint8Array | undefined;
+
+  constructor(meta: FrameMeta, data: Uint8Array) {
+    this.seq = meta.seq;
+    this.generation = meta.generation;
+    this.width = meta.width;
+    this.height = meta.height;
+    this.format = meta.format;
+    this.timestamp = meta.timestamp;
+    this.#bytes = data;
+  }
+
+  get data(): Uint8Array {
+    if (this.#bytes === undefined) throw new FrameExpired(this.seq, this.generation);
+    return this.#bytes;
+  }
+
+  /** Ends a view's lifetime (static, so plugins see no `expire` on their frames). */
+  static expire(view: FrameViewImpl): void {
+    view.#bytes = undefined;
+  }
+}
+
+/**
  * Builds the `FrameView` a plugin receives, enforcing the payload-lifetime rule the same way
  * in every mode: `data` may be read until `expire()` is called (when `onFrame` settles).
  * Every guest (inline, worker, child) builds its views here, so the rule cannot drift.
  */
 export function createFrameView(meta: FrameMeta, data: Uint8Array): FrameViewHandle {
-  let bytes: Uint8Array | undefined = data;
-  const view: FrameView = {
-    seq: meta.seq,
-    generation: meta.generation,
-    width: meta.width,
-    height: meta.height,
-    format: meta.format,
-    timestamp: meta.timestamp,
-    get data(): Uint8Array {
-      if (bytes === undefined) throw new FrameExpired(meta.seq, meta.generation);
-      return bytes;
-    },
-  };
+  const view = new FrameViewImpl(meta, data);
   return {
-    view: Object.freeze(view),
+    view,
     expire() {
-      bytes = undefined;
+      FrameViewImpl.expire(view);
     },
   };
 }

@@ -9,8 +9,10 @@ import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import type { Adapter, Delivery, DeliveryResult, GenerationSession, LaunchRequest } from '../Adapter.js';
 import { GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
+import type { FenceResult } from '../HostDataPlane.js';
 import { CONTROL_BYTES, PROTOCOL_VERSION } from '../protocol.js';
-import type { EmbeddedLaunch, GuestControl, GuestToHost } from '../protocol.js';
+import type { EmbeddedLaunch, GuestControl, GuestToHost, HostToGuest } from '../protocol.js';
+import { MessageBatcher } from '../../transport/MessageBatcher.js';
 
 /** Deliveries in flight per generation (and the capacity of each ring). */
 export const RING_CAPACITY = 64;
@@ -70,6 +72,10 @@ class EmbeddedSession implements GenerationSession {
   #disposed = false;
   #error: unknown;
   readonly #heartbeatTimer: ReturnType<typeof setInterval>;
+  /** Messages were cloned when accepted: batching them per turn changes no semantics. */
+  readonly #outbox = new MessageBatcher<HostToGuest>((messages) => {
+    if (!this.#exited) this.#worker.postMessage(messages);
+  });
   #reportDeath: (fault: Fault) => void = () => undefined;
 
   constructor(request: LaunchRequest, guestUrl: URL) {
@@ -85,7 +91,7 @@ class EmbeddedSession implements GenerationSession {
       rings: { buffer: rings, layout },
       control: new Int32Array(controlBuffer),
       post: (message) => {
-        this.#worker.postMessage(message);
+        this.#outbox.push(message);
       },
       sink: request.sink,
       inputBudgetMs: request.inputBudgetMs,
@@ -127,8 +133,10 @@ class EmbeddedSession implements GenerationSession {
     this.#worker.on('exit', (code: number) => {
       this.#onExit(code);
     });
-    this.#worker.on('message', (message: GuestToHost) => {
-      if (!this.#disposed) this.#plane.receive(message);
+    this.#worker.on('message', (message: GuestToHost | GuestToHost[]) => {
+      if (this.#disposed) return;
+      if (Array.isArray(message)) for (const one of message) this.#plane.receive(one);
+      else this.#plane.receive(message);
     });
     this.#guest = Comlink.wrap<GuestControl>(nodeEndpoint(port1));
     this.#heartbeatTimer = setInterval(() => {
@@ -149,7 +157,7 @@ class EmbeddedSession implements GenerationSession {
     await this.#plane.control(() => this.#guest.stop(this.#plane.lastDseq), this.#died);
   }
 
-  fence(): readonly number[] {
+  fence(): FenceResult {
     return this.#plane.fence();
   }
 

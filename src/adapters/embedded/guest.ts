@@ -10,6 +10,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { GuestSession } from '../guest/GuestSession.js';
 import { PROTOCOL_VERSION } from '../protocol.js';
 import type { EmbeddedLaunch, GuestToHost, HostToGuest } from '../protocol.js';
+import { MessageBatcher } from '../../transport/MessageBatcher.js';
 
 const launch = workerData as EmbeddedLaunch;
 const port = parentPort;
@@ -17,13 +18,29 @@ if (port === null || launch.version !== PROTOCOL_VERSION) {
   throw new Error(`plugin-seam embedded guest: protocol version ${String(launch.version)} is not ${PROTOCOL_VERSION}`);
 }
 
+// Outcomes leave in one post per turn; outputs and logs leave at once (after what is
+// queued), so what a plugin emitted reaches the host even if it then hangs or exits. Either
+// way the clone is synchronous: a value that cannot cross fails where it was posted.
+const outbox = new MessageBatcher<GuestToHost>((messages) => {
+  port.postMessage(messages);
+});
+
 const session = new GuestSession(launch, launch.layout, {
   post: (message: GuestToHost) => {
-    port.postMessage(message);
+    if (message.t !== 'outcome') {
+      outbox.flush();
+      port.postMessage(message);
+    } else {
+      outbox.push(message.ok && message.value === undefined ? message : structuredClone(message));
+    }
+  },
+  flush: () => {
+    outbox.flush();
   },
   listen: (listener) => {
-    port.on('message', (message: HostToGuest) => {
-      listener(message);
+    port.on('message', (message: HostToGuest | HostToGuest[]) => {
+      if (Array.isArray(message)) for (const one of message) listener(one);
+      else listener(message);
     });
   },
 });

@@ -10,6 +10,9 @@ import type { SegmentLayout } from '../../transport/segmentLayout.js';
 import { PluginRunner } from './PluginRunner.js';
 import { loadPluginDefinition } from './loadPluginDefinition.js';
 
+/** Ring outcomes pushed before the host is rung even though more inputs are waiting. */
+const WAKE_BATCH = 16;
+
 /** How a guest talks to its host on the data plane. */
 export interface GuestChannel {
   /** Posts one message; copies synchronously and throws `DataCloneError` when it cannot. */
@@ -18,6 +21,8 @@ export interface GuestChannel {
   listen(listener: (message: HostToGuest) => void): void;
   /** How to wake the host when it parked on the complete ring (default `Atomics.notify`). */
   readonly notifyHost?: NotifyFn;
+  /** Sends what `post` queued, if it batches. Called before the plugin runs again. */
+  readonly flush?: () => void;
 }
 
 /** One delivery, with whether its outcome may go back on the complete ring. */
@@ -51,6 +56,8 @@ export class GuestSession {
   #expected = 1;
   /** Data-port messages posted so far: the barrier a ring outcome carries. */
   #posted = 0;
+  /** Outcomes pushed on the complete ring since the host was last rung. */
+  #owed = 0;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #stopAfter: { readonly dseq: number; readonly resolve: () => void } | undefined;
   #running = false;
@@ -196,6 +203,9 @@ export class GuestSession {
       this.#drainRing();
       const next = this.#next();
       if (next === undefined) {
+        // About to sleep (or stop): the host hears of every outcome pushed so far.
+        this.#channel.flush?.();
+        this.#wakeHost();
         const stopAfter = this.#stopAfter;
         if (stopAfter !== undefined && this.#expected > stopAfter.dseq) {
           this.#stopAfter = undefined;
@@ -206,11 +216,14 @@ export class GuestSession {
         continue;
       }
       this.#expected += 1;
+      // What earlier inputs produced leaves before plugin code runs again (it may hang).
+      this.#channel.flush?.();
       // Publish, then check the fence (see CONTROL_FENCE): once the host has fenced this
       // generation, an input not yet started is never started here.
       Atomics.store(this.#control, CONTROL_STARTED, next.dseq);
       if (Atomics.load(this.#control, CONTROL_FENCE) !== 0) {
         this.#running = false;
+        this.#wakeHost();
         return;
       }
       const result = await runner.handle(next.delivery);
@@ -218,9 +231,16 @@ export class GuestSession {
       if (!result.ok && this.#launch.haltOnInputError) {
         // Policy: this input error ends the generation; start nothing more.
         this.#running = false;
+        this.#wakeHost();
         return;
       }
     }
+  }
+
+  #wakeHost(): void {
+    if (this.#owed === 0) return;
+    this.#owed = 0;
+    this.#completeBell.ring();
   }
 
   #settle(pending: Pending, result: DeliveryResult): void {
@@ -239,7 +259,10 @@ export class GuestSession {
         aux: this.#posted,
       });
       if (pushed) {
-        this.#completeBell.ring();
+        // Under load, one wake-up carries many outcomes: the host is rung when this side
+        // is about to sleep, or every WAKE_BATCH outcomes.
+        this.#owed += 1;
+        if (this.#owed >= WAKE_BATCH) this.#wakeHost();
         return;
       }
     }

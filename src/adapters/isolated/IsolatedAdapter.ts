@@ -18,6 +18,7 @@ import type { ShmBinding } from '../../transport/shmBinding.js';
 import type { Adapter, Delivery, DeliveryResult, GenerationSession, LaunchRequest } from '../Adapter.js';
 import { GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
+import type { FenceResult } from '../HostDataPlane.js';
 import { CONTROL_BYTES, PIPE_MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol.js';
 import type { GuestControl, GuestPipeMessage, HostPipeMessage, IsolatedLaunch } from '../protocol.js';
 import { LogTail } from './LogTail.js';
@@ -228,7 +229,7 @@ class IsolatedSession implements GenerationSession {
     await this.#plane.control(() => this.#guest.stop(this.#plane.lastDseq), this.#died);
   }
 
-  fence(): readonly number[] {
+  fence(): FenceResult {
     return this.#plane.fence();
   }
 
