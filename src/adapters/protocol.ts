@@ -150,9 +150,20 @@ export type GuestToHost =
  * Isolated mode: messages on the control pipe, in both directions, each one frame
  * `[u32 little-endian length][v8-serialized message]`. The data-plane messages above travel
  * in it too. Everything a child sends is untrusted: the host decodes it with a bounded
- * decoder, validates it against this union, and kills the child on any violation.
+ * decoder, validates it against this union, and kills the child on any violation. Pipe
+ * messages carry no generation: each generation has its own pipe, never reused.
+ *
+ * Largest frame the host accepts from a child.
  */
-export const PIPE_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+export const PIPE_MAX_GUEST_FRAME_BYTES = 1024 * 1024;
+/**
+ * Largest frame a child accepts from the host (trusted): room for a copied 4K frame.
+ * The child's own messages are capped at {@link PIPE_MAX_GUEST_FRAME_BYTES}: decoding is
+ * synchronous on the host's thread, and one 15 MiB payload of small objects measured over
+ * a second — a child could stall the host with each frame. So in isolated mode one output,
+ * log or result serializes to at most 1 MiB; larger ones fail in the plugin (RangeError).
+ */
+export const PIPE_MAX_HOST_FRAME_BYTES = 1024 * 1024 * 1024;
 
 /** Pipe messages only the isolated guest sends. */
 export type GuestPipeMessage =

@@ -19,7 +19,7 @@ import type { Adapter, Delivery, DeliveryResult, GenerationSession, LaunchReques
 import { GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
-import { CONTROL_BYTES, PIPE_MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol.js';
+import { CONTROL_BYTES, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol.js';
 import type { GuestControl, GuestPipeMessage, HostPipeMessage, IsolatedLaunch } from '../protocol.js';
 import { LogTail } from './LogTail.js';
 import { TokenBucket } from './TokenBucket.js';
@@ -190,7 +190,7 @@ class IsolatedSession implements GenerationSession {
     });
     this.#pipe = this.#child.stdio[3] as Socket | undefined;
     const decoder = new FrameDecoder({
-      maxFrameBytes: PIPE_MAX_FRAME_BYTES,
+      maxFrameBytes: PIPE_MAX_GUEST_FRAME_BYTES,
       onFrame: (payload) => {
         this.#onFrame(payload);
       },
@@ -265,7 +265,7 @@ class IsolatedSession implements GenerationSession {
     const pipe = this.#pipe;
     if (pipe === undefined || pipe.destroyed || !pipe.writable || this.#exited) return;
     // Coalesce the writes of one tick into one syscall: under load one wake-up carries many inputs.
-    this.#outbox.push(encodeFrame(serialize(message)));
+    this.#outbox.push(encodeFrame(serialize(message), PIPE_MAX_HOST_FRAME_BYTES));
     if (this.#outbox.length === 1) {
       process.nextTick(() => {
         const frames = this.#outbox;

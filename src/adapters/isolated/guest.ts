@@ -10,7 +10,7 @@ import { Socket } from 'node:net';
 import { deserialize, serialize } from 'node:v8';
 import * as Comlink from 'comlink';
 import { GuestSession } from '../guest/GuestSession.js';
-import { CHILD_FD_FRAMES, CHILD_FD_PIPE, CHILD_FD_RINGS, CONTROL_BYTES, PIPE_MAX_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol.js';
+import { CHILD_FD_FRAMES, CHILD_FD_PIPE, CHILD_FD_RINGS, CONTROL_BYTES, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol.js';
 import type { GuestLaunch, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch } from '../protocol.js';
 import { FrameDecoder, encodeFrame } from '../../transport/FrameDecoder.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
@@ -36,7 +36,7 @@ function serializeMessage(message: GuestPipeMessage): Buffer {
 
 function send(message: GuestPipeMessage): void {
   // Serialize now: a value that cannot be cloned fails in the caller, as postMessage would.
-  outbox.push(encodeFrame(serializeMessage(message)));
+  outbox.push(encodeFrame(serializeMessage(message), PIPE_MAX_GUEST_FRAME_BYTES));
   if (outbox.length === 1) {
     process.nextTick(() => {
       const frames = outbox;
@@ -107,7 +107,7 @@ function launch(spec: IsolatedLaunch): void {
 }
 
 const decoder = new FrameDecoder({
-  maxFrameBytes: PIPE_MAX_FRAME_BYTES,
+  maxFrameBytes: PIPE_MAX_HOST_FRAME_BYTES,
   onFrame: (payload) => {
     const message = deserialize(payload) as HostPipeMessage;
     switch (message.t) {
