@@ -84,7 +84,7 @@ export interface LoadOptions<Config = unknown> {
   readonly restart?: RestartOptions;
   readonly timeouts?: TimeoutOptions;
   /** Resource limits; each mode enforces what it can (see the README). */
-  readonly limits?: { readonly maxHeapMb?: number };
+  readonly limits?: { readonly maxHeapMb?: number; readonly maxArrayBufferMb?: number };
   /** Isolated mode only: what the plugin process may see. */
   readonly isolation?: IsolationOptions;
 }
@@ -250,6 +250,8 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
     },
     limits: {
       maxHeapMb: options.limits?.maxHeapMb === undefined ? undefined : positiveInt('limits.maxHeapMb', options.limits.maxHeapMb, 1),
+      maxArrayBufferMb:
+        options.limits?.maxArrayBufferMb === undefined ? undefined : positiveInt('limits.maxArrayBufferMb', options.limits.maxArrayBufferMb, 1),
     },
     isolation: resolveIsolation(options.isolation),
   };

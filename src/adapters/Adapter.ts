@@ -77,6 +77,8 @@ export interface IsolationSettings {
 export interface ResourceLimits {
   /** Heap limit of the plugin's JavaScript (old generation), in MiB. */
   readonly maxHeapMb: number | undefined;
+  /** ArrayBuffer/Buffer memory the plugin may hold, in MiB, sampled with each heartbeat. */
+  readonly maxArrayBufferMb: number | undefined;
 }
 
 /** A fault raised by a generation's `start` or `stop`, carrying its cause. */

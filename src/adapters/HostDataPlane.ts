@@ -8,6 +8,7 @@ import type { Delivery, DeliveryResult, GenerationSink } from './Adapter.js';
 import {
   COMPLETE_DONE,
   COMPLETE_KINDS,
+  CONTROL_EXTERNAL_MB,
   CONTROL_FENCE,
   CONTROL_HEARTBEAT,
   CONTROL_STARTED,
@@ -34,6 +35,10 @@ export interface HostDataPlaneOptions {
   readonly notifyGuest?: NotifyFn;
   readonly sink: GenerationSink;
   readonly inputBudgetMs: number | undefined;
+  /** ArrayBuffer/Buffer memory the guest may hold, in MiB (undefined: unbounded). */
+  readonly maxArrayBufferMb: number | undefined;
+  /** The guest went over a resource limit: the session must end the generation as lost/oom. */
+  readonly onOverLimit: (detail: string) => void;
   /** The guest broke the ring protocol: the session must end the generation. */
   readonly onViolation: (detail: string) => void;
 }
@@ -218,6 +223,15 @@ export class HostDataPlane {
    */
   sampleHeartbeat(): void {
     const control = this.#options.control;
+    const limit = this.#options.maxArrayBufferMb;
+    if (control !== undefined && limit !== undefined && !this.#closed) {
+      const used = Atomics.load(control, CONTROL_EXTERNAL_MB);
+      if (used > limit) {
+        this.#closed = true;
+        this.#options.onOverLimit(`the plugin holds ${used} MiB of ArrayBuffer/Buffer memory, above limits.maxArrayBufferMb (${limit})`);
+        return;
+      }
+    }
     const seen = control === undefined ? this.#heartbeatSeen : Atomics.load(control, CONTROL_HEARTBEAT);
     const busyWithinBudget = this.#options.inputBudgetMs !== undefined && this.#waiting.size > 0;
     if (seen !== this.#heartbeatSeen || busyWithinBudget) {

@@ -46,6 +46,11 @@ export const CONTROL_STARTED = 1;
  * guest will never start, so the runtime may give it to the next generation.
  */
 export const CONTROL_FENCE = 2;
+/**
+ * The guest's ArrayBuffer/Buffer memory in MiB (`external_memory` of its isolate), updated
+ * with each heartbeat: `resourceLimits` do not bound it (RELIABILITY E3), the host does.
+ */
+export const CONTROL_EXTERNAL_MB = 3;
 /** Size of the control block in bytes. */
 export const CONTROL_BYTES = 64;
 

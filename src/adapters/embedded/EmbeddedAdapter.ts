@@ -95,6 +95,12 @@ class EmbeddedSession implements GenerationSession {
       },
       sink: request.sink,
       inputBudgetMs: request.inputBudgetMs,
+      maxArrayBufferMb: request.limits.maxArrayBufferMb,
+      onOverLimit: (detail) => {
+        // A worker's Buffers are the host's memory: end it before it takes the host down.
+        if (this.#disposed) return;
+        request.sink.lost({ cause: 'oom', detail });
+      },
       onViolation: (detail) => {
         // The guest broke the ring protocol: end it as lost/protocol.
         if (!this.#disposed) request.sink.lost({ cause: 'protocol', detail });

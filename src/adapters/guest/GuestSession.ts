@@ -1,5 +1,6 @@
 import type { Delivery, DeliveryResult } from '../Adapter.js';
-import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_BYTES, CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_STARTED, FRAME_FORMATS, SUBMIT_KINDS } from '../protocol.js';
+import { getHeapStatistics } from 'node:v8';
+import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_BYTES, CONTROL_EXTERNAL_MB, CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_STARTED, FRAME_FORMATS, SUBMIT_KINDS } from '../protocol.js';
 import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 import { messageOf } from '../../errors.js';
 import { DescriptorRing } from '../../transport/DescriptorRing.js';
@@ -9,6 +10,8 @@ import type { NotifyFn } from '../../transport/Doorbell.js';
 import type { SegmentLayout } from '../../transport/segmentLayout.js';
 import { PluginRunner } from './PluginRunner.js';
 import { loadPluginDefinition } from './loadPluginDefinition.js';
+
+const MIB = 1024 * 1024;
 
 /** Ring outcomes pushed before the host is rung even though more inputs are waiting. */
 const WAKE_BATCH = 16;
@@ -107,6 +110,7 @@ export class GuestSession {
     this.#runner = runner;
     this.#heartbeat = setInterval(() => {
       Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
+      Atomics.store(this.#control, CONTROL_EXTERNAL_MB, Math.ceil(getHeapStatistics().external_memory / MIB));
     }, Math.max(10, Math.floor(this.#launch.control.heartbeatMs / 5)));
     Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
     await runner.start();

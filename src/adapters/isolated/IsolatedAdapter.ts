@@ -133,6 +133,10 @@ class IsolatedSession implements GenerationSession {
       },
       sink: request.sink,
       inputBudgetMs: request.inputBudgetMs,
+      maxArrayBufferMb: request.limits.maxArrayBufferMb,
+      onOverLimit: (detail) => {
+        this.#kill({ cause: 'oom', detail });
+      },
       onViolation: (detail) => {
         this.#violation(`ring: ${detail}`);
       },

@@ -1,0 +1,39 @@
+// RELIABILITY B10 (embedded): Buffer memory is not bounded by worker resourceLimits (E3),
+// so the host samples the worker's ArrayBuffer memory with each heartbeat and ends a
+// generation over limits.maxArrayBufferMb as lost/oom — before it takes the host down.
+import { describe, expect, it } from 'vitest';
+import { createRuntime, LostWhileRunning } from 'plugin-seam';
+import { waitForStatus } from 'plugin-seam/testing';
+import { fixture } from '../conformance/harness.js';
+
+describe('embedded: ArrayBuffer memory budget', () => {
+  it('ends a generation that holds more Buffer memory than allowed, as lost/oom, and restarts it', async () => {
+    // Real clock: the sampling runs with the heartbeat, in real time.
+    const runtime = createRuntime();
+    try {
+      const p = runtime.load({
+        id: 'buffers',
+        module: fixture('buffers'),
+        mode: 'embedded',
+        limits: { maxHeapMb: 64, maxArrayBufferMb: 64 },
+        timeouts: { heartbeat: 500 },
+        restart: { backoff: { initialMs: 10, jitter: 0 } },
+      });
+      await p.start();
+      await p.run();
+      const held = p.send({ op: 'hold', mb: 160 }).catch((e: unknown) => e);
+      const failed = await waitForStatus(p, (s) => s.lastFailure !== undefined, 5_000);
+      expect(failed.lastFailure).toMatchObject({ class: 'lost', cause: 'oom', generation: 1 });
+      expect(failed.lastFailure?.detail).toMatch(/above limits\.maxArrayBufferMb \(64\)/);
+      const error = await held;
+      expect(error).toBeInstanceOf(LostWhileRunning);
+      expect(error).toMatchObject({ failureCause: 'oom' });
+      await waitForStatus(p, (s) => s.state === 'running' && s.generation === 2, 5_000);
+      const c = p.status.counters;
+      expect(c.accepted).toBe(c.done + c.failed + c.dropped + c.lost + c.queued + c.inFlight);
+      expect(c.inFlight).toBe(0);
+    } finally {
+      await runtime.shutdown();
+    }
+  });
+});
