@@ -1,3 +1,4 @@
+import { BufferWaiters } from './BufferWaiters.js';
 import type { FramePool } from './FramePool.js';
 
 /**
@@ -16,7 +17,7 @@ export class HeapFramePool implements FramePool {
   readonly #free: ArrayBuffer[] = [];
   /** Buffers handed out that belong to the pool (count towards `capacity`). */
   readonly #pooled = new Set<ArrayBuffer>();
-  readonly #waiters: { readonly byteLength: number; readonly resolve: (view: Uint8Array) => void; readonly reject: (error: Error) => void }[] = [];
+  readonly #waiters = new BufferWaiters();
   #allocated = 0;
 
   constructor(options: { readonly capacity: number; readonly poisonReleased: boolean }) {
@@ -33,21 +34,7 @@ export class HeapFramePool implements FramePool {
   acquire(byteLength: number, signal?: AbortSignal): Promise<Uint8Array> {
     const view = this.#tryPooled(byteLength);
     if (view !== undefined) return Promise.resolve(view);
-    return new Promise((resolve, reject) => {
-      const waiter = { byteLength, resolve, reject };
-      this.#waiters.push(waiter);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const at = this.#waiters.indexOf(waiter);
-          if (at >= 0) {
-            this.#waiters.splice(at, 1);
-            reject(signal.reason instanceof Error ? signal.reason : new Error('acquire aborted', { cause: signal.reason }));
-          }
-        },
-        { once: true },
-      );
-    });
+    return this.#waiters.wait(byteLength, signal);
   }
 
   /** A buffer of `byteLength` bytes now: pooled if one is free, freshly allocated otherwise. */
@@ -82,7 +69,7 @@ export class HeapFramePool implements FramePool {
 
   /** Rejects every pending `acquire()`. */
   close(reason: Error): void {
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(reason);
+    this.#waiters.rejectAll(reason);
   }
 
   #tryPooled(byteLength: number): Uint8Array | undefined {
@@ -99,13 +86,6 @@ export class HeapFramePool implements FramePool {
   }
 
   #serveWaiters(): void {
-    while (this.#waiters.length > 0) {
-      const waiter = this.#waiters[0];
-      if (waiter === undefined) return;
-      const view = this.#tryPooled(waiter.byteLength);
-      if (view === undefined) return;
-      this.#waiters.shift();
-      waiter.resolve(view);
-    }
+    this.#waiters.serve((byteLength) => this.#tryPooled(byteLength));
   }
 }

@@ -1,3 +1,4 @@
+import { BufferWaiters } from './BufferWaiters.js';
 import type { FramePool } from './FramePool.js';
 import { SlotPool } from './SlotPool.js';
 
@@ -24,7 +25,7 @@ export class SharedFramePool implements FramePool {
   readonly buffer: SharedArrayBuffer;
   readonly layout: SharedSlotsLayout;
   readonly #slots: SlotPool;
-  readonly #waiters: { readonly byteLength: number; readonly resolve: (view: Uint8Array) => void; readonly reject: (error: Error) => void }[] = [];
+  readonly #waiters = new BufferWaiters();
   readonly #quarantine = new Map<number, number[]>();
   #closed: Error | undefined;
 
@@ -71,21 +72,7 @@ export class SharedFramePool implements FramePool {
     this.#checkLength(byteLength);
     const view = this.#tryAcquire(byteLength);
     if (view !== undefined) return Promise.resolve(view);
-    return new Promise((resolve, reject) => {
-      const waiter = { byteLength, resolve, reject };
-      this.#waiters.push(waiter);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const at = this.#waiters.indexOf(waiter);
-          if (at >= 0) {
-            this.#waiters.splice(at, 1);
-            reject(signal.reason instanceof Error ? signal.reason : new Error('acquire aborted', { cause: signal.reason }));
-          }
-        },
-        { once: true },
-      );
-    });
+    return this.#waiters.wait(byteLength, signal);
   }
 
   take(byteLength: number): Uint8Array {
@@ -118,7 +105,7 @@ export class SharedFramePool implements FramePool {
 
   close(reason: Error): void {
     this.#closed = reason;
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(reason);
+    this.#waiters.rejectAll(reason);
   }
 
   #checkLength(byteLength: number): void {
@@ -133,13 +120,6 @@ export class SharedFramePool implements FramePool {
   }
 
   #serveWaiters(): void {
-    while (this.#waiters.length > 0) {
-      const waiter = this.#waiters[0];
-      if (waiter === undefined) return;
-      const view = this.#tryAcquire(waiter.byteLength);
-      if (view === undefined) return;
-      this.#waiters.shift();
-      waiter.resolve(view);
-    }
+    this.#waiters.serve((byteLength) => this.#tryAcquire(byteLength));
   }
 }
