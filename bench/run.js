@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * `npm run bench`: our adapters (inline, embedded) next to the peer baselines, in the same
- * process and run, with the ratios we hold ourselves to.
+ * `npm run bench`: our adapters (inline, embedded, isolated) next to the peer baselines, in the
+ * same process and run, with the ratios we hold ourselves to, and the cost of an isolated
+ * plugin's crash (detection, recovery; bench/ours/lifecycle.js).
  *
  *   node bench/run.js [--placement both|default|pinned] [--json out.json] [--quick] [--verbose]
  *
  * "default" runs in this process; "pinned" re-executes this script under `taskset -c 0`
  * (worker threads inherit the affinity: the whole tree on one core) and reads its results
- * back through a temporary JSON file. Repetitions are interleaved across the clients (rep 1
- * of every client, then rep 2, ...), so drift on this shared machine hits all alike; every
- * number quoted is the median over repetitions.
+ * back through a temporary JSON file. The isolated copy-transport variant runs in a child
+ * process without the addon (bench/ours/copy-transport.js). Repetitions are interleaved
+ * across the clients (rep 1 of every client, then rep 2, ...), so drift on this shared
+ * machine hits all alike; every number quoted is the median over repetitions.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { createRuntime } from 'plugin-seam';
 import { bounded, settle, timePipelined, timeRoundTrips, withDeadline } from './lib/drive.js';
 import { median, nowUs } from './lib/stats.js';
-import { fmtNum, formatTable } from './lib/table.js';
+import { fmtMet, fmtNum, formatTable } from './lib/table.js';
 import { cpuAffinity, measureFrames, openFrameSink, openPeer } from './peers/index.js';
 import {
   ConnectFeeder,
@@ -34,14 +36,17 @@ import {
   openLarge,
   openSmall,
 } from './ours/clients.js';
+import { openCopyTransport } from './ours/copy-transport.js';
 import { calibrateCount, feedFixedCount } from './ours/feeder.js';
+import { formatLifecycle, isolatedRatios, lifecycleTargets } from './ours/isolated-report.js';
+import { measureLifecycle } from './ours/lifecycle.js';
 
 const SELF = fileURLToPath(import.meta.url);
 process.stdout.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
   if (err.code === 'EPIPE') process.exit(0);
   throw err;
 });
-const PINNED_CHILD_TIMEOUT_MS = 170_000;
+const PINNED_CHILD_TIMEOUT_MS = 200_000;
 
 const { values: args } = parseArgs({
   options: {
@@ -59,34 +64,53 @@ const KNOBS = {
     roundTrip: { warmup: 500, repWarmup: 100, trips: 2000, reps: 5, timeoutMs: 15_000 },
     pipelined: { inFlight: PIPELINE_DEPTH, warmupMs: 100, repWarmupMs: 20, durationMs: 200, reps: 5, timeoutMs: 15_000 },
     frames: { depth: 4, warmupMs: 80, durationMs: 200, reps: 5, timeoutMs: 8_000 },
+    lifecycle: { reps: 10, queued: 3, timeoutMs: 10_000 },
   },
   quick: {
     roundTrip: { warmup: 100, repWarmup: 20, trips: 300, reps: 2, timeoutMs: 10_000 },
     pipelined: { inFlight: PIPELINE_DEPTH, warmupMs: 30, repWarmupMs: 5, durationMs: 50, reps: 2, timeoutMs: 10_000 },
     frames: { depth: 4, warmupMs: 20, durationMs: 50, reps: 2, timeoutMs: 5_000 },
+    lifecycle: { reps: 3, queued: 3, timeoutMs: 10_000 },
   },
 };
 /** @typedef {typeof KNOBS.full} Knobs */
 
-const PEER_CLIENTS = /** @type {const} */ (['sab-atomics', 'postmessage', 'comlink', 'piscina']);
-const OUR_CLIENTS = /** @type {const} */ (['inline frame', 'inline message', 'embedded frame', 'embedded message']);
+const PEER_CLIENTS = /** @type {const} */ (['sab-atomics', 'postmessage', 'comlink', 'piscina', 'fork-json', 'fork-advanced', 'uds']);
+const OUR_CLIENTS = /** @type {const} */ ([
+  'inline frame',
+  'inline message',
+  'embedded frame',
+  'embedded message',
+  'isolated frame',
+  'isolated message',
+  'isolated frame (copy transport)',
+  'isolated message (copy transport)',
+]);
 const SIZES = /** @type {const} */ (['1KB', '1080p', '4K']);
 const FRAME_CASES = /** @type {const} */ ([
   'memcpy',
   'sab-copy',
   'sab-inplace',
+  'fork-advanced',
   'inline zero-copy',
   'inline one-copy',
   'embedded zero-copy',
   'embedded one-copy',
+  'isolated zero-copy',
+  'isolated one-copy',
 ]);
+const MODES = /** @type {const} */ (['inline', 'embedded', 'isolated']);
+/** Peers in the frame table (besides memcpy): SAB floors, and process.send for isolated mode. */
+const PEER_FRAME_CASES = /** @type {const} */ (['sab-copy', 'sab-inplace', 'fork-advanced']);
 
 const NOTES = [
-  'round trip: one input in flight, submit -> outcome (frame: 64 B gray, own buffer, through connect; message: 64-char string through send, echoed); peers: bench/peers.',
-  'pipelined: 64 inputs in flight; inline mode delivers one at a time by design (maxInFlight 1).',
+  'round trip: one input in flight, submit -> outcome (frame: 64 B gray, own buffer, through connect; message: 64-char string through send, echoed); peers: bench/peers (fork-* = process.send json/advanced, uds = Unix socket).',
+  'pipelined: 64 inputs in flight; inline mode delivers one at a time by design (maxInFlight 1); isolated copy transport hands the plugin one input at a time.',
+  'isolated (copy transport): the same instance in a child bench process run with PLUGIN_SEAM_NO_ADDON=1 (frames over the pipe); its repetitions are interleaved with the others (requested over IPC, outside the timed section).',
   'frames: 4 in flight; ours = fixed count per rep (calibrated to ~durationMs), first submit -> last outcome; zero-copy = acquire, write 1 byte, connect; one-copy = own buffer (copied once into a slot).',
   'every consumer (peers and the bench plugin) reads every 4096th byte of a frame; MB = 1e6 B.',
   'ratios of times (p50, time per frame) are "lower is better", ratios of rates "higher is better".',
+  'lifecycle: SIGKILL of the isolated child (pid from the plugin) with 1 send held and 3 behind it; restart backoff 0; spawn baseline = spawn(node, [script]) until its first write on fd 3 (empty env, own process group, as the adapter), paired per repetition.',
 ];
 
 /** @param {string} line */
@@ -139,12 +163,15 @@ const errText = (err) => (err instanceof Error ? err.message : String(err));
  * @property {Record<string, RoundTripEntry>} roundTrip
  * @property {Record<string, PipelinedEntry>} pipelined
  * @property {Record<string, Record<string, FrameEntry>>} frames case -> size -> entry
+ * @property {import('./ours/lifecycle.js').LifecycleResult | null} lifecycle isolated kill/restart
+ * @property {import('./ours/isolated-report.js').LifecycleTarget[]} lifecycleTargets
  * @property {RatioEntry[]} ratios
  */
 
 /**
- * A client measured in the interleaved round-trip / pipelined sections.
- * @typedef {{ name: string, call: (seq: number) => Promise<unknown>, maxInFlight?: number }} Measured
+ * A client measured in the interleaved round-trip / pipelined sections; `remote` ones time
+ * themselves in another process (the copy-transport child) with the same drivers.
+ * @typedef {{ name: string, call: (seq: number) => Promise<unknown>, maxInFlight?: number, remote?: import('./ours/copy-transport.js').RemoteDriver }} Measured
  */
 
 /**
@@ -162,7 +189,8 @@ async function roundTrips(clients, k) {
       const e = /** @type {RoundTripEntry} */ (out[c.name]);
       if (e.error) continue;
       try {
-        const res = await timeRoundTrips(c.call, { warmup: r === 0 ? k.warmup : k.repWarmup, trips: k.trips, reps: 1, timeoutMs: k.timeoutMs });
+        const opts = { warmup: r === 0 ? k.warmup : k.repWarmup, trips: k.trips, reps: 1, timeoutMs: k.timeoutMs };
+        const res = await (c.remote ? c.remote.roundTrip(opts) : timeRoundTrips(c.call, opts));
         if (res.reps[0]) e.reps.push(res.reps[0]);
         vlog(`round trip ${c.name} rep ${r + 1}: p50 ${fmtNum(res.p50Us)} µs`);
       } catch (err) {
@@ -194,13 +222,8 @@ async function pipelined(clients, k) {
       const e = /** @type {PipelinedEntry} */ (out[c.name]);
       if (e.error) continue;
       try {
-        const res = await timePipelined(c.call, {
-          inFlight: e.inFlight,
-          warmupMs: r === 0 ? k.warmupMs : k.repWarmupMs,
-          durationMs: k.durationMs,
-          reps: 1,
-          timeoutMs: k.timeoutMs,
-        });
+        const opts = { inFlight: e.inFlight, warmupMs: r === 0 ? k.warmupMs : k.repWarmupMs, durationMs: k.durationMs, reps: 1, timeoutMs: k.timeoutMs };
+        const res = await (c.remote ? c.remote.pipelined(opts) : timePipelined(c.call, opts));
         if (res.reps[0]) e.reps.push(res.reps[0]);
         vlog(`pipelined ${c.name} rep ${r + 1}: ${fmtNum(res.opsPerSec)}/s`);
       } catch (err) {
@@ -246,7 +269,7 @@ function ourFrameCase(p, feeder, shape, variant, k) {
 }
 
 /**
- * @param {'sab-copy' | 'sab-inplace'} name
+ * @param {(typeof PEER_FRAME_CASES)[number]} name
  * @param {number} bytes
  * @param {Knobs['frames']} k
  * @returns {Promise<FrameCaseRun>}
@@ -353,13 +376,21 @@ async function runPlacement(placement, k) {
     roundTrip: {},
     pipelined: {},
     frames: {},
+    lifecycle: null,
+    lifecycleTargets: [],
     ratios: [],
+  };
+  /** @param {string} what */
+  const step = (what) => {
+    log(`[${placement}] ${what} (at ${((nowUs() - t0) / 1e6).toFixed(1)} s)`);
   };
   const runtime = createRuntime();
   /** @type {{ name: string, close: () => Promise<void> }[]} */
   const peers = [];
+  /** @type {Awaited<ReturnType<typeof openCopyTransport>> | undefined} */
+  let copy;
   try {
-    log(`[${placement}] starting peers and instances`);
+    step('starting peers and instances');
     for (const name of PEER_CLIENTS) {
       try {
         peers.push(await openPeer(name));
@@ -367,44 +398,47 @@ async function runPlacement(placement, k) {
         log(`peer ${name}: ${errText(err)}`);
       }
     }
-    const inlineSmall = await openSmall(runtime, 'inline');
-    const embeddedSmall = await openSmall(runtime, 'embedded');
-    const inlineFeeder = new ConnectFeeder(inlineSmall);
-    const embeddedFeeder = new ConnectFeeder(embeddedSmall);
+    const small = { inline: await openSmall(runtime, 'inline'), embedded: await openSmall(runtime, 'embedded'), isolated: await openSmall(runtime, 'isolated') };
+    const smallFeeders = { inline: new ConnectFeeder(small.inline), embedded: new ConnectFeeder(small.embedded), isolated: new ConnectFeeder(small.isolated) };
+    try {
+      copy = await openCopyTransport();
+      res.meta.transports['isolated-small (PLUGIN_SEAM_NO_ADDON=1 child)'] = copy.transport;
+    } catch (err) {
+      log(`isolated (copy transport): ${errText(err)}`);
+    }
     /** @type {Measured[]} */
-    const clients = [
-      ...peers.map((p) => /** @type {Measured} */ (p)),
-      { ...frameClient(inlineSmall, inlineFeeder), name: 'inline frame' },
-      { ...messageClient(inlineSmall), name: 'inline message' },
-      { ...frameClient(embeddedSmall, embeddedFeeder), name: 'embedded frame' },
-      { ...messageClient(embeddedSmall), name: 'embedded message' },
-    ];
+    const clients = [...peers.map((p) => /** @type {Measured} */ (p))];
+    for (const mode of MODES) {
+      clients.push({ ...frameClient(small[mode], smallFeeders[mode]), name: `${mode} frame` }, { ...messageClient(small[mode]), name: `${mode} message` });
+    }
+    clients.push(...(copy?.clients ?? []));
 
-    log(`[${placement}] round trip`);
+    step('round trip');
     res.roundTrip = await roundTrips(clients, k.roundTrip);
-    log(`[${placement}] pipelined`);
+    step('pipelined');
     res.pipelined = await pipelined(clients, k.pipelined);
     for (const p of peers.splice(0)) await p.close().catch((err) => log(`close ${p.name}: ${errText(err)}`));
+    await copy?.close().catch((err) => log(`close copy transport: ${errText(err)}`));
+    copy = undefined;
 
-    const inlineLarge = await openLarge(runtime, 'inline');
-    const embeddedLarge = await openLarge(runtime, 'embedded');
-    const large = { inline: new ConnectFeeder(inlineLarge), embedded: new ConnectFeeder(embeddedLarge) };
+    const large = { inline: await openLarge(runtime, 'inline'), embedded: await openLarge(runtime, 'embedded'), isolated: await openLarge(runtime, 'isolated') };
+    const largeFeeders = { inline: new ConnectFeeder(large.inline), embedded: new ConnectFeeder(large.embedded), isolated: new ConnectFeeder(large.isolated) };
     for (const size of SIZES) {
-      log(`[${placement}] frames ${size}`);
+      step(`frames ${size}`);
       const shape = SHAPES[size];
-      const small = size === '1KB';
-      const inst = { inline: small ? inlineSmall : inlineLarge, embedded: small ? embeddedSmall : embeddedLarge };
-      const feeders = small ? { inline: inlineFeeder, embedded: embeddedFeeder } : large;
+      const isSmall = size === '1KB';
+      const inst = isSmall ? small : large;
+      const feeders = isSmall ? smallFeeders : largeFeeders;
       /** @type {FrameCaseRun[]} */
       const cases = [memcpyCase(shape.bytes, k.frames)];
-      for (const name of /** @type {const} */ (['sab-copy', 'sab-inplace'])) {
+      for (const name of PEER_FRAME_CASES) {
         try {
           cases.push(await peerFrameCase(name, shape.bytes, k.frames));
         } catch (err) {
           log(`frames ${size} ${name}: ${errText(err)}`);
         }
       }
-      for (const mode of /** @type {const} */ (['inline', 'embedded'])) {
+      for (const mode of MODES) {
         for (const variant of /** @type {const} */ (['zero-copy', 'one-copy'])) {
           cases.push(ourFrameCase(inst[mode], feeders[mode], shape, variant, k.frames));
         }
@@ -413,15 +447,22 @@ async function runPlacement(placement, k) {
       for (const c of cases) await c.close().catch((err) => log(`close ${c.name}: ${errText(err)}`));
       for (const [name, entry] of Object.entries(section)) (res.frames[name] ??= {})[size] = entry;
     }
-    for (const p of [inlineSmall, embeddedSmall, inlineLarge, embeddedLarge]) res.meta.transports[p.id] = p.status.transport;
-    inlineFeeder.close();
-    embeddedFeeder.close();
-    large.inline.close();
-    large.embedded.close();
+    for (const mode of MODES) {
+      for (const p of [small[mode], large[mode]]) res.meta.transports[p.id] = p.status.transport;
+      smallFeeders[mode].close();
+      largeFeeders[mode].close();
+    }
+
+    step('isolated lifecycle (kill, restart)');
+    res.lifecycle = await measureLifecycle(runtime, k.lifecycle, vlog);
+    if (res.lifecycle.error) log(`lifecycle: ${res.lifecycle.error}`);
+    res.meta.transports['isolated-lifecycle'] = res.lifecycle.transport;
   } finally {
     for (const p of peers) await p.close().catch(() => undefined);
+    await copy?.close().catch(() => undefined);
     await bounded(runtime.shutdown(), 15_000, 'runtime shutdown').catch((err) => log(errText(err)));
   }
+  res.lifecycleTargets = lifecycleTargets(res.lifecycle);
   res.ratios = computeRatios(res);
   res.meta.seconds = (nowUs() - t0) / 1e6;
   res.meta.loadavgEnd = os.loadavg();
@@ -483,6 +524,7 @@ function computeRatios(r) {
     entry('1080p: embedded one-copy time / memcpy time', fr('memcpy', '1080p'), fr('embedded one-copy', '1080p'), 'memcpy f/s / one-copy f/s', null),
     entry('4K: inline zero-copy / sab-inplace', fr('inline zero-copy', '4K'), fr('sab-inplace', '4K'), 'f/s / f/s', null),
     entry('4K: inline one-copy time / memcpy time', fr('memcpy', '4K'), fr('inline one-copy', '4K'), 'memcpy f/s / one-copy f/s', null),
+    ...isolatedRatios(r, { rt, pl, fr, entry }),
   ];
 }
 
@@ -528,10 +570,12 @@ function printPlacement(r) {
         Number.isFinite(x.value) ? x.value.toFixed(2) : 'n/a',
         x.repRange.length === 2 ? x.repRange.map((v) => v.toFixed(2)).join('-') : '',
         x.target,
-        x.met === null ? '-' : x.met ? 'yes' : 'NO',
+        fmtMet(x.met),
       ]),
     ),
   );
+  if (r.lifecycle) lines.push('', formatLifecycle(r.lifecycle, r.lifecycleTargets));
+  lines.push(`  transports: ${Object.entries(m.transports).map(([id, t]) => `${id}=${t}`).join(', ')}`);
   process.stdout.write(`${lines.join('\n')}\n\n`);
 }
 
@@ -594,7 +638,7 @@ async function main() {
       date: new Date().toISOString(),
       quick: args.quick,
       knobs,
-      units: { p50Us: 'µs', p99Us: 'µs', opsPerSec: 'inputs/s', framesPerSec: 'frames/s', mbPerSec: '1e6 B/s' },
+      units: { p50Us: 'µs', p99Us: 'µs', opsPerSec: 'inputs/s', framesPerSec: 'frames/s', mbPerSec: '1e6 B/s', lifecycle: 'ms' },
       notes: NOTES,
       placements,
     };

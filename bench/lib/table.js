@@ -37,3 +37,11 @@ export function formatTable(header, rows) {
       .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
+
+/**
+ * A target's verdict for the "met?" column: yes, NO, or `-` when there is no target or no value.
+ * @param {boolean | null} met
+ */
+export function fmtMet(met) {
+  return met === null ? '-' : met ? 'yes' : 'NO';
+}

@@ -22,7 +22,7 @@ export const SHAPES = /** @type {const} */ ({
 });
 /** @typedef {{ width: number, height: number, format: string, bytes: number }} Shape */
 
-/** In flight for the pipelined runs (and the ring capacity of embedded mode). */
+/** In flight for the pipelined runs (and the ring capacity of embedded and isolated mode). */
 export const PIPELINE_DEPTH = 64;
 /** Slots of the large-frame instance: a few more than the frames kept in flight. */
 export const LARGE_SLOTS = 6;
@@ -31,17 +31,19 @@ export const LARGE_SLOTS = 6;
  * @typedef {import('plugin-seam').PluginInstance} PluginInstance
  * @typedef {import('plugin-seam').Runtime} Runtime
  * @typedef {import('../peers/clients.js').PeerClient} PeerClient
+ * @typedef {'inline' | 'embedded' | 'isolated'} Mode
  */
 
 /**
  * Loads, starts and runs one instance of the bench plugin.
  * @param {Runtime} runtime
  * @param {string} id
- * @param {'inline' | 'embedded'} mode
+ * @param {Mode} mode
  * @param {{ queue: number, slots: number, maxFrameBytes: number }} frames
+ * @param {Partial<import('plugin-seam').LoadOptions>} [extra] more load options (e.g. `isolation` to profile a child)
  */
-export async function openInstance(runtime, id, mode, frames) {
-  const p = runtime.load({ id, module: NOOP_PLUGIN, mode, frames: { ...frames, overflow: 'block' } });
+export async function openInstance(runtime, id, mode, frames, extra = {}) {
+  const p = runtime.load({ ...extra, id, module: NOOP_PLUGIN, mode, frames: { ...frames, overflow: 'block' } });
   await p.start();
   await p.run();
   return p;
@@ -51,19 +53,21 @@ export async function openInstance(runtime, id, mode, frames) {
  * The small-input instance: every pipelined frame finds a shared slot (slots > in flight),
  * so none falls back to the copy-by-port path.
  * @param {Runtime} runtime
- * @param {'inline' | 'embedded'} mode
+ * @param {Mode} mode
+ * @param {Partial<import('plugin-seam').LoadOptions>} [extra]
  */
-export function openSmall(runtime, mode) {
-  return openInstance(runtime, `${mode}-small`, mode, { queue: PIPELINE_DEPTH, slots: PIPELINE_DEPTH + 8, maxFrameBytes: SHAPES['1KB'].bytes });
+export function openSmall(runtime, mode, extra) {
+  return openInstance(runtime, `${mode}-small`, mode, { queue: PIPELINE_DEPTH, slots: PIPELINE_DEPTH + 8, maxFrameBytes: SHAPES['1KB'].bytes }, extra);
 }
 
 /**
  * The large-frame instance (1080p and 4K RGBA), slots sized for 4K.
  * @param {Runtime} runtime
- * @param {'inline' | 'embedded'} mode
+ * @param {Mode} mode
+ * @param {Partial<import('plugin-seam').LoadOptions>} [extra]
  */
-export function openLarge(runtime, mode) {
-  return openInstance(runtime, `${mode}-large`, mode, { queue: 4, slots: LARGE_SLOTS, maxFrameBytes: SHAPES['4K'].bytes });
+export function openLarge(runtime, mode, extra) {
+  return openInstance(runtime, `${mode}-large`, mode, { queue: 4, slots: LARGE_SLOTS, maxFrameBytes: SHAPES['4K'].bytes }, extra);
 }
 
 /**

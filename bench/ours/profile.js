@@ -7,23 +7,34 @@
  *   node bench/lib/cpuprofile-top.js /tmp/prof/<file>.cpuprofile
  *
  * cases: frame-rt, message-rt (one in flight), frame-pipe, message-pipe (64 in flight),
- * 4k-zero-copy, 4k-one-copy (4 in flight). `--mode inline` profiles inline mode instead.
+ * 4k-zero-copy, 4k-one-copy (4 in flight). `--mode inline|isolated` profiles that mode instead.
+ * Isolated mode: `--child-prof-dir <dir>` profiles the plugin's process too (a preload through
+ * NODE_OPTIONS in its environment: bench/ours/profile-child-preload.js).
  */
 import process from 'node:process';
+import { URL, fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRuntime } from 'plugin-seam';
 import { timePipelined, timeRoundTrips } from '../lib/drive.js';
 import { ConnectFeeder, SHAPES, frameClient, frameMaker, messageClient, openLarge, openSmall } from './clients.js';
 import { feedFixedCount } from './feeder.js';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { mode: { type: 'string', default: 'embedded' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { mode: { type: 'string', default: 'embedded' }, 'child-prof-dir': { type: 'string' } },
+});
 const [which = 'frame-rt', secondsArg = '3'] = positionals;
 const seconds = Number(secondsArg);
-const mode = values.mode === 'inline' ? 'inline' : 'embedded';
+const mode = values.mode === 'inline' || values.mode === 'isolated' ? values.mode : 'embedded';
+const childProf = values['child-prof-dir'];
+const preload = fileURLToPath(new URL('./profile-child-preload.js', import.meta.url));
+/** @type {Partial<import('plugin-seam').LoadOptions>} */
+const extra =
+  mode === 'isolated' && childProf ? { isolation: { env: { NODE_OPTIONS: `--import=${preload}`, BENCH_CHILD_PROF_DIR: childProf } } } : {};
 const runtime = createRuntime();
 try {
   if (which.startsWith('4k-')) {
-    const p = await openLarge(runtime, mode);
+    const p = await openLarge(runtime, mode, extra);
     const feeder = new ConnectFeeder(p);
     const make = frameMaker(p, SHAPES['4K'], which === '4k-zero-copy' ? 'zero-copy' : 'one-copy');
     let frames = 0;
@@ -35,7 +46,7 @@ try {
     process.stdout.write(`${which}: ${Math.round(frames / ((performance.now() - t0) / 1000))} f/s\n`);
     feeder.close();
   } else {
-    const p = await openSmall(runtime, mode);
+    const p = await openSmall(runtime, mode, extra);
     const feeder = new ConnectFeeder(p);
     const client = which.startsWith('message') ? messageClient(p) : frameClient(p, feeder);
     if (which.endsWith('-pipe')) {
