@@ -36,6 +36,13 @@ const REAP_DEADLINE_MS = 3_000;
 /** What a child may send: messages per second (and burst), bytes per second (and burst). */
 const MESSAGE_RATE = { perSecond: 200_000, burst: 400_000 };
 const BYTE_RATE = { perSecond: 512 * 1024 * 1024, burst: 128 * 1024 * 1024 };
+/**
+ * Frames decoded from one child before its pipe reader yields to the event loop. libuv hands
+ * a readable pipe up to 32 × 64 KiB per turn; a flood of tiny messages under MESSAGE_RATE
+ * (which is about what the host can decode) would otherwise hold the host's loop for ~1 s
+ * per turn. 4096 tiny frames cost a few milliseconds.
+ */
+const FRAMES_PER_TURN = 4096;
 
 /**
  * `isolated` mode: the plugin runs in its own Node child process, one per generation; the
@@ -101,6 +108,9 @@ class IsolatedSession implements GenerationSession {
   /** Set when the host killed the child for cause (protocol violation): its exit reports this. */
   #verdict: Fault | undefined;
   #outbox: Uint8Array[] = [];
+  /** Frames decoded since the pipe reader last yielded to the event loop. */
+  #framesSinceYield = 0;
+  #yielding = false;
 
   constructor(request: LaunchRequest, guestPath: string, binding: ShmBinding | undefined) {
     this.#request = request;
@@ -209,6 +219,7 @@ class IsolatedSession implements GenerationSession {
         return;
       }
       decoder.push(chunk);
+      this.#yieldIfBusy();
     });
     // Writes racing the child's death fail with EPIPE: expected, counted as nothing.
     this.#pipe?.on('error', () => undefined);
@@ -280,7 +291,21 @@ class IsolatedSession implements GenerationSession {
     }
   }
 
+  /** After FRAMES_PER_TURN frames, pauses the pipe until the event loop has turned once. */
+  #yieldIfBusy(): void {
+    const pipe = this.#pipe;
+    if (pipe === undefined || this.#yielding || this.#framesSinceYield < FRAMES_PER_TURN) return;
+    this.#yielding = true;
+    pipe.pause();
+    setImmediate(() => {
+      this.#yielding = false;
+      this.#framesSinceYield = 0;
+      if (!pipe.destroyed) pipe.resume();
+    });
+  }
+
   #onFrame(payload: Uint8Array): void {
+    this.#framesSinceYield += 1;
     if (this.#disposed || this.#verdict !== undefined) return;
     if (!this.#messages.take()) {
       this.#violation(`the child sent more than ${MESSAGE_RATE.perSecond} messages/s`);

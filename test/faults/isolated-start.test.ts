@@ -1,0 +1,200 @@
+// Real-process fault tests for isolated mode, part 1: the start phase, the environment, and
+// the host's own death. Each plugin generation is a real Node child process; the faults are
+// real (an exit, bytes on the control pipe, a SIGKILL of an intermediate host).
+//
+// Before-handshake faults need a child that misbehaves before the real guest says hello:
+// `isolation.env.NODE_OPTIONS = --import test/fixtures/isolated-preload.mjs` runs a hostile
+// prelude first (the environment is the host's choice, so this is a test seam, not a hole).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { LostWhileRunning, StartupFailed } from 'plugin-seam';
+import type { PluginInstance } from 'plugin-seam';
+import { useHarness } from '../conformance/harness.js';
+import {
+  expectBalanced,
+  expectEnds,
+  expectServes,
+  expectState,
+  fixturePath,
+  guardHost,
+  hasEnded,
+  preloadFault,
+  procState,
+} from '../fixtures/isolatedFaultKit.js';
+
+guardHost();
+
+/** Starts `p`, expecting a startup failure; returns the error. */
+async function failedStart(p: PluginInstance): Promise<StartupFailed> {
+  const error = await p.start().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(StartupFailed);
+  return error as StartupFailed;
+}
+
+describe('isolated faults: start phase, environment, host death', () => {
+  const harness = useHarness('isolated');
+
+  // A4: the process exits before the handshake (a prelude exits with code 1 before the
+  // guest could say hello) → startup/exit, code 1, the stderr tail in the detail.
+  it('A4: a child that exits before its hello is startup/exit with code 1 and its stderr tail', async () => {
+    const h = harness();
+    const other = await h.running();
+    const p = h.load({ fixture: 'faults', isolation: preloadFault('exit1'), restart: { policy: 'never' } });
+    const error = await failedStart(p);
+    expect(error).toMatchObject({ failureCause: 'exit', generation: 1, instanceId: p.id });
+    expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'startup', cause: 'exit', exitCode: 1, generation: 1 } });
+    expect(p.status.failure?.detail).toMatch(/stderr: preload: refusing to boot/);
+    expect(p.status.restart).toEqual({ scheduled: false, delayMs: 0, exhausted: false });
+    expectBalanced(p);
+    await expectServes(other);
+  });
+
+  // A4: the plugin module ends the process while it is imported (after the handshake,
+  // before start resolved) → startup/exit code 1 with the stderr tail.
+  it('A4: a module that calls process.exit(1) at import is startup/exit with its stderr tail', async () => {
+    const h = harness();
+    const other = await h.running();
+    const p = h.load({ fixture: 'faults-exit-at-import', restart: { policy: 'never' } });
+    const error = await failedStart(p);
+    expect(error).toMatchObject({ failureCause: 'exit', generation: 1 });
+    expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'startup', cause: 'exit', exitCode: 1, generation: 1 } });
+    expect(p.status.failure?.detail).toMatch(/stderr: faults-exit-at-import: cannot find my native dependency/);
+    expectBalanced(p);
+    await expectServes(other);
+  });
+
+  // A4: a module path that does not exist → startup/threw, the path in the detail; input
+  // sent meanwhile is refused explicitly, never left pending.
+  it('A4: a module path that does not exist is startup/threw naming the module', async () => {
+    const h = harness();
+    const other = await h.running();
+    const p = h.load({ fixture: 'does-not-exist', restart: { policy: 'never' } });
+    const error = await failedStart(p);
+    expect(error).toMatchObject({ failureCause: 'threw', generation: 1 });
+    expect(error.detail).toMatch(/does-not-exist\.mjs/);
+    expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'startup', cause: 'threw', generation: 1 } });
+    await expect(p.send({ op: 'echo', value: 1 })).rejects.toMatchObject({ name: 'InputRefused' });
+    expect(p.status.counters).toMatchObject({ accepted: 0, refused: 1 });
+    expectBalanced(p);
+    await expectServes(other);
+  });
+
+  // A5: wrong version — a well-formed hello announcing protocol 999 → startup/version; the
+  // child is killed.
+  it('A5: a hello with protocol version 999 is startup/version', async () => {
+    const h = harness();
+    const other = await h.running();
+    const p = h.load({ fixture: 'faults', isolation: preloadFault('hello999'), restart: { policy: 'never' } });
+    const error = await failedStart(p);
+    expect(error).toMatchObject({ failureCause: 'version', generation: 1 });
+    expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'startup', cause: 'version', generation: 1 } });
+    expect(p.status.failure?.detail).toMatch(/protocol 999/);
+    expectBalanced(p);
+    await expectServes(other);
+  });
+
+  // A5: malformed handshake — garbage instead of a hello, or a valid message that is not a
+  // hello → startup/protocol.
+  it.each([
+    ['garbage', /decode/],
+    ['not-hello', /first message must be hello/],
+  ] as const)('A5: %s as the first frame is startup/protocol', async (fault, detail) => {
+    const h = harness();
+    const other = await h.running();
+    const p = h.load({ fixture: 'faults', isolation: preloadFault(fault), restart: { policy: 'never' } });
+    const error = await failedStart(p);
+    expect(error).toMatchObject({ failureCause: 'protocol', generation: 1 });
+    expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'startup', cause: 'protocol', generation: 1 } });
+    expect(p.status.failure?.detail).toMatch(detail);
+    expectBalanced(p);
+    await expectServes(other);
+  });
+
+  // A5 (after the handshake): a second hello, written raw on fd 3 by a running plugin,
+  // is lost/protocol; the pending call rejects with LostWhileRunning.
+  it('A5: a second hello from a running plugin is lost/protocol', async () => {
+    const h = harness();
+    const other = await h.running();
+    const p = await h.running({ fixture: 'faults', restart: { policy: 'never' } });
+    const error = await p.send({ op: 'hostile-pipe', kind: 'hello-again' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LostWhileRunning);
+    expect(error).toMatchObject({ failureCause: 'protocol', generation: 1 });
+    expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'lost', cause: 'protocol', generation: 1 } });
+    expect(p.status.failure?.detail).toMatch(/hello sent twice/);
+    expect(p.status.counters).toMatchObject({ accepted: 1, lost: 1 });
+    expectBalanced(p);
+    await expectServes(other);
+  });
+
+  // G7 (environment whitelist): the child sees exactly `isolation.env`; a host variable,
+  // secret or not, does not leak.
+  it('G7: the child sees only isolation.env, never a host variable', async () => {
+    const h = harness();
+    const other = await h.running();
+    process.env.PLUGIN_SEAM_TEST_SECRET = 'hunter2';
+    try {
+      const p = await h.running({ fixture: 'faults', isolation: { env: { A: '1' } } });
+      expect(await p.send({ op: 'env' })).toEqual(['A']);
+      const q = await h.running({ fixture: 'faults', isolation: { env: { A: '1' }, inheritEnv: ['PLUGIN_SEAM_TEST_SECRET'] } });
+      expect(await q.send({ op: 'env' })).toEqual(['A', 'PLUGIN_SEAM_TEST_SECRET']);
+      expectBalanced(p);
+      expectBalanced(q);
+      await expectServes(other);
+    } finally {
+      delete process.env.PLUGIN_SEAM_TEST_SECRET;
+    }
+  });
+
+  // G1: the host is SIGKILLed while its isolated plugin busy-loops → the plugin process
+  // dies with it (parent-death signal) within 2 s; no orphan spins on.
+  it('G1: a busy plugin process dies within 2 s of its host being SIGKILLed', { timeout: 15_000 }, async () => {
+    const host = spawn(process.execPath, [fixturePath('isolated-orphan-host.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    host.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => {
+      host.on('exit', (_code, signal) => {
+        resolve(signal);
+      });
+    });
+    let pluginPid: number | undefined;
+    try {
+      const lines = createInterface({ input: host.stdout });
+      const ready = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`the intermediate host did not report a spinning plugin in 10 s; stderr: ${stderr}`));
+        }, 10_000);
+        lines.on('line', (line) => {
+          const match = /^pid (\d+)$/.exec(line);
+          if (match !== null) pluginPid = Number(match[1]);
+          if (line === 'spinning') {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      await ready;
+      expect(pluginPid).toBeGreaterThan(0);
+      const pid = pluginPid ?? 0;
+      // The plugin process is busy (running), not idle: the case where a pipe close alone
+      // would never be noticed (E11).
+      await expectState(pid, 'R');
+      expect(host.kill('SIGKILL')).toBe(true);
+      expect(await exited).toBe('SIGKILL');
+      const took = await expectEnds(pid, 2_000);
+      expect(took).toBeLessThan(2_000);
+    } finally {
+      if (host.exitCode === null && host.signalCode === null) host.kill('SIGKILL');
+      // Never leave a spinning orphan behind, even when the test failed.
+      if (pluginPid !== undefined && !hasEnded(pluginPid) && procState(pluginPid) !== undefined) {
+        try {
+          process.kill(pluginPid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+  });
+});
