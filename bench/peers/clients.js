@@ -405,6 +405,10 @@ export async function openFrameSink(name, frameBytes, opts = {}) {
     case 'sab-inplace': {
       const ring = await SabRing.open({ slots: depth, slotBytes: frameBytes, mode: 'touch' });
       const copy = name === 'sab-copy';
+      // In place: the slots hold real frame content from the start (written once, outside
+      // the timing), as our adapters' slots do; never-written pages would read as the shared
+      // zero page and make this floor look faster than any real hand-off.
+      if (!copy) for (const view of ring.slotViews) view.set(frame);
       return {
         name,
         maxInFlight: depth,
