@@ -437,6 +437,10 @@ export class PluginInstance {
         heartbeat: () => {
           if (isCurrent()) report({ type: 'gen.heartbeat', generation });
         },
+        stale: () => {
+          this.#counters.stale += 1;
+          this.#scheduleStatus();
+        },
         lost: (fault) => {
           if (isCurrent()) report({ type: 'gen.lost', generation, fault });
         },

@@ -28,6 +28,8 @@ export interface GenerationSink {
   log(level: LogLevel, message: string): void;
   /** The guest is alive (adapters with a heartbeat only). */
   heartbeat(): void;
+  /** A reply for no pending input (unknown or already settled): dropped, to be counted. */
+  stale(): void;
   /** The generation died by itself (exit, crash, protocol violation…). Reported at most once. */
   lost(fault: Fault): void;
   /**

@@ -270,7 +270,11 @@ export class HostDataPlane {
 
   #settle(seq: number, result: DeliveryResult): void {
     const waiting = this.#waiting.get(seq);
-    if (waiting === undefined) return;
+    if (waiting === undefined) {
+      // A reply to nothing pending (RELIABILITY D4): at most one settlement per input.
+      this.#options.sink.stale();
+      return;
+    }
     this.#waiting.delete(seq);
     // While fencing, the runtime collects completions synchronously (see fence()).
     if (this.#fenced !== undefined) this.#fenced.add(seq);

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { InputDropped, LostWhileRunning, TeardownFailed } from 'plugin-seam';
 import type { PluginInstance } from 'plugin-seam';
+import { waitForStatus } from 'plugin-seam/testing';
 import { frame, useHarness } from '../conformance/harness.js';
 import { entering, expectBalanced, expectEnds, expectServes, guardHost, hasEnded } from '../fixtures/isolatedFaultKit.js';
 
@@ -51,6 +52,18 @@ describe('isolated faults: hostile pipe and memory, floods, teardown', () => {
     expect(p.status.counters).toMatchObject({ accepted: 2, done: 1, lost: 1 });
     await expectEnds(pid);
     await expectServes(other);
+  });
+
+  // D4: replies for inputs never sent (unknown seq) are dropped and counted, never settle
+  // anything; the instance keeps serving.
+  it('D4: stray outcomes for unknown inputs are dropped and counted in stale', async () => {
+    const h = harness();
+    const p = await h.running({ fixture: 'faults', restart: { policy: 'never' } });
+    expect(await p.send({ op: 'stray-outcomes' })).toBe('sent');
+    await waitForStatus(p, (s) => s.counters.stale >= 2);
+    expect(await p.send({ op: 'echo', value: 7 })).toBe(7);
+    expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+    expect(p.status.counters).toMatchObject({ accepted: 2, done: 2, lost: 0, inFlight: 0 });
   });
 
   // D5: an output value carrying an own `__proto__` key → lost/protocol (refused before it
