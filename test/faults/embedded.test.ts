@@ -10,28 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { filter, firstValueFrom, lastValueFrom, of, timeout, toArray } from 'rxjs';
+import { lastValueFrom, of, toArray } from 'rxjs';
 import { InputDropped, LostWhileRunning, StartupFailed, TeardownFailed, createRuntime } from 'plugin-seam';
 import type { PluginInstance, PluginOutput } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
 import { fixture, frame, useHarness } from '../conformance/harness.js';
-
-/** The ledger balances and nothing is left in flight. */
-function expectBalanced(p: PluginInstance): void {
-  const c = p.status.counters;
-  expect(c.accepted).toBe(c.done + c.failed + c.dropped + c.lost + c.queued + c.inFlight);
-  expect(c.inFlight).toBe(0);
-}
-
-/** Resolves when the fixture announces `op` (bounded: a missing handshake fails the test). */
-function entering(p: PluginInstance, op: string): Promise<PluginOutput> {
-  return firstValueFrom(
-    p.outputs$.pipe(
-      filter((o) => o.channel === 'entering' && o.value === op),
-      timeout({ first: 5_000 }),
-    ),
-  );
-}
+import { entering, expectBalanced, expectServes, sleep } from '../fixtures/faultKit.js';
 
 /** Sends a fault message and resolves once the plugin is inside it, with its reply (boxed, settled or rejected). */
 async function sendFault(p: PluginInstance, message: { readonly op: string } & Record<string, unknown>): Promise<{ readonly reply: Promise<unknown> }> {
@@ -40,18 +24,6 @@ async function sendFault(p: PluginInstance, message: { readonly op: string } & R
   await entered;
   return { reply };
 }
-
-/** The host still serves another embedded instance, promptly. */
-async function expectServes(other: PluginInstance, withinMs = 2_000): Promise<void> {
-  const t0 = performance.now();
-  expect(await other.send({ op: 'echo', value: 'still here' })).toBe('still here');
-  expect(performance.now() - t0).toBeLessThan(withinMs);
-}
-
-const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => {
-    setTimeout(resolve, ms);
-  });
 
 /** Waits (bounded) until the probe ticks: the worker is alive. */
 async function expectProbeTicking(probe: SharedArrayBuffer): Promise<void> {

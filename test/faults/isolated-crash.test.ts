@@ -23,7 +23,7 @@ import {
   median,
   sleep,
   spinUntilZombie,
-} from '../fixtures/isolatedFaultKit.js';
+} from '../fixtures/faultKit.js';
 
 guardHost();
 

@@ -10,7 +10,7 @@ import { InputDropped, LostWhileRunning, TeardownFailed } from 'plugin-seam';
 import type { PluginInstance } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
 import { frame, useHarness } from '../conformance/harness.js';
-import { entering, expectBalanced, expectEnds, expectServes, guardHost, hasEnded } from '../fixtures/isolatedFaultKit.js';
+import { entering, expectBalanced, expectEnds, expectServes, guardHost, hasEnded } from '../fixtures/faultKit.js';
 
 guardHost();
 

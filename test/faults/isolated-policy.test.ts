@@ -9,7 +9,7 @@ import { InputRefused, LostWhileRunning, StartupFailed } from 'plugin-seam';
 import type { PluginInstance, PluginOutput } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
 import { useHarness } from '../conformance/harness.js';
-import { entering, expectBalanced, expectEnds, expectServes, guardHost } from '../fixtures/isolatedFaultKit.js';
+import { entering, expectBalanced, expectEnds, expectServes, guardHost } from '../fixtures/faultKit.js';
 
 guardHost();
 

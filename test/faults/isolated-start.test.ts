@@ -21,7 +21,7 @@ import {
   hasEnded,
   preloadFault,
   procState,
-} from '../fixtures/isolatedFaultKit.js';
+} from '../fixtures/faultKit.js';
 
 guardHost();
 
