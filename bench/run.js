@@ -14,15 +14,14 @@
  * across the clients (rep 1 of every client, then rep 2, ...), so drift on this shared
  * machine hits all alike; every number quoted is the median over repetitions.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRuntime } from 'plugin-seam';
 import { bounded, settle, timePipelined, timeRoundTrips, withDeadline } from './lib/drive.js';
+import { runPinned } from './lib/pinned.js';
 import { median, nowUs } from './lib/stats.js';
 import { fmtMet, fmtNum, formatTable } from './lib/table.js';
 import { cpuAffinity, measureFrames, openFrameSink, openPeer } from './peers/index.js';
@@ -580,34 +579,9 @@ function printPlacement(r) {
 }
 
 /** @returns {Promise<PlacementResult>} */
-async function runPinned() {
-  const dir = mkdtempSync(join(os.tmpdir(), 'plugin-seam-bench-'));
-  const file = join(dir, 'pinned.json');
-  try {
-    const child = spawn(
-      'taskset',
-      ['-c', '0', process.execPath, SELF, '--child', '--placement', 'pinned', '--json', file, ...(args.quick ? ['--quick'] : []), ...(args.verbose ? ['--verbose'] : [])],
-      { stdio: ['ignore', 'inherit', 'inherit'] },
-    );
-    /** @type {Promise<number | null>} */
-    const exited = new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code) => {
-        resolve(code);
-      });
-    });
-    let code;
-    try {
-      code = await bounded(exited, PINNED_CHILD_TIMEOUT_MS, 'pinned run');
-    } catch (err) {
-      child.kill('SIGKILL');
-      throw err;
-    }
-    if (code !== 0) throw new Error(`pinned run exited with code ${String(code)}`);
-    return /** @type {PlacementResult} */ (JSON.parse(readFileSync(file, 'utf8')));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+async function runPinnedPlacement() {
+  const passthrough = [...(args.quick ? ['--quick'] : []), ...(args.verbose ? ['--verbose'] : [])];
+  return /** @type {PlacementResult} */ (await runPinned(SELF, passthrough, PINNED_CHILD_TIMEOUT_MS));
 }
 
 async function main() {
@@ -628,7 +602,7 @@ async function main() {
   }
   if (placement !== 'default') {
     process.stderr.write('running placement "pinned" (taskset -c 0) ...\n');
-    placements.pinned = await runPinned();
+    placements.pinned = await runPinnedPlacement();
     printPlacement(placements.pinned);
   }
   process.stdout.write(`notes:\n${NOTES.map((n) => `  - ${n}`).join('\n')}\n`);

@@ -11,14 +11,11 @@
  * `taskset -c 0` (children and worker threads inherit the affinity) and
  * reads its results back through a temporary JSON file.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { bounded } from '../lib/drive.js';
+import { runPinned } from '../lib/pinned.js';
 import { fmtNum, formatTable } from '../lib/table.js';
 import { FRAME_CASES, FRAME_SIZES, NOTES, PEERS, runPeers } from './index.js';
 
@@ -90,34 +87,8 @@ function passthroughArgs() {
  * Re-execute this script pinned to CPU 0 and return its PlacementResult.
  * @returns {Promise<import('./index.js').PlacementResult>}
  */
-async function runPinned() {
-  const dir = mkdtempSync(join(tmpdir(), 'plugin-seam-peers-'));
-  const file = join(dir, 'pinned.json');
-  try {
-    const child = spawn(
-      'taskset',
-      ['-c', '0', process.execPath, SELF, '--child', '--placement', 'pinned', '--json', file, ...passthroughArgs()],
-      { stdio: ['ignore', 'inherit', 'inherit'] },
-    );
-    /** @type {Promise<number | null>} */
-    const exited = new Promise((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code) => {
-        resolve(code);
-      });
-    });
-    let code;
-    try {
-      code = await bounded(exited, PINNED_CHILD_TIMEOUT_MS, 'pinned run');
-    } catch (err) {
-      child.kill('SIGKILL');
-      throw err;
-    }
-    if (code !== 0) throw new Error(`pinned run exited with code ${String(code)}`);
-    return /** @type {import('./index.js').PlacementResult} */ (JSON.parse(readFileSync(file, 'utf8')));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+async function runPinnedPlacement() {
+  return /** @type {import('./index.js').PlacementResult} */ (await runPinned(SELF, passthroughArgs(), PINNED_CHILD_TIMEOUT_MS));
 }
 
 /** @param {import('./index.js').PlacementResult} r */
@@ -172,7 +143,7 @@ async function main() {
   }
   if (placement !== 'default') {
     process.stderr.write('running placement "pinned" (taskset -c 0) ...\n');
-    placements.pinned = await runPinned();
+    placements.pinned = await runPinnedPlacement();
     printPlacement(placements.pinned);
   }
   process.stdout.write(`notes:\n${NOTES.map((n) => `  - ${n}`).join('\n')}\n`);
