@@ -1,53 +1,52 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { runDemo } from './runDemo.js';
+import { benchCommand } from './commands/benchCommand.js';
+import { checkCommand } from './commands/checkCommand.js';
+import { CliUsageError, type CliCommand, type CliIo } from './commands/CliCommand.js';
+import { demoCommand } from './commands/demoCommand.js';
+
+const COMMANDS: readonly CliCommand[] = [demoCommand, checkCommand, benchCommand];
 
 const USAGE = `usage: seam <command> [options]
 
 commands:
-  demo [--duration <s>] [--fps <n>] [--width <px>] [--height <px>]
-      run two plugins behind one contract on synthetic video and print what they report
+${COMMANDS.map((c) => `  ${c.usage.replaceAll('\n', '\n  ')}`).join('\n')}
   help
       print this text`;
 
-function positive(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${value}`);
-  return n;
+// parseArgs reports bad flags with its own error codes: those are usage errors too.
+function isUsageError(error: unknown): boolean {
+  if (error instanceof CliUsageError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
-async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${USAGE}\n`);
-    return command === undefined ? 2 : 0;
+async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    io.out(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
   }
-  if (command === 'demo') {
-    const { values } = parseArgs({
-      args: [...rest],
-      options: {
-        duration: { type: 'string' },
-        fps: { type: 'string' },
-        width: { type: 'string' },
-        height: { type: 'string' },
-      },
-      strict: true,
-    });
-    await runDemo({
-      durationS: positive('duration', values.duration, 5),
-      fps: Math.round(positive('fps', values.fps, 30)),
-      width: Math.round(positive('width', values.width, 640)),
-      height: Math.round(positive('height', values.height, 360)),
-      write: (line) => process.stdout.write(`${line}\n`),
-    });
-    return 0;
+  const command = COMMANDS.find((c) => c.name === name);
+  if (command === undefined) {
+    io.err(`seam: unknown command "${name}"\n${USAGE}\n`);
+    return 2;
   }
-  process.stderr.write(`seam: unknown command "${command}"\n${USAGE}\n`);
-  return 2;
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (!isUsageError(error)) throw error;
+    io.err(`seam ${name}: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
 }
 
-main(process.argv.slice(2)).then(
+const io: CliIo = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  isTTY: process.stdout.isTTY,
+};
+
+main(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;
   },
