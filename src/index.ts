@@ -4,7 +4,14 @@
 export { createRuntime } from './actors/createRuntime.js';
 export type { Runtime, RuntimeOptions } from './actors/createRuntime.js';
 export { PluginInstance } from './actors/PluginInstance.js';
-export type { FrameOptions, LoadOptions, OverflowPolicy, RestartOptions, TimeoutOptions } from './actors/LoadOptions.js';
+export type {
+  FrameOptions,
+  IsolationOptions,
+  LoadOptions,
+  OverflowPolicy,
+  RestartOptions,
+  TimeoutOptions,
+} from './actors/LoadOptions.js';
 export type {
   FrameInput,
   FrameOutcome,
@@ -18,12 +25,23 @@ export type { TransportKind } from './adapters/Adapter.js';
 export type {
   BackoffSettings,
   Failure,
+  Fault,
+  GenerationCommand,
+  GenerationInput,
+  GenerationReport,
+  LifecycleCommand,
+  LifecycleEvent,
+  LifecycleInput,
   LifecycleState,
+  LifecycleTimeouts,
+  LifecycleTimerEvent,
   Mode,
   RestartBudget,
   RestartPolicy,
+  SupervisionSettings,
 } from './machines/lifecycleTypes.js';
 export { pluginLifecycleMachine, lifecycleStateOf } from './machines/pluginLifecycleMachine.js';
+export type { LifecycleContext, PluginLifecycleSnapshot } from './machines/pluginLifecycleMachine.js';
 export {
   FrameExpired,
   InputDropped,
@@ -41,5 +59,5 @@ export {
   StartupFailed,
   TeardownFailed,
 } from './errors.js';
-export type { FailureCause, FailureClass } from './errors.js';
+export type { FailureCause, FailureClass, FailureErrorOptions, PluginSeamErrorOptions } from './errors.js';
 export type { RuntimeClock } from './actors/RuntimeClock.js';
