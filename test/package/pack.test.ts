@@ -1,0 +1,206 @@
+/**
+ * The packed-install test: what `npm pack` ships is what a consumer gets, and it works
+ * there. Packs the repository into a temporary directory, installs the tarball into an
+ * empty ES-module project in another one, and runs examples/hello-world from that install
+ * in every mode. This proves that dist/ (with its guest entries for workers and child
+ * processes), the exports map and the native addon's source build work outside this
+ * repository. It uses the network only for the three runtime dependencies, and prefers
+ * npm's cache.
+ *
+ * Slow by nature (the addon is compiled from source during the install): its own, generous
+ * deadlines. Run `npm run build` first: the tarball ships dist/ as it is.
+ */
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeRun, runProcess, type ProcessResult } from '../examples/runNode.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PACK_DEADLINE_MS = 60_000;
+const INSTALL_DEADLINE_MS = 150_000;
+const RUN_DEADLINE_MS = 15_000; // below the test timeout, so a hung run is killed with its output kept
+const SETUP_TIMEOUT_MS = PACK_DEADLINE_MS + INSTALL_DEADLINE_MS + 10_000;
+
+/**
+ * The environment of the nested npm commands: ours, minus what an enclosing `npm test`
+ * exported for its own scripts (package and lifecycle variables, its project's config),
+ * so the consumer install behaves as a user's would. npm's cache and user config stay.
+ */
+function npmEnv(): NodeJS.ProcessEnv {
+  const keep = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_registry']);
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name === 'INIT_CWD' || (name.toLowerCase().startsWith('npm_') && !keep.has(name.toLowerCase()))) continue;
+    env[name] = value;
+  }
+  return env;
+}
+
+function npm(args: readonly string[], cwd: string, timeoutMs: number): Promise<ProcessResult> {
+  return runProcess('npm', args, { cwd, timeoutMs, env: npmEnv() });
+}
+
+function expectSuccess(label: string, result: ProcessResult): void {
+  expect(result.timedOut, describeRun(label, result)).toBe(false);
+  expect(result.code, describeRun(label, result)).toBe(0);
+}
+
+/** Every .ts source under src/, as paths relative to src/ without the extension. */
+async function sourceModules(): Promise<Set<string>> {
+  const entries = await readdir(path.join(root, 'src'), { recursive: true });
+  return new Set(entries.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => f.slice(0, -'.ts'.length)));
+}
+
+describe('the packed package, installed in an empty project', () => {
+  let workDir: string;
+  let consumerDir: string;
+  let shipped: string[];
+  let install: ProcessResult;
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(path.join(tmpdir(), 'plugin-seam-pack-'));
+    const packDir = path.join(workDir, 'pack');
+    consumerDir = path.join(workDir, 'consumer');
+
+    await mkdir(packDir);
+    const pack = await npm(['pack', '--pack-destination', packDir], root, PACK_DEADLINE_MS);
+    expectSuccess('npm pack', pack);
+    const tarballs = (await readdir(packDir)).filter((f) => f.endsWith('.tgz'));
+    expect(tarballs).toHaveLength(1);
+    const tarball = path.join(packDir, tarballs[0]!);
+
+    // The file list, read from the tarball itself (npm prefixes every entry with package/).
+    const listing = await runProcess('tar', ['-tzf', tarball], { cwd: workDir, timeoutMs: RUN_DEADLINE_MS });
+    expectSuccess('tar -tzf', listing);
+    shipped = listing.stdout
+      .split('\n')
+      .filter((line) => line.length > 0 && !line.endsWith('/'))
+      .map((line) => line.replace(/^package\//, ''));
+
+    // An empty ES-module project, outside this repository, so nothing resolves back to it.
+    await cp(path.join(root, 'examples', 'hello-world'), path.join(consumerDir, 'hello-world'), { recursive: true });
+    await writeFile(
+      path.join(consumerDir, 'package.json'),
+      `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`,
+    );
+    // --foreground-scripts: the package's install script prints whether it built the addon.
+    install = await npm(
+      ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'],
+      consumerDir,
+      INSTALL_DEADLINE_MS,
+    );
+    expectSuccess('npm install <tarball>', install);
+  }, SETUP_TIMEOUT_MS);
+
+  afterAll(async () => {
+    if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('ships dist, the native sources, the README and package.json', () => {
+    for (const file of [
+      'package.json',
+      'README.md',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/plugin/index.js',
+      'dist/plugin/index.d.ts',
+      'dist/testing/index.js',
+      'dist/testing/index.d.ts',
+      'dist/adapters/embedded/guest.js',
+      'dist/adapters/isolated/guest.js',
+      'dist/cli/seam.js',
+      'native/binding.gyp',
+      'native/build.mjs',
+      'native/src/shm.cc',
+    ]) {
+      expect(shipped, `missing from the tarball: ${file}`).toContain(file);
+    }
+  });
+
+  it('ships no tests, benchmarks, examples, TypeScript sources, build leftovers or tool configs', () => {
+    const unwanted = shipped.filter(
+      (file) =>
+        /^(src|test|bench|examples|scripts|coverage|node_modules|dist-typecheck)\//.test(file) ||
+        /^native\/build\//.test(file) ||
+        (file.endsWith('.ts') && !file.endsWith('.d.ts')) ||
+        /(^|\/)(tsconfig[^/]*\.json|eslint\.config\.[cm]?js|vitest\.config\.[cm]?[jt]s|typedoc\.json|package-lock\.json|\.gitignore|\.npmrc)$/.test(file) ||
+        /\.(tsbuildinfo|tgz|o|node|log)$/.test(file),
+    );
+    expect(unwanted).toEqual([]);
+  });
+
+  it('ships only build output that a source still produces (no stale dist/ files)', async () => {
+    const sources = await sourceModules();
+    // `npm run build` (tsc) never deletes output, so a removed or renamed source leaves its
+    // old .js behind in dist/, and npm pack would publish it.
+    const stale = shipped.filter(
+      (file) => file.startsWith('dist/') && !sources.has(file.slice('dist/'.length).replace(/(\.d\.ts\.map|\.d\.ts|\.js\.map|\.js)$/, '')),
+    );
+    expect(stale, 'dist/ holds output of deleted sources: rebuild from an empty dist/').toEqual([]);
+  });
+
+  it('builds the native addon during the install', async () => {
+    const output = `${install.stdout}${install.stderr}`;
+    expect(output, describeRun('npm install', install)).toContain('plugin-seam: built native/build/Release/plugin_seam_shm.node');
+    expect(output).not.toContain('WARNING native shared-memory addon not built');
+    const addon = await stat(path.join(consumerDir, 'node_modules', 'plugin-seam', 'native', 'build', 'Release', 'plugin_seam_shm.node'));
+    expect(addon.isFile()).toBe(true);
+  });
+
+  it('resolves plugin-seam and its subpaths to the installed copy', async () => {
+    const script = "for (const s of ['plugin-seam', 'plugin-seam/plugin', 'plugin-seam/testing']) console.log(import.meta.resolve(s));";
+    const result = await runProcess(process.execPath, ['--input-type=module', '-e', script], { cwd: consumerDir, timeoutMs: RUN_DEADLINE_MS });
+    expectSuccess('resolve', result);
+    const installed = pathToFileURL(path.join(consumerDir, 'node_modules', 'plugin-seam', 'dist')).href;
+    expect(result.stdout.trim().split('\n')).toEqual([
+      `${installed}/index.js`,
+      `${installed}/plugin/index.js`,
+      `${installed}/testing/index.js`,
+    ]);
+  });
+
+  const transports = { inline: 'direct', embedded: 'shared-memory', isolated: 'shared-memory' };
+  it.each(Object.entries(transports))('runs examples/hello-world in %s mode from the install', async (mode, transport) => {
+    const result = await runProcess(process.execPath, ['hello-world/host.mjs', mode], { cwd: consumerDir, timeoutMs: RUN_DEADLINE_MS });
+    expectSuccess(`hello-world ${mode}`, result);
+    expect(result.stderr).toBe('');
+    const lines = result.stdout.split('\n');
+    // isolated: `shared-memory` proves the addon built by the install loads and maps memory.
+    expect(lines).toContain(`mode: ${mode}, transport: ${transport}`);
+    expect(lines).toContain('reply: Hello, world!');
+    expect(lines).toContain('final state: stopped');
+  });
+
+  it('falls back, visibly, to copying frames when the addon is unavailable', async () => {
+    const result = await runProcess(process.execPath, ['hello-world/host.mjs', 'isolated'], {
+      cwd: consumerDir,
+      timeoutMs: RUN_DEADLINE_MS,
+      env: { ...process.env, PLUGIN_SEAM_NO_ADDON: '1' },
+    });
+    expectSuccess('hello-world isolated without the addon', result);
+    const lines = result.stdout.split('\n');
+    expect(lines).toContain('mode: isolated, transport: copy');
+    expect(lines).toContain('reply: Hello, world!');
+  });
+
+  it('installs the seam command', async () => {
+    const result = await runProcess(path.join(consumerDir, 'node_modules', '.bin', 'seam'), ['help'], {
+      cwd: consumerDir,
+      timeoutMs: RUN_DEADLINE_MS,
+    });
+    expectSuccess('seam help', result);
+    expect(result.stdout).toContain('usage: seam <command>');
+  });
+
+  it('ships a package.json whose exports point at shipped files', async () => {
+    const manifest = JSON.parse(await readFile(path.join(consumerDir, 'node_modules', 'plugin-seam', 'package.json'), 'utf8')) as {
+      exports: Record<string, string | Record<string, string>>;
+      bin: Record<string, string>;
+    };
+    const targets = Object.values(manifest.exports).flatMap((target) => (typeof target === 'string' ? [target] : Object.values(target)));
+    targets.push(...Object.values(manifest.bin));
+    for (const target of targets) expect(shipped, `exports/bin target not shipped: ${target}`).toContain(target.replace(/^\.\//, ''));
+  });
+});
