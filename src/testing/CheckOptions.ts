@@ -1,0 +1,165 @@
+import type { FrameInput } from '../actors/instanceTypes.js';
+import type { LoadOptions } from '../actors/LoadOptions.js';
+import { InvalidOptions } from '../errors.js';
+import type { Mode } from '../machines/lifecycleTypes.js';
+import { defaultCheckInputs } from './defaultCheckInputs.js';
+
+/**
+ * One input the conformance kit feeds to a plugin: a frame (copied once on submission, so
+ * the same object can be fed to every run) or a message (structured-cloned).
+ *
+ * @example
+ * ```ts
+ * const inputs: CheckInput[] = [
+ *   { frame: { width: 2, height: 2, format: 'gray', timestamp: 0, data: new Uint8Array([1, 2, 3, 4]) } },
+ *   { message: { type: 'reset' } },
+ * ];
+ * ```
+ */
+export type CheckInput = { readonly frame: FrameInput } | { readonly message: unknown };
+
+/**
+ * Deadlines of a check, in milliseconds. `start` and `stop` are handed to the runtime as
+ * they would be in an application (`timeouts.start` / `timeouts.stop`); `input` becomes the
+ * per-input budget, so a plugin that never settles an input is declared lost instead of
+ * hanging the check.
+ *
+ * @example
+ * ```ts
+ * await checkPlugin('./my-plugin.js', { timeouts: { start: 2_000, input: 500 } });
+ * ```
+ */
+export interface CheckTimeouts {
+  /** From launch until the plugin's `start()` resolved. Default 10 000 (the runtime's default). */
+  readonly start?: number;
+  /** From the stop request until the plugin's `stop()` resolved. Default 5 000 (the runtime's default). */
+  readonly stop?: number;
+  /** Budget of one input. Default 5 000. */
+  readonly input?: number;
+}
+
+/**
+ * Where a value given to {@link CheckOptions.normalize} came from: an output channel, or the
+ * reply to a message.
+ *
+ * @example
+ * ```ts
+ * const normalize = (value: unknown, source: TranscriptSource) =>
+ *   source.kind === 'reply' ? { ...(value as object), requestId: '<id>' } : value;
+ * ```
+ */
+export type TranscriptSource = { readonly kind: 'output'; readonly channel: string } | { readonly kind: 'reply' };
+
+/**
+ * Options of {@link checkPlugin} and {@link conformanceCases}. Every field has a default.
+ *
+ * @example
+ * ```ts
+ * const options: CheckOptions = {
+ *   modes: ['inline', 'embedded'],
+ *   config: { threshold: 40 },
+ *   inputs: [...defaultCheckInputs(), { message: { type: 'flush' } }],
+ *   timeouts: { start: 2_000 },
+ *   // Wall-clock values differ from run to run: leave them out of the comparison.
+ *   normalize: (value, source) => (source.kind === 'output' && source.channel === 'timing' ? 'elapsed' : value),
+ * };
+ * ```
+ */
+export interface CheckOptions {
+  /** The modes to check, the first being the reference of the cross-mode comparison. Default all three. */
+  readonly modes?: readonly Mode[];
+  /** Handed to the plugin as `ctx.config`, in every run. */
+  readonly config?: unknown;
+  /** The inputs fed, in this order, to every run. Default {@link defaultCheckInputs}. */
+  readonly inputs?: readonly CheckInput[];
+  readonly timeouts?: CheckTimeouts;
+  /**
+   * Maps every emitted value and every reply before it is recorded, so values that may
+   * legitimately differ between runs (wall-clock times, random ids) can be masked. Default:
+   * values are recorded as they are.
+   */
+  readonly normalize?: (value: unknown, source: TranscriptSource) => unknown;
+  /** Isolated mode: what the plugin process may see (as `runtime.load({ isolation })`). */
+  readonly isolation?: LoadOptions['isolation'];
+  /** Resource limits of every run (as `runtime.load({ limits })`). */
+  readonly limits?: LoadOptions['limits'];
+}
+
+/** {@link CheckOptions} with every default applied and every value checked. */
+export interface ResolvedCheckOptions {
+  readonly modes: readonly Mode[];
+  readonly config: unknown;
+  readonly inputs: readonly CheckInput[];
+  readonly timeouts: { readonly start: number; readonly stop: number; readonly input: number };
+  readonly normalize: ((value: unknown, source: TranscriptSource) => unknown) | undefined;
+  readonly isolation: LoadOptions['isolation'];
+  readonly limits: LoadOptions['limits'];
+}
+
+const MODES: readonly Mode[] = ['inline', 'embedded', 'isolated'];
+
+function positiveInt(path: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidOptions(`${path} must be a positive integer (milliseconds)`);
+  }
+  return value;
+}
+
+/** A type guard would narrow readonly lists to `any[]`: this only answers the question. */
+function isNonEmptyList(value: unknown): boolean {
+  return Array.isArray(value) && value.length > 0;
+}
+
+function resolveModes(modes: readonly Mode[] | undefined): readonly Mode[] {
+  if (modes === undefined) return MODES;
+  if (!isNonEmptyList(modes)) throw new InvalidOptions('modes must be a non-empty list of modes');
+  const seen = new Set<Mode>();
+  for (const mode of modes) {
+    if (!MODES.includes(mode)) throw new InvalidOptions(`modes: unknown mode ${JSON.stringify(mode)} (expected ${MODES.join(', ')})`);
+    if (seen.has(mode)) throw new InvalidOptions(`modes: ${mode} is listed twice`);
+    seen.add(mode);
+  }
+  return [...modes];
+}
+
+function resolveInputs(inputs: readonly CheckInput[] | undefined): readonly CheckInput[] {
+  if (inputs === undefined) return defaultCheckInputs();
+  if (!isNonEmptyList(inputs)) throw new InvalidOptions('inputs must be a non-empty list');
+  inputs.forEach((input: unknown, i) => {
+    const record = typeof input === 'object' && input !== null ? (input as Record<string, unknown>) : undefined;
+    const isFrame = record !== undefined && 'frame' in record;
+    const isMessage = record !== undefined && 'message' in record;
+    if (isFrame === isMessage) throw new InvalidOptions(`inputs[${i}] must be { frame } or { message }`);
+    if (isFrame && !((record.frame as { data?: unknown } | null)?.data instanceof Uint8Array)) {
+      throw new InvalidOptions(`inputs[${i}].frame.data must be a Uint8Array`);
+    }
+  });
+  return [...inputs];
+}
+
+/** Applies the defaults of {@link CheckOptions}; throws `InvalidOptions` naming the offending field. */
+export function resolveCheckOptions(options: CheckOptions = {}): ResolvedCheckOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptions('check options must be an object');
+  if (options.normalize !== undefined && typeof options.normalize !== 'function') {
+    throw new InvalidOptions('normalize must be a function');
+  }
+  try {
+    structuredClone(options.config);
+  } catch {
+    throw new InvalidOptions('config must be structured-cloneable');
+  }
+  return {
+    modes: resolveModes(options.modes),
+    config: options.config,
+    inputs: resolveInputs(options.inputs),
+    timeouts: {
+      start: positiveInt('timeouts.start', options.timeouts?.start, 10_000),
+      stop: positiveInt('timeouts.stop', options.timeouts?.stop, 5_000),
+      input: positiveInt('timeouts.input', options.timeouts?.input, 5_000),
+    },
+    normalize: options.normalize,
+    isolation: options.isolation,
+    limits: options.limits,
+  };
+}

@@ -1,0 +1,47 @@
+// Transcripts compare what the application received: equal renderings exactly for equal values.
+import { describe, expect, it } from 'vitest';
+import { canonicalValue } from '../../dist/testing/canonicalValue.js';
+
+describe('canonicalValue', () => {
+  it.each([
+    [undefined, 'undefined'],
+    [{ a: undefined }, '{a: undefined}'],
+    [-0, '-0'],
+    [Number.NaN, 'NaN'],
+    [10n, '10n'],
+    ['x', '"x"'],
+    [[1, , 3], '[1, <empty>, 3]'], // eslint-disable-line no-sparse-arrays
+    [new Map([[1, { 'a-b': 2 }]]), 'Map{1 => {"a-b": 2}}'],
+    [new Set(['a']), 'Set{"a"}'],
+    [new Date(0), 'Date(1970-01-01T00:00:00.000Z)'],
+    [new TypeError('no'), 'TypeError("no")'],
+    [new Uint8Array([1, 2]), 'Uint8Array(2)[1,2]'],
+  ])('renders %o as %s', (value, text) => {
+    expect(canonicalValue(value)).toBe(text);
+  });
+
+  it('tells apart values a plain JSON rendering would confuse', () => {
+    const pairs: [unknown, unknown][] = [
+      [{}, { a: undefined }],
+      [0, -0],
+      [new Map([['a', 1]]), { a: 1 }],
+      [new Date(0), new Date(0).toISOString()],
+      [new Uint8Array([1]), [1]],
+    ];
+    for (const [a, b] of pairs) expect(canonicalValue(a)).not.toBe(canonicalValue(b));
+  });
+
+  it('renders long byte arrays by length, head and hash, so one changed byte still shows', () => {
+    const a = new Uint8Array(4096).fill(7);
+    const b = a.slice();
+    b[4000] = 8;
+    expect(canonicalValue(a)).toMatch(/^Uint8Array\(4096\)\[7,7,7,7,7,7,7,7,… sha256:[0-9a-f]{16}\]$/);
+    expect(canonicalValue(a)).not.toBe(canonicalValue(b));
+  });
+
+  it('marks a cycle instead of recursing forever', () => {
+    const a: { self?: unknown } = {};
+    a.self = a;
+    expect(canonicalValue(a)).toBe('{self: [Circular]}');
+  });
+});

@@ -1,0 +1,74 @@
+// `seam check` as a plugin author runs it: a real process, real workers and child processes.
+import { describe, expect, it } from 'vitest';
+import type { CheckReport } from 'plugin-seam/testing';
+import { fixture, seam } from './seamProcess.js';
+
+/** The lines of one mode's block in the human report. */
+function modeBlock(stdout: string, mode: string): string {
+  const match = new RegExp(`^${mode} +(PASS|FAIL)[^\\n]*(\\n {2}[^\\n]*)*`, 'm').exec(stdout);
+  return match?.[0] ?? '';
+}
+
+describe('seam check', () => {
+  it('passes check-good-frames in every mode and exits 0', async () => {
+    const run = await seam(['check', fixture('check-good-frames')]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    for (const mode of ['inline', 'embedded', 'isolated']) expect(run.stdout).toMatch(new RegExp(`^${mode} +PASS +\\d+/\\d+ checks passed$`, 'm'));
+    expect(run.stdout).toMatch(/^PASS: the plugin conforms in inline, embedded, isolated$/m);
+  });
+
+  it('passes check-good-echo in every mode, reporting as JSON with --json, and exits 0', async () => {
+    const run = await seam(['check', fixture('check-good-echo'), '--json', '--config', '{"greeting":"hi"}']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as CheckReport;
+    expect(report).toMatchObject({ modes: ['inline', 'embedded', 'isolated'], passed: true, differences: [] });
+    const checks = ['start', 'inputs', 'stop', 'restart', 'payload', 'instances'];
+    expect(report.results.map((r) => `${r.mode} ${r.check} ${r.passed}`)).toEqual([
+      ...checks.map((c) => `inline ${c} true`),
+      ...[...checks, 'modes'].map((c) => `embedded ${c} true`),
+      ...[...checks, 'modes'].map((c) => `isolated ${c} true`),
+    ]);
+    expect(report.inputs).toHaveLength(10);
+  });
+
+  it('flags module-level state shared between instances (inline only) with exit 1, the cause and the inputs', async () => {
+    const run = await seam(['check', fixture('check-shared-state')]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const inline = modeBlock(run.stdout, 'inline');
+    expect(inline).toMatch(/FAIL gives each of two instances side by side the transcript of one/);
+    expect(inline).toContain('in inline, instance B differs from a single instance at input 3 (message {type: "ping", n: 1}):');
+    expect(inline).toMatch(/a single instance: reply \{received: \{type: "ping", n: 1\}, count: 1\}/);
+    expect(inline).toMatch(/instance B: +reply \{received: \{type: "ping", n: 1\}, count: 2\}/);
+    expect(inline).toContain('also differs at: input 6, input 10');
+    expect(inline).toMatch(/likely cause: the instances share state\. In inline mode all instances of a module share its module-level variables/);
+    // Each worker or process has its own module: side by side, the instances keep apart…
+    for (const mode of ['embedded', 'isolated']) {
+      expect(modeBlock(run.stdout, mode)).toMatch(/ok {3}gives each of two instances side by side/);
+    }
+    // …but after a restart only inline keeps counting: a difference between modes.
+    expect(run.stdout).toMatch(
+      /differences between modes:\n {2}generation 2, input 3 \(message \{type: "ping", n: 1\}\):\n {4}inline: +reply \{[^\n]*count: 4\}\n {4}embedded, isolated: reply \{[^\n]*count: 1\}/,
+    );
+    expect(run.stdout).toMatch(/^FAIL: 3 of 20 checks failed \(inline, embedded, isolated\); the plugin behaves differently depending on its mode$/m);
+  });
+
+  it('flags a plugin that reads a kept frame.data after onFrame with exit 1, the cause and the inputs', async () => {
+    const run = await seam(['check', fixture('check-retains-frame')]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    for (const mode of ['inline', 'embedded', 'isolated']) {
+      const block = modeBlock(run.stdout, mode);
+      expect(block).toMatch(/FAIL gives the same transcript with frames\.poisonReleased/);
+      expect(block).toContain(`in ${mode}, the transcript with frames.poisonReleased differs at input 2 (frame 4×4 rgba, 64 bytes):`);
+      expect(block).toMatch(/without poisonReleased: emit diff \{seq: 2, diff: \d+\}/);
+      expect(block).toMatch(/with poisonReleased: +emit diff \{seq: 2, diff: \d+\}/);
+      expect(block).toMatch(/likely cause: the plugin reads frame bytes after its onFrame call settled \(it kept frame\.data/);
+      expect(block).toMatch(/ok {3}gives each of two instances side by side/);
+    }
+  });
+
+  it('passes the shared-state plugin when inline is left out with --modes: only inline shares a module', async () => {
+    const run = await seam(['check', fixture('check-shared-state'), '--modes', 'embedded']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^embedded +PASS +6\/6 checks passed$/m);
+  });
+});
