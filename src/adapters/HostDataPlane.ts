@@ -144,7 +144,7 @@ export class HostDataPlane {
         sink.log(message.level, message.message);
         break;
       case 'outcome':
-        this.#settle(message.seq, message.ok ? { ok: true, value: message.value } : { ok: false, error: message.error });
+        this.#settle(message.seq, message.ok ? { ok: true, value: message.value } : { ok: false, error: withName(message.error, message.errorName) });
         break;
     }
     this.#applyBlocked();
@@ -313,4 +313,15 @@ export class HostDataPlane {
       await bell.parkAsync(() => this.#closed || complete.hasPending());
     }
   }
+}
+
+/**
+ * Puts back the `name` of a thrown Error that cloning lost (see `outcome.errorName`), so an
+ * input failure reads `MyError: …` in every mode, as it does inline.
+ */
+function withName(error: unknown, name: string | undefined): unknown {
+  if (name !== undefined && error instanceof Error) {
+    Object.defineProperty(error, 'name', { value: name, writable: true, configurable: true, enumerable: false });
+  }
+  return error;
 }

@@ -144,12 +144,26 @@ export type HostToGuest =
       readonly data: Uint8Array;
     };
 
+/** The longest thrown Error `name` a guest may report (`outcome.errorName`). */
+export const GUEST_ERROR_NAME_MAX_LENGTH = 256;
+
 /** Data-port messages from the guest. */
 export type GuestToHost =
   | { readonly t: 'output'; readonly channel: string; readonly value: unknown; readonly inputSeq: number | undefined }
   | { readonly t: 'log'; readonly level: 'debug' | 'info' | 'warn' | 'error'; readonly message: string }
   | { readonly t: 'outcome'; readonly seq: number; readonly ok: true; readonly value: unknown }
-  | { readonly t: 'outcome'; readonly seq: number; readonly ok: false; readonly error: unknown };
+  | {
+      readonly t: 'outcome';
+      readonly seq: number;
+      readonly ok: false;
+      readonly error: unknown;
+      /**
+       * The thrown Error's `name` when it is not one structured cloning keeps (a cloned
+       * `class MyError` arrives as `Error`); the host puts it back so the failure reads the
+       * same in every mode. Undefined for built-in names and non-Error values.
+       */
+      readonly errorName: string | undefined;
+    };
 
 /**
  * Isolated mode: messages on the control pipe, in both directions, each one frame

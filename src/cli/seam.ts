@@ -46,9 +46,17 @@ const io: CliIo = {
   isTTY: process.stdout.isTTY,
 };
 
+// A plugin run inline (seam check, seam bench) may leave a timer or a socket behind: the
+// command's work is done, so give stray handles a moment and then exit rather than hang.
+// Unref'd, the timer never keeps a process alive that would end by itself.
+const STRAY_HANDLE_GRACE_MS = 2_000;
+
 main(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;
+    setTimeout(() => {
+      process.exit(code);
+    }, STRAY_HANDLE_GRACE_MS).unref();
   },
   (error: unknown) => {
     process.stderr.write(`seam: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -88,6 +88,17 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(p.status.counters).toMatchObject({ accepted: 3, done: 1, failed: 2 });
   });
 
+  it('keeps the name of a custom error thrown on an input (cloning alone would make it Error)', async () => {
+    const p = await harness().running();
+    const error = await p.send({ op: 'throw', message: 'over quota', name: 'QuotaExceeded' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputFailed);
+    expect((error as InputFailed).message).toMatch(/QuotaExceeded: over quota/);
+    expect((error as InputFailed).cause).toMatchObject({ name: 'QuotaExceeded', message: 'over quota' });
+    // Built-in names travel as they are.
+    const typeError = await p.send({ op: 'throw', message: 'typed', name: 'TypeError' }).catch((e: unknown) => e);
+    expect((typeError as InputFailed).message).toMatch(/TypeError: typed/);
+  });
+
   it('loses the generation on an input error when policy says so; other in-flight inputs end lost', async () => {
     const h = harness();
     const p = await h.running({ restart: { onInputError: 'restart' } });

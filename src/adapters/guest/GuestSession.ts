@@ -1,6 +1,6 @@
 import type { Delivery, DeliveryResult } from '../Adapter.js';
 import { getHeapStatistics } from 'node:v8';
-import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_BYTES, CONTROL_EXTERNAL_MB, CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_STARTED, FRAME_FORMATS, SUBMIT_KINDS } from '../protocol.js';
+import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_BYTES, CONTROL_EXTERNAL_MB, CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_STARTED, FRAME_FORMATS, GUEST_ERROR_NAME_MAX_LENGTH, SUBMIT_KINDS } from '../protocol.js';
 import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 import { messageOf } from '../../errors.js';
 import { DescriptorRing } from '../../transport/DescriptorRing.js';
@@ -276,14 +276,25 @@ export class GuestSession {
         return;
       } catch (error) {
         // The result cannot cross: that is the input's failure, as it is inline.
-        this.#post({ t: 'outcome', seq, ok: false, error });
+        this.#post({ t: 'outcome', seq, ok: false, error, errorName: lostErrorName(error) });
         return;
       }
     }
     try {
-      this.#post({ t: 'outcome', seq, ok: false, error: result.error });
+      this.#post({ t: 'outcome', seq, ok: false, error: result.error, errorName: lostErrorName(result.error) });
     } catch {
-      this.#post({ t: 'outcome', seq, ok: false, error: new Error(`input ${seq} failed with a value that cannot be cloned`) });
+      this.#post({ t: 'outcome', seq, ok: false, error: new Error(`input ${seq} failed with a value that cannot be cloned`), errorName: undefined });
     }
   }
+}
+
+/** Error names structured cloning keeps; any other arrives as `Error`. */
+const CLONED_ERROR_NAMES: ReadonlySet<string> = new Set(['Error', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError']);
+
+/** The `name` of a thrown Error that cloning would lose, bounded for the host's validator. */
+function lostErrorName(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const name: unknown = error.name;
+  if (typeof name !== 'string' || CLONED_ERROR_NAMES.has(name)) return undefined;
+  return name.slice(0, GUEST_ERROR_NAME_MAX_LENGTH);
 }

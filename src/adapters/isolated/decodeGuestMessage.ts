@@ -6,6 +6,7 @@
  */
 import v8 from 'node:v8';
 import type { GuestPipeMessage } from '../protocol.js';
+import { GUEST_ERROR_NAME_MAX_LENGTH } from '../protocol.js';
 
 /** Deepest nesting of containers accepted in a plugin value (the outermost counts as 1). */
 export const GUEST_VALUE_MAX_DEPTH = 64;
@@ -206,7 +207,8 @@ const RPC_KEYS = keysOf<Variant<'rpc'>>()('t', 'data');
 const OUTPUT_KEYS = keysOf<Variant<'output'>>()('t', 'channel', 'value', 'inputSeq');
 const LOG_KEYS = keysOf<Variant<'log'>>()('t', 'level', 'message');
 const OUTCOME_OK_KEYS = keysOf<Extract<Variant<'outcome'>, { readonly ok: true }>>()('t', 'seq', 'ok', 'value');
-const OUTCOME_ERROR_KEYS = keysOf<Extract<Variant<'outcome'>, { readonly ok: false }>>()('t', 'seq', 'ok', 'error');
+// `errorName: string | undefined` is required like `inputSeq`: present, possibly undefined.
+const OUTCOME_ERROR_KEYS = keysOf<Extract<Variant<'outcome'>, { readonly ok: false }>>()('t', 'seq', 'ok', 'error', 'errorName');
 
 const LOG_LEVELS: ReadonlySet<unknown> = new Set<Variant<'log'>['level']>(['debug', 'info', 'warn', 'error']);
 
@@ -239,7 +241,7 @@ function outcome(m: Message): Failure | undefined {
   return (
     exactKeys(m, ok ? OUTCOME_OK_KEYS : OUTCOME_ERROR_KEYS) ??
     counter(m, 'seq') ??
-    (ok ? walkValue(m.value, 'value') : walkValue(m.error, 'error'))
+    (ok ? walkValue(m.value, 'value') : (errorName(m.errorName) ?? walkValue(m.error, 'error')))
   );
 }
 
@@ -278,6 +280,15 @@ function channel(value: unknown): Failure | undefined {
 function logLevel(value: unknown): Failure | undefined {
   if (typeof value !== 'string') return violation('field_type', `log.level is ${describeValue(value)}, not a string`);
   if (!LOG_LEVELS.has(value)) return violation('field_range', `log.level ${quote(value)} is not debug, info, warn or error`);
+  return undefined;
+}
+
+function errorName(value: unknown): Failure | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') return violation('field_type', `outcome.errorName is ${describeValue(value)}, not a string`);
+  if (value.length > GUEST_ERROR_NAME_MAX_LENGTH) {
+    return violation('field_range', `outcome.errorName has ${value.length} characters, above ${GUEST_ERROR_NAME_MAX_LENGTH}`);
+  }
   return undefined;
 }
 
