@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    // The examples' own tests run too: the plugin-author example is a vitest file.
+    include: ['test/**/*.test.ts', 'examples/**/*.test.mjs'],
     // Every wait in a test is bounded; a hung test fails instead of stalling CI.
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -141,3 +141,13 @@ describe('examples/mixed-modes', () => {
     }
   });
 });
+
+// The plugin-author example's vitest file (histogram.test.mjs) runs as part of the suite
+// itself (vitest.config.ts includes examples/**/*.test.mjs); its script runs here.
+describe('examples/testing-your-plugin', () => {
+  it('checks the example plugin in every mode with checkPlugin and prints a passing report', async () => {
+    const lines = linesOf('testing-your-plugin check', await runExample('examples/testing-your-plugin/check.mjs'));
+    for (const mode of ['inline', 'embedded', 'isolated']) lineIndex(lines, new RegExp(`^${mode}\\s+PASS\\b`));
+    lineIndex(lines, /^PASS: the plugin conforms in inline, embedded, isolated$/);
+  });
+});
