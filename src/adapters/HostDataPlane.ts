@@ -20,6 +20,22 @@ import type { ControlReply, GuestToHost, HostToGuest } from './protocol.js';
 import { GenerationFault } from './Adapter.js';
 import { messageOf } from '../errors.js';
 
+/**
+ * While deliveries are pending, how often the host wakes its own wait on the complete ring,
+ * in ms. The park word is shared memory: a guest that clears it after the host parked is
+ * never rung for, and its finished frames would stay unread for good (RELIABILITY E3). (A
+ * timeout on every wait instead slowed the hot path measurably; one timer per generation
+ * does not.)
+ */
+const PENDING_WAKE_MS = 50;
+/**
+ * Empty wake-ups in a row (a park that returned at once with nothing to drain) after which
+ * the host waits a timer, not just a turn of the event loop, before parking again. An honest
+ * guest rings only after publishing, so an empty wake-up is a rare race, never a run of them;
+ * a guest holding the park word away from "parked" makes every park return at once.
+ */
+const EMPTY_WAKES_BEFORE_TIMER = 8;
+
 /** What the host side of an out-of-thread generation is built from. */
 export interface HostDataPlaneOptions {
   readonly generation: number;
@@ -90,6 +106,16 @@ export class HostDataPlane {
         slots: pool.layout.slots,
         slotBytes: pool.layout.slotBytes,
         kindLimit: SUBMIT_KINDS,
+        // The guest's consumer counter out of range (RELIABILITY E1, E3) is a protocol
+        // violation like any on the complete ring, not just a ring that takes no more
+        // frames. Found inside deliver(): reported once that call has returned.
+        onViolation: (violation) => {
+          queueMicrotask(() => {
+            if (this.#closed) return;
+            this.#closed = true;
+            options.onViolation(violation.detail);
+          });
+        },
       });
       this.#complete = new DescriptorRing(rings.buffer, rings.layout.complete, {
         role: 'consumer',
@@ -303,14 +329,41 @@ export class HostDataPlane {
     }
   }
 
+  /**
+   * Drains the complete ring, parks until the guest rings, repeats. The park word is shared
+   * memory the guest can write (RELIABILITY E3), so neither way it can lie may cost the host:
+   * - held away from "parked", it makes every park return at once, and this loop — a chain
+   *   of microtasks — would starve the host's event loop for good: a wake-up that brings
+   *   nothing to drain yields a macrotask (a timer, once they come in a row);
+   * - cleared after the host parked, the guest never rings, and finished frames would wait
+   *   for ever: while deliveries are pending, a watchdog wakes the wait every PENDING_WAKE_MS.
+   */
   async #loop(): Promise<void> {
     const complete = this.#complete;
     const bell = this.#completeBell;
     if (complete === undefined || bell === undefined) return;
-    while (!this.#closed) {
-      this.#drainComplete(complete);
-      if (this.#closed) return;
-      await bell.parkAsync(() => this.#closed || complete.hasPending());
+    const watchdog = setInterval(() => {
+      if (this.#waiting.size > 0) bell.wakeLocal();
+    }, PENDING_WAKE_MS);
+    watchdog.unref();
+    let empty = 0;
+    try {
+      while (!this.#closed) {
+        this.#drainComplete(complete);
+        if (this.#closed) return;
+        await bell.parkAsync(() => this.#closed || complete.hasPending());
+        if (this.#closed || complete.hasPending()) {
+          empty = 0;
+          continue;
+        }
+        empty += 1;
+        await new Promise<void>((resolve) => {
+          if (empty > EMPTY_WAKES_BEFORE_TIMER) setTimeout(resolve, 1);
+          else setImmediate(resolve);
+        });
+      }
+    } finally {
+      clearInterval(watchdog);
     }
   }
 }

@@ -28,17 +28,17 @@ export class SharedFramePool implements FramePool {
   readonly #waiters = new BufferWaiters();
   readonly #quarantine = new Map<number, number[]>();
   #closed: Error | undefined;
-
-  /** The memfd behind `buffer` when it can be shared with another process. */
-  readonly fd: number | undefined;
+  #fd: number | undefined;
+  readonly #closeSegment: (() => void) | undefined;
 
   /**
    * @param allocate makes the shared buffer of a given size (default: an in-process
-   *   `SharedArrayBuffer`; isolated mode passes the addon's sealed memfd segment).
+   *   `SharedArrayBuffer`; isolated mode passes the addon's sealed memfd segment, with the
+   *   `close` that releases its descriptor).
    */
   constructor(
     options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean },
-    allocate: (byteLength: number) => { readonly buffer: SharedArrayBuffer; readonly fd?: number } = (byteLength) => ({
+    allocate: (byteLength: number) => { readonly buffer: SharedArrayBuffer; readonly fd?: number; readonly close?: () => void } = (byteLength) => ({
       buffer: new SharedArrayBuffer(byteLength),
     }),
   ) {
@@ -46,8 +46,14 @@ export class SharedFramePool implements FramePool {
     this.layout = { slots: options.slots, slotBytes: options.slotBytes, slotStride, slotsOffset: 0 };
     const segment = allocate(slotStride * options.slots);
     this.buffer = segment.buffer;
-    this.fd = segment.fd;
+    this.#fd = segment.fd;
+    this.#closeSegment = segment.close;
     this.#slots = new SlotPool(this.buffer, this.layout, { poisonReleased: options.poisonReleased });
+  }
+
+  /** The memfd behind `buffer` when it can be shared with another process; undefined once closed. */
+  get fd(): number | undefined {
+    return this.#fd;
   }
 
   get capacity(): number {
@@ -103,9 +109,18 @@ export class SharedFramePool implements FramePool {
     this.#serveWaiters();
   }
 
+  /**
+   * Rejects every pending `acquire()` and releases the segment's descriptor, once: the
+   * instance is gone for good (RELIABILITY E8: nothing may be left after shutdown — an open
+   * memfd keeps all of its memory allocated for as long as the host lives). Mappings made
+   * from it (this pool's buffer, a child's) stay valid until they are dropped.
+   */
   close(reason: Error): void {
     this.#closed = reason;
     this.#waiters.rejectAll(reason);
+    if (this.#fd === undefined) return;
+    this.#fd = undefined;
+    this.#closeSegment?.();
   }
 
   #checkLength(byteLength: number): void {

@@ -23,6 +23,7 @@ import { CONTROL_BYTES, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, P
 import type { GuestControl, GuestPipeMessage, HostPipeMessage, IsolatedLaunch } from '../protocol.js';
 import { LogTail } from './LogTail.js';
 import { TokenBucket } from './TokenBucket.js';
+import { checkRpcReply } from './checkRpcReply.js';
 import { classifyExit } from './classifyExit.js';
 import { decodeGuestMessage } from './decodeGuestMessage.js';
 import { pipeEndpoint } from './pipeEndpoint.js';
@@ -33,16 +34,31 @@ const RING_CAPACITY = 64;
 const KILL_GRACE_MS = 500;
 /** From SIGKILL until the generation is reported as lingering. */
 const REAP_DEADLINE_MS = 3_000;
+/**
+ * After the plugin's `stop()` returned and the pipe was closed: how long its process has to
+ * exit by itself before it is killed and the stop fails (RELIABILITY F5, exit blocked).
+ */
+const EXIT_DEADLINE_MS = 2_000;
+/** Lines of each output stream's tail quoted in a failure's detail. */
+const TAIL_LINES = 3;
 /** What a child may send: messages per second (and burst), bytes per second (and burst). */
 const MESSAGE_RATE = { perSecond: 200_000, burst: 400_000 };
 const BYTE_RATE = { perSecond: 512 * 1024 * 1024, burst: 128 * 1024 * 1024 };
 /**
- * Frames decoded from one child before its pipe reader yields to the event loop. libuv hands
- * a readable pipe up to 32 × 64 KiB per turn; a flood of tiny messages under MESSAGE_RATE
- * (which is about what the host can decode) would otherwise hold the host's loop for ~1 s
- * per turn. 4096 tiny frames cost a few milliseconds.
+ * Frames decoded from one child in one turn of the event loop before its pipe reader yields.
+ * libuv hands a readable pipe up to 32 × 64 KiB per turn; a flood of tiny messages under
+ * MESSAGE_RATE (which is about what the host can decode) would otherwise hold the host's
+ * loop for ~1 s per turn. 4096 tiny frames cost a few milliseconds.
  */
 const FRAMES_PER_TURN = 4096;
+/**
+ * Time the pipe reader may hold the event loop in one turn, in ms (checked between chunks).
+ * Frames are not equally cheap: a doorbell costs the host a few µs, an output several times
+ * that (decode, validation, delivery to the application), and a flood of small outputs held
+ * a loaded host's loop for 0.5–0.7 s at a time under the frame count alone (RELIABILITY C2,
+ * the isolated-flow test). Whichever bound comes first ends the turn.
+ */
+const TURN_BUDGET_MS = 10;
 
 /**
  * `isolated` mode: the plugin runs in its own Node child process, one per generation; the
@@ -79,7 +95,15 @@ export class IsolatedAdapter implements Adapter {
   createFramePool(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }): FramePool {
     const binding = this.#binding;
     if (binding === undefined) return new HeapFramePool({ capacity: options.slots, poisonReleased: options.poisonReleased });
-    return new SharedFramePool(options, (byteLength) => binding.createSegment(byteLength));
+    return new SharedFramePool(options, (byteLength) => {
+      const segment = binding.createSegment(byteLength);
+      return {
+        ...segment,
+        close: () => {
+          binding.closeFd(segment.fd);
+        },
+      };
+    });
   }
 }
 
@@ -104,12 +128,21 @@ class IsolatedSession implements GenerationSession {
   #markLaunched: () => void = () => undefined;
   #hello = false;
   #exited = false;
+  readonly #exit: Promise<void>;
+  #markExited: () => void = () => undefined;
+  /** The plugin's stop() returned: the process is expected to exit, and nothing it sends counts. */
+  #stopped = false;
   #disposed = false;
   /** Set when the host killed the child for cause (protocol violation): its exit reports this. */
   #verdict: Fault | undefined;
   #outbox: Uint8Array[] = [];
-  /** Frames decoded since the pipe reader last yielded to the event loop. */
+  /** Ids of the Comlink calls sent to the child and not answered yet. */
+  readonly #rpcCalls = new Set<string>();
+  /** Frames decoded in the pipe reader's current turn. */
   #framesSinceYield = 0;
+  /** When the pipe reader's current turn began (performance.now), and whether one is open. */
+  #turnStartedAt = 0;
+  #turnOpen = false;
   #yielding = false;
 
   constructor(request: LaunchRequest, guestPath: string, binding: ShmBinding | undefined) {
@@ -171,7 +204,12 @@ class IsolatedSession implements GenerationSession {
     this.#launched = new Promise<void>((resolve) => {
       this.#markLaunched = resolve;
     });
+    this.#exit = new Promise<void>((resolve) => {
+      this.#markExited = resolve;
+    });
     this.#rpc = pipeEndpoint((data) => {
+      const id = typeof data === 'object' && data !== null ? (data as { readonly id?: unknown }).id : undefined;
+      if (typeof id === 'string') this.#rpcCalls.add(id);
       this.#send({ t: 'rpc', data });
     });
     this.#guest = Comlink.wrap<GuestControl>(this.#rpc.endpoint);
@@ -218,6 +256,7 @@ class IsolatedSession implements GenerationSession {
         this.#violation(`the child sent more than ${BYTE_RATE.perSecond} bytes/s`);
         return;
       }
+      this.#beginTurn();
       decoder.push(chunk);
       this.#yieldIfBusy();
     });
@@ -242,6 +281,40 @@ class IsolatedSession implements GenerationSession {
 
   async stop(): Promise<void> {
     await this.#plane.control(() => this.#guest.stop(this.#plane.lastDseq), this.#died);
+    await this.#exitAfterStop();
+  }
+
+  /**
+   * A generation is stopped once its process has exited, not merely once the plugin's
+   * `stop()` returned (RELIABILITY F5): close the pipe (the guest exits when it ends), keep
+   * draining stdout and stderr, and give the process EXIT_DEADLINE_MS. One whose exit is
+   * blocked — e.g. an exit path that never stops writing output — is then killed, and the
+   * stop fails (`teardown`, cause `timeout`) with the tail of what it wrote, since that tail
+   * is the only clue to why it did not end.
+   */
+  async #exitAfterStop(): Promise<void> {
+    this.#stopped = true;
+    this.#pipe?.end();
+    if (this.#exited) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<false>((resolve) => {
+      timer = setTimeout(() => {
+        resolve(false);
+      }, EXIT_DEADLINE_MS);
+    });
+    const exited = await Promise.race([this.#exit.then(() => true), deadline]);
+    clearTimeout(timer);
+    if (exited) return;
+    this.#signal('SIGKILL');
+    const tails = [
+      ['stdout', this.#stdout],
+      ['stderr', this.#stderr],
+    ] as const;
+    const quoted = tails.map(([name, tail]) => `; ${name}: ${lastLines(tail.text())}`).join('');
+    throw new GenerationFault({
+      cause: 'timeout',
+      detail: `exit blocked: the plugin process had not exited ${EXIT_DEADLINE_MS} ms after its stop() returned, killed with SIGKILL${quoted}`,
+    });
   }
 
   fence(): FenceResult {
@@ -291,15 +364,29 @@ class IsolatedSession implements GenerationSession {
     }
   }
 
-  /** After FRAMES_PER_TURN frames, pauses the pipe until the event loop has turned once. */
+  /**
+   * Opens a turn of the pipe reader at the first chunk of an event-loop iteration; the turn
+   * closes when the loop reaches its check phase (setImmediate), i.e. once it has turned.
+   */
+  #beginTurn(): void {
+    if (this.#turnOpen) return;
+    this.#turnOpen = true;
+    this.#turnStartedAt = performance.now();
+    this.#framesSinceYield = 0;
+    setImmediate(() => {
+      this.#turnOpen = false;
+    });
+  }
+
+  /** After FRAMES_PER_TURN frames or TURN_BUDGET_MS in one turn, pauses the pipe until the event loop has turned once. */
   #yieldIfBusy(): void {
     const pipe = this.#pipe;
-    if (pipe === undefined || this.#yielding || this.#framesSinceYield < FRAMES_PER_TURN) return;
+    if (pipe === undefined || this.#yielding) return;
+    if (this.#framesSinceYield < FRAMES_PER_TURN && performance.now() - this.#turnStartedAt < TURN_BUDGET_MS) return;
     this.#yielding = true;
     pipe.pause();
     setImmediate(() => {
       this.#yielding = false;
-      this.#framesSinceYield = 0;
       if (!pipe.destroyed) pipe.resume();
     });
   }
@@ -344,10 +431,26 @@ class IsolatedSession implements GenerationSession {
       case 'heartbeat':
         this.#request.sink.heartbeat();
         return;
-      case 'rpc':
+      case 'rpc': {
+        const reply = checkRpcReply(message.data);
+        if (!reply.ok) {
+          this.#violation(reply.detail);
+          return;
+        }
+        // A reply to a call never made, or answered already (RELIABILITY D4): dropped and counted.
+        if (!this.#rpcCalls.delete(reply.id)) {
+          this.#request.sink.stale();
+          return;
+        }
         this.#rpc.dispatch(message.data);
         return;
+      }
       default:
+        if (this.#stopped) {
+          // After stop() returned, nothing the plugin sends belongs to the generation any more.
+          this.#request.sink.stale();
+          return;
+        }
         this.#plane.receive(message);
     }
   }
@@ -385,6 +488,7 @@ class IsolatedSession implements GenerationSession {
     if (this.#exited) return;
     const pid = this.#child.pid;
     this.#exited = true;
+    this.#markExited();
     // Descendants left in the group die with it; this is the last moment the pgid is ours.
     if (pid !== undefined && override === undefined) {
       try {
@@ -399,8 +503,19 @@ class IsolatedSession implements GenerationSession {
     this.#plane.close();
     const fault = this.#verdict ?? override ?? classifyExit(code, signal, this.#stderr.text());
     this.#reportDeath(fault);
-    if (!this.#disposed && this.#verdict === undefined) this.#request.sink.lost(fault);
+    // An exit after a stop that returned is the expected end, not a loss.
+    if (!this.#disposed && this.#verdict === undefined && !this.#stopped) this.#request.sink.lost(fault);
   }
+}
+
+/** The last TAIL_LINES non-empty lines of a log tail, each cut to 200 characters, or `(nothing)`. */
+function lastLines(text: string): string {
+  const lines = text
+    .split('\n')
+    .filter((line) => line.trim().length > 0)
+    .slice(-TAIL_LINES)
+    .map((line) => (line.length > 200 ? `${line.slice(0, 200)}…` : line));
+  return lines.length === 0 ? '(nothing)' : lines.join(' | ');
 }
 
 /** Node's permission flags (Node 20: `--experimental-permission`) for a child. */
