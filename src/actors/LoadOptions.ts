@@ -23,6 +23,13 @@ export interface FrameOptions {
   readonly maxFrameBytes?: number;
   /** Overwrite released slots with 0xDE, so a kept `frame.data` reads garbage. Default false. */
   readonly poisonReleased?: boolean;
+  /**
+   * With `block`: once more than `queue` frames wait and they hold this many bytes, further
+   * frames are refused (outcome `dropped`, reason `refused: queue full …`) rather than held
+   * without bound while the plugin stalls. Slots from `acquire()` are paced by the pool and
+   * rarely reach it. Default 256 MiB.
+   */
+  readonly maxQueuedBytes?: number;
 }
 
 /** Restart policy options; every field has a default. */
@@ -226,6 +233,7 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
       slots: positiveInt('frames.slots', options.frames?.slots, queue + 4),
       maxFrameBytes: positiveInt('frames.maxFrameBytes', options.frames?.maxFrameBytes, 8 * 1024 * 1024),
       poisonReleased: options.frames?.poisonReleased ?? false,
+      maxQueuedBytes: positiveInt('frames.maxQueuedBytes', options.frames?.maxQueuedBytes, 256 * 1024 * 1024),
     },
     messageQueue: positiveInt('messages.queue', options.messages?.queue, 1024),
     supervision: {

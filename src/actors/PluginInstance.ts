@@ -122,6 +122,8 @@ export class PluginInstance {
   readonly #lingering: Failure[] = [];
   #transport: TransportKind;
   #queuedFrames = 0;
+  /** Bytes of the frames waiting in the queue (bounded by `frames.maxQueuedBytes`). */
+  #queuedBytes = 0;
   #queuedMessages = 0;
   #nextSeq = 1;
   #outputSeq = 0;
@@ -491,7 +493,7 @@ export class PluginInstance {
     for (const entry of requeue) {
       this.#counters.inFlight -= 1;
       this.#counters.queued += 1;
-      if (entry.delivery.kind === 'frame') this.#queuedFrames += 1;
+      this.#countQueuedFrame(entry, 1);
     }
     this.#queue.unshift(...requeue);
     const orphans = inFlight.filter((f) => !unstarted.has(f.entry.seq));
@@ -555,6 +557,17 @@ export class PluginInstance {
       return;
     }
     const overflow = this.#options.frames.overflow;
+    const { maxQueuedBytes } = this.#options.frames;
+    if (overflow === 'block' && this.#queuedFrames >= this.#options.frames.queue && this.#queuedBytes + frame.data.byteLength > maxQueuedBytes) {
+      // `block` never drops an accepted frame, but a push source (an Observable) cannot be
+      // made to wait: past this ceiling the frame is refused, explicitly, instead of the host's
+      // memory growing for as long as the plugin stalls (RELIABILITY C1).
+      refuse(
+        `queue full: ${this.#queuedBytes} bytes of frames waiting, above frames.maxQueuedBytes (${maxQueuedBytes}); ` +
+          'pace the producer with acquire() or choose a drop overflow policy',
+      );
+      return;
+    }
     if (this.#queuedFrames >= this.#options.frames.queue) {
       if (overflow === 'drop-newest') {
         const slotData = this.#slots.get(frame);
@@ -591,6 +604,7 @@ export class PluginInstance {
     }
     const meta = { width: frame.width, height: frame.height, format: frame.format, timestamp: frame.timestamp };
     this.#queuedFrames += 1;
+    this.#queuedBytes += data.byteLength;
     this.#accept({
       seq,
       delivery: { kind: 'frame', seq, meta, data },
@@ -649,7 +663,7 @@ export class PluginInstance {
     while (this.#queue.length > 0 && this.#inFlight.size < attached.session.maxInFlight) {
       const entry = this.#queue.shift();
       if (entry === undefined) return;
-      if (entry.delivery.kind === 'frame') this.#queuedFrames -= 1;
+      this.#countQueuedFrame(entry, -1);
       this.#counters.queued -= 1;
       this.#counters.inFlight += 1;
       const budget = this.#options.timeouts.input;
@@ -711,8 +725,15 @@ export class PluginInstance {
     });
   }
 
+  /** Counts a frame entering (+1) or leaving (-1) the queue; messages are not counted. */
+  #countQueuedFrame(entry: Entry, sign: 1 | -1): void {
+    if (entry.delivery.kind !== 'frame') return;
+    this.#queuedFrames += sign;
+    this.#queuedBytes += sign * entry.delivery.data.byteLength;
+  }
+
   #settleQueued(entry: Entry, reason: string): void {
-    if (entry.delivery.kind === 'frame') this.#queuedFrames -= 1;
+    this.#countQueuedFrame(entry, -1);
     this.#counters.queued -= 1;
     this.#counters.dropped += 1;
     this.#finishBuffer(entry);

@@ -159,6 +159,23 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(balanced(p.status.counters)).toBe(true);
   });
 
+  it('bounds what block holds: past frames.maxQueuedBytes a frame is refused, explicitly', async () => {
+    const p = await harness().running({ frames: { queue: 2, overflow: 'block', maxQueuedBytes: 3_000 } });
+    await p.pause();
+    // Frames of 1 KiB: two fill the queue; a third would make 3,072 bytes waiting, above 3,000.
+    const finished = lastValueFrom(p.connect(from([1, 2, 3, 4].map((fill) => frame({ fill, length: 1_024 })))).pipe(toArray()));
+    await waitForStatus(p, (s) => s.counters.accepted + s.counters.refused === 4);
+    expect(p.status.counters).toMatchObject({ accepted: 2, refused: 2, queued: 2 });
+    await p.run();
+    const outcomes = [...(await finished)].sort((a, b) => a.seq - b.seq);
+    expect(outcomes.map((o) => o.kind)).toEqual(['done', 'done', 'dropped', 'dropped']);
+    for (const o of outcomes.slice(2)) expect(o.reason).toMatch(/^refused: queue full: 2048 bytes of frames waiting, above frames\.maxQueuedBytes \(3000\)/);
+    expect(balanced(p.status.counters)).toBe(true);
+    // Once the queue drained, frames are accepted again.
+    const later = await lastValueFrom(p.connect(from([frame({ length: 1_024 })])).pipe(toArray()));
+    expect(later.map((o) => o.kind)).toEqual(['done']);
+  });
+
   it('drops queued inputs with reason "stopped" on stop, after in-flight inputs finished', async () => {
     const p = await harness().running();
     await p.pause();
