@@ -27,6 +27,14 @@ export class SharedFramePool implements FramePool {
   readonly #slots: SlotPool;
   readonly #waiters = new BufferWaiters();
   readonly #quarantine = new Map<number, number[]>();
+  /**
+   * Generations already reclaimed. A worker or child that dies on its own is reclaimed by
+   * its exit handler before the runtime settles (and discards) what it held, so a discard
+   * for such a generation releases at once instead of waiting for a reclaim that has passed.
+   * Generation numbers only grow: the set is kept as its maximum plus the few above it.
+   */
+  #reclaimedUpTo = 0;
+  readonly #reclaimedAbove = new Set<number>();
   #closed: Error | undefined;
   #fd: number | undefined;
   readonly #closeSegment: (() => void) | undefined;
@@ -96,12 +104,18 @@ export class SharedFramePool implements FramePool {
   discard(view: Uint8Array, generation: number): void {
     const slot = this.slotOf(view);
     if (slot === undefined) return;
+    if (this.#wasReclaimed(generation)) {
+      this.#slots.release(slot);
+      this.#serveWaiters();
+      return;
+    }
     const held = this.#quarantine.get(generation) ?? [];
     held.push(slot);
     this.#quarantine.set(generation, held);
   }
 
   reclaim(generation: number): void {
+    this.#markReclaimed(generation);
     const held = this.#quarantine.get(generation);
     if (held === undefined) return;
     this.#quarantine.delete(generation);
@@ -121,6 +135,17 @@ export class SharedFramePool implements FramePool {
     if (this.#fd === undefined) return;
     this.#fd = undefined;
     this.#closeSegment?.();
+  }
+
+  #wasReclaimed(generation: number): boolean {
+    return generation <= this.#reclaimedUpTo || this.#reclaimedAbove.has(generation);
+  }
+
+  #markReclaimed(generation: number): void {
+    if (generation <= this.#reclaimedUpTo) return;
+    this.#reclaimedAbove.add(generation);
+    // Generations end in order, so this folds the set back into the watermark at once.
+    while (this.#reclaimedAbove.delete(this.#reclaimedUpTo + 1)) this.#reclaimedUpTo += 1;
   }
 
   #checkLength(byteLength: number): void {
