@@ -23,6 +23,7 @@
 //   where no known runtime bug breaks it).
 // - children: no plugin process survives shutdown.
 import type { Failure, LifecycleState, RestartBudget } from 'plugin-seam';
+import { LEGAL } from '../property/LifecycleObserver.js';
 import { formatEvent } from './History.js';
 import type { HistoryEvent, OutcomeKind } from './History.js';
 
@@ -49,15 +50,6 @@ export interface Violation {
   readonly events: readonly number[];
 }
 
-const LEGAL: Readonly<Record<LifecycleState, readonly LifecycleState[]>> = {
-  loaded: ['starting', 'stopped'],
-  starting: ['started', 'running', 'failed', 'stopping'],
-  started: ['running', 'stopping', 'failed'],
-  running: ['started', 'stopping', 'failed'],
-  stopping: ['stopped', 'failed'],
-  stopped: ['starting'],
-  failed: ['starting', 'stopped'],
-};
 const LIVE: ReadonlySet<LifecycleState> = new Set(['starting', 'started', 'running', 'stopping']);
 const CLASS_FROM: Partial<Record<LifecycleState, Failure['class']>> = { starting: 'startup', started: 'lost', running: 'lost', stopping: 'teardown' };
 
