@@ -69,6 +69,15 @@ const REPLAY_ACTORS = 1_000;
 const MAX_DEPTH = 12;
 /** How long a page may take to answer our close frame before its socket is cut. */
 const GOODBYE_MS = 1_000;
+/**
+ * Bounds on what a local client can make the host hold: any process on this machine may
+ * connect (only browsers send an Origin to check). One message at most 1 MiB (inspection
+ * events are small; the runtime's own never cross a socket), the replay at most 8 MiB, and a
+ * page that stops reading is cut once 8 MiB wait in its send buffer.
+ */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+const REPLAY_MAX_BYTES = 8 * 1024 * 1024;
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 /**
  * Starts the Stately inspector bridge on 127.0.0.1: an HTTP page that embeds the Stately
@@ -113,7 +122,7 @@ export async function startInspectorBridge(options: InspectorBridgeOptions = {})
 
   const wss = new WebSocketServer({
     server,
-    maxPayload: 16 * 1024 * 1024,
+    maxPayload: MAX_MESSAGE_BYTES,
     // A WebSocket is not bound by the same-origin policy: without this check any web site
     // open in the browser could read every event (configs included) from localhost.
     verifyClient: ({ origin }: { origin: string | undefined }, answer: (ok: boolean, code?: number, message?: string) => void) => {
@@ -243,7 +252,9 @@ function listen(server: ReturnType<typeof createServer>, port: number): Promise<
 /** Sends `text` to every open client but `except` (the relay rule of `@statelyai/inspect/server`). */
 function broadcast(wss: Ws.WebSocketServer, text: string, except: Ws.WebSocket | undefined): void {
   for (const client of wss.clients) {
-    if (client !== except && client.readyState === client.OPEN) client.send(text);
+    if (client === except || client.readyState !== client.OPEN) continue;
+    if (client.bufferedAmount > MAX_BUFFERED_BYTES) client.terminate();
+    else client.send(text);
   }
 }
 
@@ -276,11 +287,19 @@ async function sayGoodbye(wss: Ws.WebSocketServer): Promise<void> {
 class Replay {
   readonly #actors: string[] = [];
   readonly #tail: string[] = [];
+  #bytes = 0;
 
   record(text: string, actorRegistration: boolean): void {
     const list = actorRegistration ? this.#actors : this.#tail;
     list.push(text);
-    if (list.length > (actorRegistration ? REPLAY_ACTORS : REPLAY_TAIL)) list.shift();
+    this.#bytes += text.length;
+    if (list.length > (actorRegistration ? REPLAY_ACTORS : REPLAY_TAIL)) this.#bytes -= list.shift()?.length ?? 0;
+    // Over the byte budget, the oldest events go first, then the oldest registrations.
+    while (this.#bytes > REPLAY_MAX_BYTES) {
+      const dropped = this.#tail.shift() ?? this.#actors.shift();
+      if (dropped === undefined) break;
+      this.#bytes -= dropped.length;
+    }
   }
 
   messages(): readonly string[] {
@@ -336,17 +355,22 @@ const PAGE = `<!DOCTYPE html>
     const iframe = document.getElementById('inspector');
     const held = [];
     let connected = false;
+    // Only the inspector's own frame may say it is ready. Events are posted to it with '*',
+    // as @statelyai/inspect itself does: the UI's final origin (after any redirect) is
+    // stately.ai's to choose, and a stricter target would silently show nothing.
+    const target = '*';
     window.addEventListener('message', (e) => {
+      if (e.source !== iframe.contentWindow) return;
       if (e.data && e.data.type === '@statelyai.connected') {
         connected = true;
-        for (const event of held) iframe.contentWindow.postMessage(event, '*');
+        for (const event of held) iframe.contentWindow.postMessage(event, target);
         held.length = 0;
       }
     });
     const ws = new WebSocket('ws://' + location.host);
     ws.onmessage = (message) => {
       const event = JSON.parse(message.data);
-      if (connected) iframe.contentWindow.postMessage(event, '*');
+      if (connected) iframe.contentWindow.postMessage(event, target);
       else held.push(event);
     };
   </script>

@@ -51,7 +51,7 @@ const HINTS = {
   restartOnly:
     'likely cause: state outlives a generation in one mode only. In inline mode module-level variables survive a restart, while a worker or a process starts fresh: reset per-generation state in start().',
   errors:
-    'likely cause: an error thrown by the plugin crossed a thread or a process: structured cloning keeps the message but turns a custom error class into a plain Error (only the built-in names survive). Throw built-in errors (TypeError, RangeError, …) with a telling message.',
+    "likely cause: an error thrown by the plugin crossed a thread or a process: its name (up to 256 characters) and message travel, but other properties (code, custom fields) and values that cannot be cloned do not. Put what the application needs in the error's message, or return it as a value.",
   modes:
     'likely cause: behaviour that depends on where the plugin runs: module-level state, timing, thread- or process-wide globals, values that cross a thread or a process differently, or frame bytes read after onFrame settled.',
 } as const;

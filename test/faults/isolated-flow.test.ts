@@ -263,6 +263,22 @@ describe('isolated faults: flow control, floods, exit blocked by output', () => 
     await expectServes(other);
   });
 
+  // After stop() returned, the process must end cleanly (code 0): one that ends with another
+  // code (an exit hook failing, a native addon crashing at teardown) is a teardown failure,
+  // not a clean stop, with its code and stderr tail.
+  it('a process ending with code 9 after its stop() returned is teardown/exit, not a clean stop', async () => {
+    const h = harness();
+    const p = await h.running({ fixture: 'hostile-exit', config: { exit: 'crash' } });
+    const pid = await pidOf(p);
+    const error = await p.stop().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TeardownFailed);
+    expect(error).toMatchObject({ failureCause: 'exit', generation: 1 });
+    expect((error as TeardownFailed).detail).toMatch(/after its stop\(\) returned, the plugin process exited with code 9.*teardown hook failed/s);
+    expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'teardown', cause: 'exit', exitCode: 9, generation: 1 } });
+    expect(hasEnded(pid)).toBe(true);
+    expectBalanced(p);
+  });
+
   // F5, blocked: the plugin's exit path never stops writing (an `exit` handler printing lines
   // for ever; SIGTERM ignored). The host keeps draining, waits for the exit up to its exit
   // deadline (2 s after stop() returned), then SIGKILLs the process group: teardown/timeout,

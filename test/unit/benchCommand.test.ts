@@ -186,7 +186,14 @@ describe('seam bench', () => {
       expect(advice.advice).toMatch(/Isolate it anyway if it is untrusted/);
     });
 
-    it('compares with the first measured mode when inline failed, and gives no advice with one mode', () => {
+    it('compares with the least isolated mode measured, whatever order --modes gave', () => {
+      const { baseline } = compareModes([measured('isolated', 1.4, 900), measured('embedded', 1, 1_000)]);
+      expect(baseline).toBe('embedded');
+      // Isolated against itself would look free; against embedded it costs 40%.
+      expect(advise([measured('isolated', 1.4, 900), measured('embedded', 1, 1_000)]).mode).toBe('embedded');
+    });
+
+    it('compares with the least isolated measured mode when inline failed, and gives no advice with one mode', () => {
       const failed: ModeResult = { mode: 'inline', ok: false, stage: 'start', error: 'boom' };
       const { baseline, comparisons } = compareModes([failed, measured('embedded', 1, 1_000), measured('isolated', 1.02, 990)]);
       expect(baseline).toBe('embedded');

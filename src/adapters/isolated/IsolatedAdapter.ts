@@ -132,6 +132,8 @@ class IsolatedSession implements GenerationSession {
   #markExited: () => void = () => undefined;
   /** The plugin's stop() returned: the process is expected to exit, and nothing it sends counts. */
   #stopped = false;
+  /** How the process ended, once it has. */
+  #exitStatus: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined;
   #disposed = false;
   /** Set when the host killed the child for cause (protocol violation): its exit reports this. */
   #verdict: Fault | undefined;
@@ -295,7 +297,10 @@ class IsolatedSession implements GenerationSession {
   async #exitAfterStop(): Promise<void> {
     this.#stopped = true;
     this.#pipe?.end();
-    if (this.#exited) return;
+    if (this.#exited) {
+      this.#checkCleanExit();
+      return;
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<false>((resolve) => {
       timer = setTimeout(() => {
@@ -304,7 +309,10 @@ class IsolatedSession implements GenerationSession {
     });
     const exited = await Promise.race([this.#exit.then(() => true), deadline]);
     clearTimeout(timer);
-    if (exited) return;
+    if (exited) {
+      this.#checkCleanExit();
+      return;
+    }
     this.#signal('SIGKILL');
     const tails = [
       ['stdout', this.#stdout],
@@ -315,6 +323,18 @@ class IsolatedSession implements GenerationSession {
       cause: 'timeout',
       detail: `exit blocked: the plugin process had not exited ${EXIT_DEADLINE_MS} ms after its stop() returned, killed with SIGKILL${quoted}`,
     });
+  }
+
+  /**
+   * After a stop the guest ends with code 0 once its pipe closes. Any other end — a native
+   * addon crashing at teardown, an exit handler that throws — is a teardown failure, not a
+   * clean stop, even though the plugin's stop() had returned.
+   */
+  #checkCleanExit(): void {
+    const status = this.#exitStatus;
+    if (status === undefined || (status.code === 0 && status.signal === null)) return;
+    const fault = classifyExit(status.code, status.signal, this.#stderr.text());
+    throw new GenerationFault({ ...fault, detail: `after its stop() returned, the plugin process ${fault.detail ?? 'ended abnormally'}` });
   }
 
   fence(): FenceResult {
@@ -488,6 +508,7 @@ class IsolatedSession implements GenerationSession {
     if (this.#exited) return;
     const pid = this.#child.pid;
     this.#exited = true;
+    this.#exitStatus = { code, signal };
     this.#markExited();
     // Descendants left in the group die with it; this is the last moment the pgid is ours.
     if (pid !== undefined && override === undefined) {

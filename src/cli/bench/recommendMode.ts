@@ -19,12 +19,14 @@ export function benchRule(rounds: number): string {
 /**
  * Compares every measured mode with the baseline: inline when it was measured (inline's
  * round trip is, to within microseconds, the plugin's own cost per input — plus, for frames,
- * the one copy of the application's buffer that every mode makes), else the first measured
- * mode.
+ * the one copy of the application's buffer that every mode makes), else the least isolated
+ * mode measured (embedded before isolated), never the order `--modes` gave.
  */
 export function compareModes(results: readonly ModeResult[]): { readonly baseline: Mode | undefined; readonly comparisons: readonly ModeComparison[] } {
   const measured = results.filter((r): r is ModeMeasured => r.ok);
-  const base = measured.find((r) => r.mode === 'inline') ?? measured[0];
+  // The least isolated mode measured, whatever order --modes gave: a baseline more isolated
+  // than a mode it is compared with would make that mode look free.
+  const base = [...BY_SAFETY].reverse().map((mode) => measured.find((r) => r.mode === mode)).find((r) => r !== undefined);
   if (base === undefined) return { baseline: undefined, comparisons: [] };
   const comparisons = measured.map((r): ModeComparison => {
     const p50Ratio = ratio(r.roundTrip.p50Ms, base.roundTrip.p50Ms);
