@@ -121,6 +121,7 @@ describe('seam bench', () => {
     const cases: [string[], RegExp][] = [
       [['missing-plugin.mjs'], /^seam bench: cannot find the plugin module "missing-plugin\.mjs"/],
       [[plugin('no-default')], /is not a plugin module: it has no default export/],
+      [['src/index.ts'], /^seam bench: "src\/index\.ts" is TypeScript: Node 20 cannot import it in a worker or a child process/],
       [[plugin('bench-cheap'), '--verbose'], /Unknown option '--verbose'/],
       [[plugin('bench-cheap'), plugin('bench-costly')], /one plugin module at a time, got 2/],
       [[plugin('bench-cheap'), '--input', 'video'], /--input must be message or frame/],

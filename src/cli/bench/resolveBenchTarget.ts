@@ -37,6 +37,11 @@ export async function resolveBenchTarget(specifier: string, cwd: string): Promis
     throw new BenchTargetError(`cannot find the plugin module "${specifier}" (no file at ${path})`);
   }
   const url = pathToFileURL(path);
+  if (/\.[cm]?tsx?$/.test(path)) {
+    throw new BenchTargetError(
+      `"${specifier}" is TypeScript: Node 20 cannot import it in a worker or a child process; build it to JavaScript and bench the build output`,
+    );
+  }
   let namespace: { default?: unknown };
   try {
     namespace = (await import(url.href)) as { default?: unknown };

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runDemo } from '../runDemo.js';
+import { cursorVisible } from '../demo/formatDashboard.js';
 import { startInspectorBridge, type InspectorBridge } from '../startInspectorBridge.js';
 import { CliUsageError, positiveOption, type CliCommand } from './CliCommand.js';
 
@@ -103,6 +104,12 @@ export const demoCommand: CliCommand = {
       controller.abort();
     };
     process.once('SIGINT', onSigint);
+    // The dashboard hides the cursor while it redraws; a second Ctrl-C exits without its
+    // cleanup, so give the terminal its cursor back on any exit.
+    const showCursor = (): void => {
+      if (io.isTTY) io.out(cursorVisible(true));
+    };
+    process.once('exit', showCursor);
     try {
       await runDemo({
         durationS,
@@ -118,6 +125,7 @@ export const demoCommand: CliCommand = {
       });
     } finally {
       process.off('SIGINT', onSigint);
+      process.off('exit', showCursor);
       await bridge?.close();
     }
     return 0;
