@@ -62,7 +62,8 @@ export function casesOf(session: CheckSession): ConformanceCase[] {
  *
  * The module must be JavaScript that Node can import in a worker and in a child process
  * (Node 20 does not run `.ts` there): point it at your build output. Call this at
- * collection time; it only checks the options (throwing `InvalidOptions`) and runs nothing.
+ * collection time; it only checks the options and the module reference (throwing `InvalidOptions`, or
+ * `InvalidPlugin` for an empty module) and runs nothing.
  * Like {@link checkPlugin}, it does not judge the outputs themselves, only that they follow
  * the contract and are the same wherever and however often the plugin runs.
  *

@@ -27,7 +27,9 @@ export interface ScenarioRun {
 
 /**
  * Runs one scenario with a runtime of its own, and shuts that runtime down whatever
- * happened, so no worker or process outlives the call.
+ * happened. The wait for that shutdown is bounded: past it the call returns while the
+ * runtime's own teardown goes on escalating (terminate, SIGTERM, SIGKILL) on its deadlines,
+ * so a worker or process may outlive the call by those deadlines, not for good.
  *
  * `module` is the URL each instance loads. In inline mode a module is evaluated once per
  * URL, so the caller gives each scenario its own URL (a query suffix): the two instances of
