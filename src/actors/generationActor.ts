@@ -34,7 +34,21 @@ export function createGenerationLogic(host: GenerationHost) {
     const report = (event: GenerationReport): void => {
       if (!ended) sendBack(event);
     };
-    const session = host.launch(generation, report);
+    let session: GenerationSession;
+    try {
+      session = host.launch(generation, report);
+    } catch (error) {
+      // An adapter that cannot even begin (no descriptors for a segment, say) fails the start
+      // like any other startup failure, instead of throwing into the machine and leaving
+      // start() pending for good.
+      queueMicrotask(() => {
+        report({ type: 'gen.startFailed', generation, fault: faultOf(error) });
+      });
+      return () => {
+        ended = true;
+        host.detach(generation);
+      };
+    }
     let startSettled = false;
     let started = false;
     let stopRequested = false;

@@ -160,7 +160,13 @@ class IsolatedSession implements GenerationSession {
     let control: Int32Array | undefined;
     if (shared) {
       const layout = computeSegmentLayout({ slots: 1, slotBytes: 64, ringCapacity: RING_CAPACITY });
-      const segment = binding.createSegment(layout.totalBytes + CONTROL_BYTES);
+      let segment: ReturnType<ShmBinding['createSegment']>;
+      try {
+        segment = binding.createSegment(layout.totalBytes + CONTROL_BYTES);
+      } catch (error) {
+        // Out of descriptors (EMFILE, ENFILE) or memory: this generation cannot be launched.
+        throw new GenerationFault({ cause: 'spawn', detail: `cannot create the shared-memory segment: ${messageOf(error)}` });
+      }
       ringsFd = segment.fd;
       rings = { buffer: segment.buffer, layout };
       control = new Int32Array(segment.buffer, layout.totalBytes, CONTROL_BYTES / 4);
@@ -242,7 +248,9 @@ class IsolatedSession implements GenerationSession {
     this.#child.stderr?.on('data', (chunk: Buffer) => {
       this.#stderr.push(chunk);
     });
-    this.#pipe = this.#child.stdio[3] as Socket | undefined;
+    // A spawn that failed early (EMFILE, ENFILE) leaves no stdio at all: the 'error' event
+    // above reports it as a startup failure, cause spawn.
+    this.#pipe = (this.#child.stdio as ChildProcess['stdio'] | undefined)?.[3] as Socket | undefined;
     const decoder = new FrameDecoder({
       maxFrameBytes: PIPE_MAX_GUEST_FRAME_BYTES,
       onFrame: (payload) => {
