@@ -381,6 +381,27 @@ describe('isolated faults: spawn failures, long inputs, inputs in flight at a de
     }
   });
 
+  // What an input produced leaves the plugin process before the next input runs, as in
+  // embedded mode: a plugin that then spins for ever must not take the earlier reply and its
+  // own last output down with it (batching them to the next tick once held them until the
+  // guest went idle, which a spinning guest never does).
+  it('a reply and an output leave before the next input runs, even when that input spins for ever', { timeout: 20_000 }, async () => {
+    const h = harness();
+    const p = await h.running({ fixture: 'faults', timeouts: { heartbeat: 2_000 } });
+    const pid = await pidOf(p);
+    const entered = entering(p, 'spin');
+    const before = p.send({ op: 'echo', value: 'before' });
+    const spun = p.send({ op: 'spin' }).catch((e: unknown) => e);
+    expect(await before).toBe('before');
+    await entered;
+    expect(p.status.state).toBe('running');
+    h.clock.increment(2_000);
+    expect(await spun).toBeInstanceOf(LostWhileRunning);
+    expect(p.status.counters).toMatchObject({ done: 2, lost: 1 });
+    expectBalanced(p);
+    await expectEnds(pid);
+  });
+
   // G6: generation 1 holds a message (`hang`) with 63 more inputs in flight behind it (on
   // its rings, not started) and 17 queued, frames and messages interleaved, when it is
   // SIGKILLed. The held message rejects with LostWhileRunning within 2 s; every other input

@@ -37,13 +37,20 @@ function serializeMessage(message: GuestPipeMessage): Buffer {
 function send(message: GuestPipeMessage): void {
   // Serialize now: a value that cannot be cloned fails in the caller, as postMessage would.
   outbox.push(encodeFrame(serializeMessage(message), PIPE_MAX_GUEST_FRAME_BYTES));
-  if (outbox.length === 1) {
-    process.nextTick(() => {
-      const frames = outbox;
-      outbox = [];
-      if (!pipe.destroyed) pipe.write(frames.length === 1 ? (frames[0] ?? new Uint8Array()) : Buffer.concat(frames));
-    });
-  }
+  if (outbox.length === 1) process.nextTick(flush);
+}
+
+/**
+ * Writes what is queued now (libuv tries the write at once). The guest session flushes
+ * before it runs the next input and before it sleeps, and outputs and logs leave at once, as
+ * in embedded mode: what earlier inputs produced must reach the host even if the plugin then
+ * spins or dies — batching to the next tick would hold it until the guest went idle.
+ */
+function flush(): void {
+  if (outbox.length === 0) return;
+  const frames = outbox;
+  outbox = [];
+  if (!pipe.destroyed) pipe.write(frames.length === 1 ? (frames[0] ?? new Uint8Array()) : Buffer.concat(frames));
 }
 
 // The host closed the pipe (stop done, or the host died): nothing left to serve.
@@ -94,7 +101,11 @@ function launch(spec: IsolatedLaunch): void {
     },
     layout,
     {
-      post: send,
+      post: (message) => {
+        send(message);
+        if (message.t !== 'outcome') flush();
+      },
+      flush,
       listen: (listener) => {
         dataListener = listener;
       },
