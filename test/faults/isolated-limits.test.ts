@@ -14,6 +14,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Subject, lastValueFrom, of, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -183,8 +184,24 @@ interface SpawnFault {
   inject(hostPid: number, prepared: Prepared): () => void;
 }
 
+/**
+ * Whether the spare uid can read the host script and the built package: a checkout in a
+ * private directory (a 0700 temp dir, say) is out of its reach, and then these rows cannot run.
+ */
+function spareUidCanRead(): boolean {
+  const paths = [fixturePath('isolated-spawn-host.mjs'), fileURLToPath(new URL('../../dist/index.js', import.meta.url))];
+  const check = `for (const p of ${JSON.stringify(paths)}) require('node:fs').accessSync(p, require('node:fs').constants.R_OK)`;
+  return spawnSync(AS_SPARE_UID[0] ?? 'setpriv', [...AS_SPARE_UID.slice(1), process.execPath, '-e', check], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+}
+
 const rootWithSetpriv = (): string | undefined =>
-  process.getuid?.() !== 0 ? 'needs root, to run the host under an unused uid' : runs('setpriv') ? undefined : 'setpriv is not available';
+  process.getuid?.() !== 0
+    ? 'needs root, to run the host under an unused uid'
+    : !runs('setpriv')
+      ? 'setpriv is not available'
+      : spareUidCanRead()
+        ? undefined
+        : `uid ${SPARE_UID} cannot read this checkout (a private directory on the way)`;
 
 const SPAWN_FAULTS: readonly SpawnFault[] = [
   {
