@@ -8,7 +8,9 @@ import { fixture } from '../conformance/harness.js';
 
 describe('embedded: ArrayBuffer memory budget', () => {
   it('ends a generation that holds more Buffer memory than allowed, as lost/oom, and restarts it', async () => {
-    // Real clock: the sampling runs with the heartbeat, in real time.
+    // Real clock: the sampling runs with the heartbeat (every heartbeat / 5), in real time. The
+    // heartbeat is long enough that a worker slowed by a loaded machine is never mistaken for
+    // an unresponsive one: the verdict must be oom.
     const runtime = createRuntime();
     try {
       const p = runtime.load({
@@ -16,19 +18,19 @@ describe('embedded: ArrayBuffer memory budget', () => {
         module: fixture('buffers'),
         mode: 'embedded',
         limits: { maxHeapMb: 64, maxArrayBufferMb: 64 },
-        timeouts: { heartbeat: 500 },
+        timeouts: { heartbeat: 3_000 },
         restart: { backoff: { initialMs: 10, jitter: 0 } },
       });
       await p.start();
       await p.run();
       const held = p.send({ op: 'hold', mb: 160 }).catch((e: unknown) => e);
-      const failed = await waitForStatus(p, (s) => s.lastFailure !== undefined, 5_000);
+      const failed = await waitForStatus(p, (s) => s.lastFailure !== undefined, 10_000);
       expect(failed.lastFailure).toMatchObject({ class: 'lost', cause: 'oom', generation: 1 });
       expect(failed.lastFailure?.detail).toMatch(/above limits\.maxArrayBufferMb \(64\)/);
       const error = await held;
       expect(error).toBeInstanceOf(LostWhileRunning);
       expect(error).toMatchObject({ failureCause: 'oom' });
-      await waitForStatus(p, (s) => s.state === 'running' && s.generation === 2, 5_000);
+      await waitForStatus(p, (s) => s.state === 'running' && s.generation === 2, 8_000);
       const c = p.status.counters;
       expect(c.accepted).toBe(c.done + c.failed + c.dropped + c.lost + c.queued + c.inFlight);
       expect(c.inFlight).toBe(0);
