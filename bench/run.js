@@ -22,9 +22,10 @@ import { parseArgs } from 'node:util';
 import { createRuntime } from 'plugin-seam';
 import { bounded, settle, timePipelined, timeRoundTrips, withDeadline } from './lib/drive.js';
 import { runPinned } from './lib/pinned.js';
+import { exitQuietlyOnEpipe } from './lib/stdout.js';
 import { median, nowUs } from './lib/stats.js';
 import { fmtMet, fmtNum, formatTable } from './lib/table.js';
-import { cpuAffinity, measureFrames, openFrameSink, openPeer } from './peers/index.js';
+import { measureFrames, openFrameSink, openPeer, placementMeta } from './peers/index.js';
 import {
   ConnectFeeder,
   PIPELINE_DEPTH,
@@ -41,10 +42,7 @@ import { formatLifecycle, isolatedRatios, lifecycleTargets } from './ours/isolat
 import { measureLifecycle } from './ours/lifecycle.js';
 
 const SELF = fileURLToPath(import.meta.url);
-process.stdout.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
+exitQuietlyOnEpipe();
 const PINNED_CHILD_TIMEOUT_MS = 200_000;
 
 const { values: args } = parseArgs({
@@ -362,16 +360,7 @@ async function runPlacement(placement, k) {
   /** @type {PlacementResult} */
   const res = {
     placement,
-    meta: {
-      affinity: cpuAffinity(),
-      availableParallelism: os.availableParallelism(),
-      node: process.version,
-      pid: process.pid,
-      seconds: 0,
-      loadavgStart: os.loadavg(),
-      loadavgEnd: [],
-      transports: {},
-    },
+    meta: { ...placementMeta(), transports: {} },
     roundTrip: {},
     pipelined: {},
     frames: {},

@@ -201,6 +201,20 @@ export async function measureFrames(frameCase, frameBytes, opts = {}) {
   }
 }
 
+/** Where and how this placement runs, as both runners record it (`seconds` and `loadavgEnd` are filled in at the end). */
+export function placementMeta() {
+  return {
+    affinity: cpuAffinity(),
+    availableParallelism: os.availableParallelism(),
+    node: process.version,
+    pid: process.pid,
+    seconds: 0,
+    loadavgStart: os.loadavg(),
+    /** @type {number[]} */
+    loadavgEnd: [],
+  };
+}
+
 /** CPU affinity of this process as the kernel reports it (Linux), else ''. */
 export function cpuAffinity() {
   try {
@@ -249,15 +263,7 @@ export async function runPeers(opts = {}) {
   /** @type {PlacementResult} */
   const out = {
     placement: opts.placement ?? 'default',
-    meta: {
-      affinity: cpuAffinity(),
-      availableParallelism: os.availableParallelism(),
-      node: process.version,
-      pid: process.pid,
-      seconds: 0,
-      loadavgStart: os.loadavg(),
-      loadavgEnd: [],
-    },
+    meta: placementMeta(),
     peers: {},
     frames: {},
   };

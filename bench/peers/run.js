@@ -16,15 +16,12 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runPinned } from '../lib/pinned.js';
+import { exitQuietlyOnEpipe } from '../lib/stdout.js';
 import { fmtNum, formatTable } from '../lib/table.js';
 import { FRAME_CASES, FRAME_SIZES, NOTES, PEERS, runPeers } from './index.js';
 
 const SELF = fileURLToPath(import.meta.url);
-// `... | head` closes stdout early: stop quietly instead of crashing on EPIPE.
-process.stdout.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
+exitQuietlyOnEpipe();
 const PINNED_CHILD_TIMEOUT_MS = 120000;
 
 const { values: args } = parseArgs({
