@@ -10,7 +10,13 @@
 // in worker threads as well as on the main thread. The module keeps no mutable
 // global state, which is what makes that safe.
 //
-// Linux-only: memfd_create, file seals and PR_SET_PDEATHSIG.
+// Linux-only: memfd_create, file seals, PR_SET_PDEATHSIG and futex.
+//
+// Why futexWait/futexWake: V8's Atomics.wait/notify only reach waiters of the
+// same process. A plain (not FUTEX_PRIVATE) futex on a MAP_SHARED mapping is
+// keyed by the file and offset, so a child sleeping on a word of a shared
+// segment is woken by the host's futexWake on its own mapping of that word,
+// in microseconds, without a pipe and an event loop in between.
 
 #include <node.h>
 #include <uv.h>
@@ -27,6 +33,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+#include <time.h>
 #include <unistd.h>
 
 namespace {
@@ -337,6 +346,93 @@ void Seals(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(Integer::New(isolate, seals));
 }
 
+// The 4-aligned int32 word at byteOffset of a SharedArrayBuffer, or nullptr
+// (with a JS exception) when the arguments do not name one.
+int32_t* ReadWord(Isolate* isolate, Local<Value> buffer, Local<Value> offset,
+                  const char* what) {
+  if (!buffer->IsSharedArrayBuffer()) {
+    ThrowTypeError(isolate, std::string(what) + ": buffer must be a SharedArrayBuffer");
+    return nullptr;
+  }
+  std::shared_ptr<BackingStore> store =
+      buffer.As<SharedArrayBuffer>()->GetBackingStore();
+  const size_t length = store->ByteLength();
+  if (length < 4) {
+    ThrowRangeError(isolate, std::string(what) + ": buffer is too small");
+    return nullptr;
+  }
+  double byteOffset = 0;
+  if (!ReadInteger(isolate, offset, "byteOffset", 0,
+                   static_cast<double>(length - 4), &byteOffset)) {
+    return nullptr;
+  }
+  if (static_cast<uint64_t>(byteOffset) % 4 != 0) {
+    ThrowRangeError(isolate, std::string(what) + ": byteOffset must be 4-aligned");
+    return nullptr;
+  }
+  return reinterpret_cast<int32_t*>(static_cast<char*>(store->Data()) +
+                                    static_cast<size_t>(byteOffset));
+}
+
+// futexWait(sab, byteOffset, expected, timeoutMs) -> 0 woken, 1 not-equal,
+// 2 timed-out. Blocks the calling thread: for a plugin process's own thread,
+// never the host's. A signal (EINTR) counts as woken: the caller re-checks.
+void FutexWait(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int32_t* word = ReadWord(isolate, args[0], args[1], "futexWait");
+  if (word == nullptr) return;
+  double expected = 0;
+  double timeoutMs = 0;
+  if (!ReadInteger(isolate, args[2], "expected", INT32_MIN, INT32_MAX,
+                   &expected)) {
+    return;
+  }
+  if (!args[3]->IsNumber()) {
+    ThrowTypeError(isolate, "timeoutMs must be a number");
+    return;
+  }
+  timeoutMs = args[3].As<Number>()->Value();
+  // Bounded by design: a sleeper must come back to run its event loop.
+  if (!(timeoutMs >= 0) || timeoutMs > 60000) {
+    ThrowRangeError(isolate, "timeoutMs must be between 0 and 60000");
+    return;
+  }
+  const int64_t ns = static_cast<int64_t>(timeoutMs * 1e6);
+  struct timespec ts {};
+  ts.tv_sec = static_cast<time_t>(ns / 1000000000);
+  ts.tv_nsec = static_cast<long>(ns % 1000000000);
+  long rc = syscall(SYS_futex, word, FUTEX_WAIT, static_cast<int32_t>(expected),
+                    &ts, nullptr, 0);
+  int result = 0;
+  if (rc != 0) {
+    if (errno == EAGAIN) {
+      result = 1;
+    } else if (errno == ETIMEDOUT) {
+      result = 2;
+    } else if (errno != EINTR) {
+      ThrowErrno(isolate, errno, "futex(FUTEX_WAIT)", "futexWait");
+      return;
+    }
+  }
+  args.GetReturnValue().Set(Integer::New(isolate, result));
+}
+
+// futexWake(sab, byteOffset, count) -> waiters woken. Never blocks.
+void FutexWake(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  int32_t* word = ReadWord(isolate, args[0], args[1], "futexWake");
+  if (word == nullptr) return;
+  double count = 0;
+  if (!ReadInteger(isolate, args[2], "count", 1, INT32_MAX, &count)) return;
+  long rc = syscall(SYS_futex, word, FUTEX_WAKE, static_cast<int32_t>(count),
+                    nullptr, nullptr, 0);
+  if (rc < 0) {
+    ThrowErrno(isolate, errno, "futex(FUTEX_WAKE)", "futexWake");
+    return;
+  }
+  args.GetReturnValue().Set(Integer::New(isolate, static_cast<int32_t>(rc)));
+}
+
 void SetFunction(Local<Context> context, Local<Object> target,
                  const char* name, FunctionCallback callback) {
   Isolate* isolate = context->GetIsolate();
@@ -360,6 +456,8 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   SetFunction(context, exports, "closeFd", CloseFd);
   SetFunction(context, exports, "setParentDeathSignal", SetParentDeathSignal);
   SetFunction(context, exports, "seals", Seals);
+  SetFunction(context, exports, "futexWait", FutexWait);
+  SetFunction(context, exports, "futexWake", FutexWake);
 
   Isolate* isolate = context->GetIsolate();
   Local<Object> constants = Object::New(isolate);

@@ -2,7 +2,7 @@ import { Observable, Subject } from 'rxjs';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { RuntimeClock } from './RuntimeClock.js';
 import { createActor } from 'xstate';
-import type { Adapter, Delivery, DeliveryResult, GenerationSession, TransportKind } from '../adapters/Adapter.js';
+import type { Adapter, Delivery, DeliveryResult, DeliverySettle, GenerationSession, TransportKind } from '../adapters/Adapter.js';
 import {
   InputDropped,
   InputFailed,
@@ -37,18 +37,20 @@ interface Entry {
   readonly delivery: Delivery;
   /** The pooled buffer of a frame, released (or discarded) when the entry settles. */
   readonly buffer: Uint8Array | undefined;
-  readonly settle: (outcome: Outcome) => void;
-}
-
-interface InFlight {
-  readonly entry: Entry;
-  readonly generation: number;
-  readonly timer: unknown;
+  /** How a message's caller hears of it; frames use `onFrame` instead. */
+  readonly settle: ((outcome: Outcome) => void) | undefined;
+  /** How a frame's stream hears of it (one function per `connect()`, shared by its frames). */
+  readonly onFrame: ((outcome: FrameOutcome) => void) | undefined;
+  /** While in flight: the generation it was handed to, and its input-budget timer. */
+  generation: number;
+  timer: unknown;
 }
 
 interface Attached {
   readonly generation: number;
   readonly session: GenerationSession;
+  /** Settles this generation's deliveries: one function per generation, not per input. */
+  readonly settle: DeliverySettle;
   ready: boolean;
   alive: boolean;
 }
@@ -103,7 +105,7 @@ export class PluginInstance {
   readonly #logs = new Subject<PluginLog>();
   readonly #pool: FramePool;
   readonly #queue: Entry[] = [];
-  readonly #inFlight = new Map<number, InFlight>();
+  readonly #inFlight = new Map<number, Entry>();
   /** Slots handed out by `acquire()` and not yet submitted or released. */
   readonly #slots = new WeakMap<object, Uint8Array>();
   readonly #counters: MutableCounters = {
@@ -293,6 +295,9 @@ export class PluginInstance {
         seq,
         delivery: { kind: 'message', seq, message: copy },
         buffer: undefined,
+        onFrame: undefined,
+        generation: 0,
+        timer: undefined,
         settle: (outcome) => {
           this.#queuedMessagesSettled();
           switch (outcome.kind) {
@@ -356,14 +361,15 @@ export class PluginInstance {
         if (sourceError === undefined) subscriber.complete();
         else subscriber.error(sourceError.error);
       };
+      const onOutcome = (outcome: FrameOutcome): void => {
+        pending -= 1;
+        subscriber.next(outcome);
+        finish();
+      };
       const subscription = frames$.subscribe({
         next: (frame) => {
           pending += 1;
-          this.#submitFrame(frame, (outcome) => {
-            pending -= 1;
-            subscriber.next(outcome);
-            finish();
-          });
+          this.#submitFrame(frame, onOutcome);
         },
         error: (error: unknown) => {
           sourceDone = true;
@@ -453,7 +459,15 @@ export class PluginInstance {
         },
       },
     });
-    attached.current = { generation, session, ready: false, alive: true };
+    attached.current = {
+      generation,
+      session,
+      settle: (seq, result) => {
+        this.#settleDelivery(seq, generation, result);
+      },
+      ready: false,
+      alive: true,
+    };
     this.#attached = attached.current;
     this.#transport = session.transport;
     return session;
@@ -482,21 +496,21 @@ export class PluginInstance {
     } catch {
       // dispose is forced teardown; a failure here must not leave inputs pending.
     }
-    const inFlight = [...this.#inFlight.values()].filter((f) => f.generation === generation);
-    for (const flight of inFlight) {
-      this.#inFlight.delete(flight.entry.seq);
-      this.#env.clock.clearTimeout(flight.timer);
+    const inFlight = [...this.#inFlight.values()].filter((entry) => entry.generation === generation);
+    for (const entry of inFlight) {
+      this.#inFlight.delete(entry.seq);
+      this.#clearTimer(entry);
     }
     // Deliveries the plugin never started go back to the head of the queue, in order, for
     // the next generation (or the terminal drop): nothing was lost.
-    const requeue = inFlight.filter((f) => unstarted.has(f.entry.seq)).map((f) => f.entry);
+    const requeue = inFlight.filter((entry) => unstarted.has(entry.seq));
     for (const entry of requeue) {
       this.#counters.inFlight -= 1;
       this.#counters.queued += 1;
       this.#countQueuedFrame(entry, 1);
     }
     this.#queue.unshift(...requeue);
-    const orphans = inFlight.filter((f) => !unstarted.has(f.entry.seq));
+    const orphans = inFlight.filter((entry) => !unstarted.has(entry.seq));
     if (orphans.length === 0) return;
     // The machine records the failure in the same transition that disposed us; read it
     // once that transition has completed, so each lost input names why its generation died.
@@ -509,11 +523,11 @@ export class PluginInstance {
             ? 'runtime shut down'
             : `generation ${generation} ended`
           : `generation ${generation} ${failure.class === 'lost' ? 'lost' : `failed (${failure.class})`}: ${failure.cause}`;
-      for (const flight of orphans) {
+      for (const entry of orphans) {
         this.#counters.inFlight -= 1;
         this.#counters.lost += 1;
-        this.#finishBuffer(flight.entry, generation);
-        flight.entry.settle({ kind: 'lost', generation, failure, reason });
+        this.#finishBuffer(entry, generation);
+        this.#settleEntry(entry, { kind: 'lost', generation, failure, reason });
       }
       this.#publishStatus();
     });
@@ -533,27 +547,29 @@ export class PluginInstance {
     return new InputRefused(reason, this.#errorOptions());
   }
 
+  /** Refuses one frame: its slot (if it was one) goes back to the pool, its outcome says why. */
+  #refuseFrame(frame: FrameInput, seq: number, settle: (outcome: FrameOutcome) => void, reason: string): void {
+    const slotData = typeof frame === 'object' && frame !== null ? this.#slots.get(frame) : undefined;
+    if (slotData !== undefined) {
+      this.#slots.delete(frame);
+      this.#pool.release(slotData);
+    }
+    this.#counters.refused += 1;
+    this.#scheduleStatus();
+    settle({ seq, generation: this.actor.getSnapshot().context.generation, kind: 'dropped', reason: `refused: ${reason}` });
+  }
+
+  // The hot path of every frame: no closures or intermediate objects beyond the entry.
   #submitFrame(frame: FrameInput, settle: (outcome: FrameOutcome) => void): void {
     const seq = this.#nextSeq++;
-    const generation = (): number => this.actor.getSnapshot().context.generation;
-    const refuse = (reason: string): void => {
-      const slotData = typeof frame === 'object' && frame !== null ? this.#slots.get(frame) : undefined;
-      if (slotData !== undefined) {
-        this.#slots.delete(frame);
-        this.#pool.release(slotData);
-      }
-      this.#counters.refused += 1;
-      this.#scheduleStatus();
-      settle({ seq, generation: generation(), kind: 'dropped', reason: `refused: ${reason}` });
-    };
     const refusal = this.#refusal();
     if (refusal !== undefined) {
-      refuse(refusal);
+      this.#refuseFrame(frame, seq, settle, refusal);
       return;
     }
     const invalid = this.#validateFrame(frame);
     if (invalid !== undefined) {
-      refuse(`invalid frame: ${invalid}`);
+      this.#refuseFrame(frame, seq, settle, `invalid frame: ${invalid}`);
       return;
     }
     const overflow = this.#options.frames.overflow;
@@ -562,7 +578,10 @@ export class PluginInstance {
       // `block` never drops an accepted frame, but a push source (an Observable) cannot be
       // made to wait: past this ceiling the frame is refused, explicitly, instead of the host's
       // memory growing for as long as the plugin stalls (RELIABILITY C1).
-      refuse(
+      this.#refuseFrame(
+        frame,
+        seq,
+        settle,
         `queue full: ${this.#queuedBytes} bytes of frames waiting, above frames.maxQueuedBytes (${maxQueuedBytes}); ` +
           'pace the producer with acquire() or choose a drop overflow policy',
       );
@@ -578,7 +597,7 @@ export class PluginInstance {
         this.#counters.accepted += 1;
         this.#counters.dropped += 1;
         this.#scheduleStatus();
-        settle({ seq, generation: generation(), kind: 'dropped', reason: 'overflow: drop-newest' });
+        settle({ seq, generation: this.actor.getSnapshot().context.generation, kind: 'dropped', reason: 'overflow: drop-newest' });
         return;
       }
       if (overflow === 'drop-oldest') {
@@ -605,25 +624,7 @@ export class PluginInstance {
     const meta = { width: frame.width, height: frame.height, format: frame.format, timestamp: frame.timestamp };
     this.#queuedFrames += 1;
     this.#queuedBytes += data.byteLength;
-    this.#accept({
-      seq,
-      delivery: { kind: 'frame', seq, meta, data },
-      buffer: data,
-      settle: (outcome) => {
-        switch (outcome.kind) {
-          case 'done':
-            settle({ seq, generation: outcome.generation, kind: 'done' });
-            return;
-          case 'failed':
-            settle({ seq, generation: outcome.generation, kind: 'failed', reason: messageOf(outcome.error) });
-            return;
-          case 'dropped':
-          case 'lost':
-            settle({ seq, generation: outcome.generation, kind: outcome.kind, reason: outcome.reason });
-            return;
-        }
-      },
-    });
+    this.#accept({ seq, delivery: { kind: 'frame', seq, meta, data }, buffer: data, settle: undefined, onFrame: settle, generation: 0, timer: undefined });
   }
 
   #validateFrame(frame: FrameInput): string | undefined {
@@ -667,48 +668,44 @@ export class PluginInstance {
       this.#counters.queued -= 1;
       this.#counters.inFlight += 1;
       const budget = this.#options.timeouts.input;
-      const timer =
+      entry.generation = attached.generation;
+      entry.timer =
         budget === undefined
           ? undefined
           : this.#env.clock.setTimeout(() => {
               this.#inputOverBudget(entry.seq, attached.generation, budget);
             }, budget);
-      this.#inFlight.set(entry.seq, { entry, generation: attached.generation, timer });
-      let delivered: Promise<DeliveryResult>;
+      this.#inFlight.set(entry.seq, entry);
       try {
-        delivered = attached.session.deliver(entry.delivery);
+        attached.session.deliver(entry.delivery, attached.settle);
       } catch (error) {
-        delivered = Promise.resolve({ ok: false, error });
+        // Settled later, as a delivery always is, never inside this loop.
+        queueMicrotask(() => {
+          attached.settle(entry.seq, { ok: false, error });
+        });
       }
-      delivered.then(
-        (result) => {
-          this.#settleDelivery(entry.seq, attached.generation, result);
-        },
-        (error: unknown) => {
-          this.#settleDelivery(entry.seq, attached.generation, { ok: false, error });
-        },
-      );
     }
   }
 
   #settleDelivery(seq: number, generation: number, result: DeliveryResult, pump = true): void {
-    const flight = this.#inFlight.get(seq);
-    if (flight === undefined || flight.generation !== generation) {
+    const entry = this.#inFlight.get(seq);
+    if (entry === undefined || entry.generation !== generation) {
       // A reply for an input already settled as lost: the fence drops it.
       this.#counters.stale += 1;
       this.#scheduleStatus();
       return;
     }
     this.#inFlight.delete(seq);
-    this.#env.clock.clearTimeout(flight.timer);
+    this.#clearTimer(entry);
     this.#counters.inFlight -= 1;
-    this.#finishBuffer(flight.entry);
+    this.#finishBuffer(entry);
     if (result.ok) {
       this.#counters.done += 1;
-      flight.entry.settle({ kind: 'done', generation, value: result.value });
+      if (entry.onFrame !== undefined) entry.onFrame({ seq, generation, kind: 'done' });
+      else this.#settleEntry(entry, { kind: 'done', generation, value: result.value });
     } else {
       this.#counters.failed += 1;
-      flight.entry.settle({ kind: 'failed', generation, error: result.error });
+      this.#settleEntry(entry, { kind: 'failed', generation, error: result.error });
       this.actor.send({ type: 'gen.inputFailed', generation, detail: `input ${seq}: ${messageOf(result.error)}` });
     }
     this.#scheduleStatus();
@@ -716,8 +713,8 @@ export class PluginInstance {
   }
 
   #inputOverBudget(seq: number, generation: number, budget: number): void {
-    const flight = this.#inFlight.get(seq);
-    if (flight === undefined || flight.generation !== generation) return;
+    const entry = this.#inFlight.get(seq);
+    if (entry === undefined || entry.generation !== generation) return;
     this.actor.send({
       type: 'gen.lost',
       generation,
@@ -737,8 +734,36 @@ export class PluginInstance {
     this.#counters.queued -= 1;
     this.#counters.dropped += 1;
     this.#finishBuffer(entry);
-    entry.settle({ kind: 'dropped', generation: this.actor.getSnapshot().context.generation, reason });
+    this.#settleEntry(entry, { kind: 'dropped', generation: this.actor.getSnapshot().context.generation, reason });
     this.#scheduleStatus();
+  }
+
+  /** Tells whoever submitted the entry how it ended: a message's caller, or a frame's stream. */
+  #settleEntry(entry: Entry, outcome: Outcome): void {
+    if (entry.settle !== undefined) {
+      entry.settle(outcome);
+      return;
+    }
+    const seq = entry.seq;
+    const generation = outcome.generation;
+    switch (outcome.kind) {
+      case 'done':
+        entry.onFrame?.({ seq, generation, kind: 'done' });
+        return;
+      case 'failed':
+        entry.onFrame?.({ seq, generation, kind: 'failed', reason: messageOf(outcome.error) });
+        return;
+      case 'dropped':
+      case 'lost':
+        entry.onFrame?.({ seq, generation, kind: outcome.kind, reason: outcome.reason });
+        return;
+    }
+  }
+
+  #clearTimer(entry: Entry): void {
+    if (entry.timer === undefined) return;
+    this.#env.clock.clearTimeout(entry.timer);
+    entry.timer = undefined;
   }
 
   #dropQueued(reason: string): void {

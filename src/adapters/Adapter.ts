@@ -21,6 +21,24 @@ export type Delivery =
 /** How the plugin settled one input. `error` is what it threw (as the guest could transport it). */
 export type DeliveryResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly error: unknown };
 
+/**
+ * Longest stretch, in ms, a plugin runs inputs back to back (or its guest sleeps in a
+ * blocking park) without its event loop getting a turn, in every mode: the plugin's own
+ * timers and I/O — and, inline, the host's — wait at most about this long, however fast
+ * inputs arrive (an application that feeds a frame per outcome would otherwise chain
+ * microtasks for ever).
+ */
+export const EVENT_LOOP_TURN_MS = 4;
+
+/** The result of every frame (and value-less message) that went well: one object for all. */
+export const DELIVERY_DONE: DeliveryResult = Object.freeze({ ok: true });
+
+/**
+ * How a session reports that the plugin settled one delivery (by its `seq`). One function
+ * serves a whole generation, so handing an input over allocates no promise or closure.
+ */
+export type DeliverySettle = (seq: number, result: DeliveryResult) => void;
+
 /** What a generation reports to the runtime, besides settling the calls made to it. */
 export interface GenerationSink {
   /** A value the plugin emitted; `inputSeq` is the input being handled when it did, if any. */
@@ -99,7 +117,8 @@ export class GenerationFault extends Error {
  *
  * - `start` resolves once the plugin's `start()` resolved (and, out of thread, the guest
  *   acknowledged); it rejects with a {@link GenerationFault}.
- * - `deliver` settles once the plugin settled that input. The runtime never relies on it
+ * - `deliver` hands one input over and calls `settle` once the plugin settled it: at most
+ *   once per input, and never from inside `deliver` itself. The runtime never relies on it
  *   settling after the generation died: it settles its own table on loss.
  * - `stop` asks the plugin to stop after the inputs already delivered; rejects with a
  *   {@link GenerationFault}.
@@ -111,7 +130,7 @@ export interface GenerationSession {
   /** How many inputs the runtime may hand over before the first settles. */
   readonly maxInFlight: number;
   start(): Promise<void>;
-  deliver(input: Delivery): Promise<DeliveryResult>;
+  deliver(input: Delivery, settle: DeliverySettle): void;
   stop(): Promise<void>;
   /**
    * Called when the generation ends, before `dispose`: stops the guest from starting any

@@ -4,7 +4,7 @@ import { Doorbell } from '../transport/Doorbell.js';
 import type { NotifyFn } from '../transport/Doorbell.js';
 import type { SharedFramePool } from '../transport/SharedFramePool.js';
 import type { SegmentLayout } from '../transport/segmentLayout.js';
-import type { Delivery, DeliveryResult, GenerationSink } from './Adapter.js';
+import type { Delivery, DeliveryResult, DeliverySettle, GenerationSink } from './Adapter.js';
 import {
   COMPLETE_DONE,
   COMPLETE_KINDS,
@@ -17,7 +17,7 @@ import {
   formatCode,
 } from './protocol.js';
 import type { ControlReply, GuestToHost, HostToGuest } from './protocol.js';
-import { GenerationFault } from './Adapter.js';
+import { DELIVERY_DONE, GenerationFault } from './Adapter.js';
 import { messageOf } from '../errors.js';
 
 /**
@@ -49,6 +49,12 @@ export interface HostDataPlaneOptions {
   readonly post: (message: HostToGuest) => void;
   /** How to wake a guest parked on the submit ring (default `Atomics.notify`). */
   readonly notifyGuest?: NotifyFn;
+  /**
+   * The guest's doorbells arrive as messages (a pipe) and are reported through
+   * {@link HostDataPlane.wake}: the loop then sleeps on a promise `wake` resolves directly,
+   * without the extra turn of the event loop an `Atomics.waitAsync` costs.
+   */
+  readonly doorbellByMessage?: boolean;
   readonly sink: GenerationSink;
   readonly inputBudgetMs: number | undefined;
   /** ArrayBuffer/Buffer memory the guest may hold, in MiB (undefined: unbounded). */
@@ -68,7 +74,7 @@ export interface FenceResult {
 
 interface Waiting {
   readonly dseq: number;
-  readonly resolve: (result: DeliveryResult) => void;
+  readonly settle: DeliverySettle;
 }
 
 /**
@@ -94,6 +100,13 @@ export class HostDataPlane {
   #heartbeatSeen = -1;
   #fenced: Set<number> | undefined;
   #closed = false;
+  #ringScheduled = false;
+  /** Ends the loop's current sleep, when doorbells arrive as messages. */
+  #endSleep: (() => void) | undefined;
+  readonly #ringSubmit = (): void => {
+    this.#ringScheduled = false;
+    this.#submitBell?.ring();
+  };
 
   constructor(options: HostDataPlaneOptions) {
     this.#options = options;
@@ -141,20 +154,17 @@ export class HostDataPlane {
     return this.#waiting.size;
   }
 
-  /** Hands one delivery to the guest; settles when its outcome arrives. */
-  deliver(input: Delivery): Promise<DeliveryResult> {
+  /** Hands one delivery to the guest; `settle` is called when its outcome arrives. */
+  deliver(input: Delivery, settle: DeliverySettle): void {
     const dseq = ++this.#dseq;
-    const result = new Promise<DeliveryResult>((resolve) => {
-      this.#waiting.set(input.seq, { dseq, resolve });
-    });
+    this.#waiting.set(input.seq, { dseq, settle });
     if (input.kind === 'frame') {
-      if (this.#pushFrame(input, dseq)) return result;
+      if (this.#pushFrame(input, dseq)) return;
       // Not in a shared slot (an overflow copy, an unlisted format, no shared memory): one copy by message.
       this.#options.post({ t: 'frame', dseq, seq: input.seq, ...input.meta, data: input.data });
-      return result;
+      return;
     }
     this.#options.post({ t: 'message', dseq, seq: input.seq, message: input.message });
-    return result;
   }
 
   /** Applies one data-plane message from the guest (already validated by the session). */
@@ -214,7 +224,10 @@ export class HostDataPlane {
 
   /** Wakes this side's own wait on the complete ring (a doorbell arrived by another way). */
   wake(): void {
-    this.#completeBell?.wakeLocal();
+    const end = this.#endSleep;
+    this.#endSleep = undefined;
+    if (end !== undefined) end();
+    else if (this.#options.doorbellByMessage !== true) this.#completeBell?.wakeLocal();
   }
 
   /** Wakes the guest parked on the submit ring, if it said it is parked. */
@@ -234,7 +247,7 @@ export class HostDataPlane {
     // The guest rings per batch: outcomes already on the ring are done, not lost.
     this.#fenced = completed;
     if (this.#complete !== undefined && this.#complete.violation === undefined) this.#drainComplete(this.#complete);
-    for (const d of this.#blocked.splice(0)) this.#settle(d.seq, { ok: true });
+    for (const d of this.#blocked.splice(0)) this.#settle(d.seq, DELIVERY_DONE);
     this.#fenced = undefined;
     // Untrusted in isolated mode: a lie only changes which of the guest's own inputs are retried.
     const started = Atomics.load(control, CONTROL_STARTED);
@@ -269,7 +282,7 @@ export class HostDataPlane {
   /** Stops the loop; nothing more is applied. */
   close(): void {
     this.#closed = true;
-    this.#completeBell?.wakeLocal();
+    this.wake();
   }
 
   #pushFrame(input: Extract<Delivery, { kind: 'frame' }>, dseq: number): boolean {
@@ -290,7 +303,12 @@ export class HostDataPlane {
       timestamp: input.meta.timestamp,
       aux: dseq,
     });
-    if (pushed) this.#submitBell?.ring();
+    if (pushed && !this.#ringScheduled) {
+      // One doorbell per burst: every frame pushed in this turn of the microtask queue
+      // (e.g. all those a batch of outcomes released) costs a sleeping guest one wake-up.
+      this.#ringScheduled = true;
+      queueMicrotask(this.#ringSubmit);
+    }
     return pushed;
   }
 
@@ -304,7 +322,7 @@ export class HostDataPlane {
     this.#waiting.delete(seq);
     // While fencing, the runtime collects completions synchronously (see fence()).
     if (this.#fenced !== undefined) this.#fenced.add(seq);
-    else waiting.resolve(result);
+    else waiting.settle(seq, result);
   }
 
   #applyBlocked(): void {
@@ -312,7 +330,7 @@ export class HostDataPlane {
       const head = this.#blocked[0];
       if (head === undefined || head.aux > this.#received) return;
       this.#blocked.shift();
-      this.#settle(head.seq, { ok: true });
+      this.#settle(head.seq, DELIVERY_DONE);
     }
   }
 
@@ -320,7 +338,7 @@ export class HostDataPlane {
     complete.drain(Number.POSITIVE_INFINITY, (d) => {
       if (d.kind !== COMPLETE_DONE) return;
       if (this.#blocked.length > 0 || d.aux > this.#received) this.#blocked.push(d);
-      else this.#settle(d.seq, { ok: true });
+      else this.#settle(d.seq, DELIVERY_DONE);
     });
     const violation = complete.violation;
     if (violation !== undefined) {
@@ -338,12 +356,24 @@ export class HostDataPlane {
    * - cleared after the host parked, the guest never rings, and finished frames would wait
    *   for ever: while deliveries are pending, a watchdog wakes the wait every PENDING_WAKE_MS.
    */
+  async #sleep(bell: Doorbell, isReady: () => boolean): Promise<void> {
+    if (this.#options.doorbellByMessage !== true) {
+      await bell.parkAsync(isReady);
+      return;
+    }
+    if (!bell.prepareToPark(isReady)) return;
+    await new Promise<void>((resolve) => {
+      this.#endSleep = resolve;
+    });
+    bell.endPark();
+  }
+
   async #loop(): Promise<void> {
     const complete = this.#complete;
     const bell = this.#completeBell;
     if (complete === undefined || bell === undefined) return;
     const watchdog = setInterval(() => {
-      if (this.#waiting.size > 0) bell.wakeLocal();
+      if (this.#waiting.size > 0) this.wake();
     }, PENDING_WAKE_MS);
     watchdog.unref();
     let empty = 0;
@@ -351,7 +381,7 @@ export class HostDataPlane {
       while (!this.#closed) {
         this.#drainComplete(complete);
         if (this.#closed) return;
-        await bell.parkAsync(() => this.#closed || complete.hasPending());
+        await this.#sleep(bell, () => this.#closed || complete.hasPending());
         if (this.#closed || complete.hasPending()) {
           empty = 0;
           continue;

@@ -22,6 +22,8 @@
  *   the outputs of an input always arrive before its outcome.
  */
 
+import { serialize } from 'node:v8';
+
 /** Bumped on any incompatible change; the guest refuses a launch of another version. */
 export const PROTOCOL_VERSION = 1;
 
@@ -202,6 +204,22 @@ export type HostPipeMessage =
   | { readonly t: 'doorbell' }
   | { readonly t: 'rpc'; readonly data: unknown }
   | HostToGuest;
+
+/**
+ * The one pipe message that is hot: a doorbell, `{ t: 'doorbell' }` as v8 serializes it.
+ * Both sides send these bytes prebuilt and recognise them by comparison, so a wake-up costs
+ * no serializer or deserializer (the bytes on the wire are what `serialize` produces, so a
+ * peer that builds them itself is understood too).
+ */
+export const PIPE_DOORBELL_PAYLOAD: Uint8Array = Uint8Array.from(serialize({ t: 'doorbell' }));
+
+/** Whether a pipe payload is exactly {@link PIPE_DOORBELL_PAYLOAD}. */
+export function isDoorbellPayload(payload: Uint8Array): boolean {
+  const doorbell = PIPE_DOORBELL_PAYLOAD;
+  if (payload.byteLength !== doorbell.byteLength) return false;
+  for (let i = 0; i < doorbell.byteLength; i++) if (payload[i] !== doorbell[i]) return false;
+  return true;
+}
 
 /** Child fds of the isolated guest: the control pipe, then the shared segments. */
 export const CHILD_FD_PIPE = 3;

@@ -1,15 +1,23 @@
 /**
  * How a doorbell wakes a parked peer: called with the park word (an Int32Array of length 1)
- * after the ringer has cleared the peer's parked flag. The default is {@link atomicsNotify}.
- * A custom function may replace it (e.g. write a byte on a pipe to a peer in another process,
- * which V8's `Atomics.notify` cannot reach) or add to it by calling `atomicsNotify` itself.
+ * after the ringer has cleared the peer's parked flag, and whether the peer sleeps in a
+ * blocking wait ({@link Doorbell.park}) rather than on its event loop. The default is
+ * {@link atomicsNotify}. A custom function may replace it (e.g. a futex wake, or a byte on a
+ * pipe, for a peer in another process, which V8's `Atomics.notify` cannot reach).
  */
-export type NotifyFn = (word: Int32Array) => void;
+export type NotifyFn = (word: Int32Array, blocking: boolean) => void;
 
-/** Default {@link NotifyFn}: `Atomics.notify` on the park word. */
+/** Default {@link NotifyFn}: `Atomics.notify` on the park word (wakes both kinds of waiter). */
 export function atomicsNotify(word: Int32Array): void {
   Atomics.notify(word, 0);
 }
+
+/**
+ * A blocking wait on the park word while it holds `expected`, for at most `timeoutMs`:
+ * `Atomics.wait`'s contract (the default), or e.g. a futex on memory shared with another
+ * process.
+ */
+export type BlockingWaitFn = (word: Int32Array, expected: number, timeoutMs: number) => 'ok' | 'not-equal' | 'timed-out';
 
 /** How a park ended. */
 export type ParkOutcome =
@@ -26,13 +34,22 @@ export interface DoorbellOptions {
   readonly spin?: number;
   /** How {@link Doorbell.ring} wakes the peer. Default {@link atomicsNotify}. */
   readonly notify?: NotifyFn;
+  /** How {@link Doorbell.park} sleeps. Default `Atomics.wait`. */
+  readonly wait?: BlockingWaitFn;
 }
 
 /** Upper bound of {@link DoorbellOptions.spin}: spinning is a latency trade, never a busy wait. */
 export const MAX_SPIN = 1_000_000;
 
-const PARKED = 1;
 const AWAKE = 0;
+/** Parked on an event loop (`parkAsync`, or by other means after `prepareToPark`). */
+const PARKED = 1;
+/** Parked in a blocking wait (`park`): a ringer may wake it without the event loop. */
+const PARKED_BLOCKING = 2;
+
+function atomicsWait(word: Int32Array, expected: number, timeoutMs: number): 'ok' | 'not-equal' | 'timed-out' {
+  return Atomics.wait(word, 0, expected, timeoutMs);
+}
 
 type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 type WaitAsyncFn = (typedArray: Int32Array, index: number, value: number, timeout?: number) => WaitAsyncResult;
@@ -60,6 +77,9 @@ function checkTimeout(timeoutMs: number): void {
  * wake-up. A busy peer never has its flag raised, so ringing it costs one load and no
  * syscall; many publications while the peer sleeps cost one notification.
  *
+ * The flag says how the owner sleeps (1: on its event loop, 2: in a blocking wait), so a
+ * ringer in another process can pick the cheapest way that reaches it.
+ *
  * The flag is shared memory, so a hostile peer can flip it: that only causes spurious
  * wake-ups (every park returns so the caller re-checks) or extra notifications.
  */
@@ -67,6 +87,7 @@ export class Doorbell {
   readonly #word: Int32Array;
   readonly #spin: number;
   readonly #notify: NotifyFn;
+  readonly #wait: BlockingWaitFn;
 
   /**
    * @param parkOffset byte offset of the park word (e.g. `RingLayout.consumerParkOffset`).
@@ -83,11 +104,13 @@ export class Doorbell {
     this.#word = new Int32Array(sab, parkOffset, 1);
     this.#spin = spin;
     this.#notify = options.notify ?? atomicsNotify;
+    this.#wait = options.wait ?? atomicsWait;
   }
 
   /** Whether the flag is raised (the owner is parked or about to be). */
   get isParked(): boolean {
-    return Atomics.load(this.#word, 0) === PARKED;
+    const state = Atomics.load(this.#word, 0);
+    return state === PARKED || state === PARKED_BLOCKING;
   }
 
   /**
@@ -98,9 +121,10 @@ export class Doorbell {
   ring(): boolean {
     // A load first: a busy peer costs no compareExchange (which would take the cache line
     // exclusive even when it fails).
-    if (Atomics.load(this.#word, 0) !== PARKED) return false;
-    if (Atomics.compareExchange(this.#word, 0, PARKED, AWAKE) !== PARKED) return false;
-    this.#notify(this.#word);
+    const state = Atomics.load(this.#word, 0);
+    if (state !== PARKED && state !== PARKED_BLOCKING) return false;
+    if (Atomics.compareExchange(this.#word, 0, state, AWAKE) !== state) return false;
+    this.#notify(this.#word, state === PARKED_BLOCKING);
     return true;
   }
 
@@ -119,9 +143,9 @@ export class Doorbell {
    * must now sleep (flag raised, condition false), false when the condition holds (flag
    * lowered). After sleeping, call {@link endPark}.
    */
-  prepareToPark(isReady: () => boolean): boolean {
+  prepareToPark(isReady: () => boolean, state: typeof PARKED | typeof PARKED_BLOCKING = PARKED): boolean {
     for (let i = 0; i < this.#spin; i++) if (isReady()) return false;
-    Atomics.store(this.#word, 0, PARKED);
+    Atomics.store(this.#word, 0, state);
     // The re-check closes the lost-wake-up window: a publication before the flag was raised
     // is seen here; one after it finds the flag raised and rings.
     if (isReady()) {
@@ -137,13 +161,13 @@ export class Doorbell {
   }
 
   /**
-   * Blocking park with `Atomics.wait`, for a guest thread (never the host's event loop).
-   * Returns after a ring, a timeout, or at once when `isReady` holds.
+   * Blocking park (`Atomics.wait`, or the `wait` option), for a guest thread (never the
+   * host's event loop). Returns after a ring, a timeout, or at once when `isReady` holds.
    */
   park(isReady: () => boolean, timeoutMs = Number.POSITIVE_INFINITY): ParkOutcome {
     checkTimeout(timeoutMs);
-    if (!this.prepareToPark(isReady)) return 'ready';
-    const result = Atomics.wait(this.#word, 0, PARKED, timeoutMs);
+    if (!this.prepareToPark(isReady, PARKED_BLOCKING)) return 'ready';
+    const result = this.#wait(this.#word, PARKED_BLOCKING, timeoutMs);
     this.endPark();
     return this.#outcome(result, isReady);
   }

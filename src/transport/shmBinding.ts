@@ -61,6 +61,15 @@ export interface ShmBinding {
   setParentDeathSignal(signal: number, expectedParentPid?: number): boolean;
   /** The fd's seal bitmask (`F_SEAL_*`); throws if the file cannot carry seals. */
   seals(fd: number): number;
+  /**
+   * Sleeps while the int32 at `byteOffset` of `buffer` holds `expected`, at most `timeoutMs`
+   * (≤ 60 000): a futex that a process sharing the segment wakes with {@link futexWake}.
+   * Returns 0 when woken (or interrupted), 1 when the word did not hold `expected`, 2 on
+   * timeout. Blocks the calling thread.
+   */
+  futexWait(buffer: SharedArrayBuffer, byteOffset: number, expected: number, timeoutMs: number): 0 | 1 | 2;
+  /** Wakes up to `count` sleepers of {@link futexWait} on that word; returns how many woke. */
+  futexWake(buffer: SharedArrayBuffer, byteOffset: number, count: number): number;
   readonly constants: ShmConstants;
 }
 
@@ -69,7 +78,7 @@ export const SHM_ADDON_DISABLE_ENV = 'PLUGIN_SEAM_NO_ADDON';
 
 const PACKAGE_NAME = 'plugin-seam';
 const ADDON_RELATIVE_PATH = path.join('native', 'build', 'Release', 'plugin_seam_shm.node');
-const FUNCTIONS = ['createSegment', 'mapSegment', 'closeFd', 'setParentDeathSignal', 'seals'] as const;
+const FUNCTIONS = ['createSegment', 'mapSegment', 'closeFd', 'setParentDeathSignal', 'seals', 'futexWait', 'futexWake'] as const;
 
 type LoadOutcome = { readonly binding: ShmBinding } | { readonly reason: string };
 

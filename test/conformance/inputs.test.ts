@@ -67,6 +67,32 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(fills).toEqual(expected);
   });
 
+  it("runs the plugin's own timers while frames arrive back to back", async () => {
+    const p = await harness().running();
+    const ticks = collect(p, 'tick');
+    expect(await p.send({ op: 'ticker', count: 5 })).toBe('ticking');
+    const source = new Subject<ReturnType<typeof frame>>();
+    let done = 0;
+    let inFlight = 0;
+    const subscription = p.connect(source).subscribe((o) => {
+      expect(o.kind).toBe('done');
+      done += 1;
+      inFlight -= 1;
+      // Keep the plugin busy: a new frame for every outcome, 16 in flight.
+      if (ticks.length < 5) {
+        inFlight += 1;
+        source.next(frame({ fill: done & 255 }));
+      }
+    });
+    for (; inFlight < 16; inFlight++) source.next(frame({ fill: inFlight }));
+    // Bounded: five 1 ms ticks come in milliseconds unless the plugin's event loop starves.
+    const deadline = Date.now() + 10_000;
+    while (ticks.length < 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    subscription.unsubscribe();
+    expect(ticks.map((t) => t.value)).toEqual([0, 1, 2, 3, 4]);
+    expect(done).toBeGreaterThan(0);
+  });
+
   it('resolves send with what onMessage returned, structured-cloned', async () => {
     const p = await harness().running();
     const value = { a: [1, 2, { b: 'c' }], d: new Date(5), m: new Map([[1, 2]]) };

@@ -311,6 +311,56 @@ describe.skipIf(binding === undefined)('shm addon', () => {
     expect(await next()).toEqual({ before: 1, after: 0 });
   });
 
+  it('wakes a child asleep in futexWait on a word of a shared segment (futexWake)', async () => {
+    const { fd, buffer } = shm.createSegment(4096);
+    let child: ChildProcess;
+    try {
+      child = track(
+        spawn(process.execPath, [fixture('shmFutexChild.mjs'), String(buffer.byteLength), String(process.pid)], {
+          stdio: ['ignore', 'pipe', 'inherit', fd],
+        }),
+      );
+    } finally {
+      shm.closeFd(fd);
+    }
+    const exited = once(child, 'exit');
+    const next = messages(child);
+    const words = new Int32Array(buffer, 0, 3);
+    Atomics.store(words, 1, 7);
+    // Handshake, not a sleep: futexWake says how many it woke, so 1 proves the child was
+    // asleep in the kernel on this very word of its own mapping.
+    const deadline = performance.now() + WAIT_MS;
+    let woke = 0;
+    while (woke === 0) {
+      if (performance.now() > deadline) throw new Error('the child never slept on the word');
+      await new Promise((resolve) => setImmediate(resolve));
+      woke = shm.futexWake(buffer, 0, 1);
+    }
+    const report = await next();
+    expect(report).toMatchObject({ woken: 0, value: 7, notEqual: 1, timedOut: 2 });
+    expect(report.sleptMs).toBeLessThan(WAIT_MS);
+    const [code] = await withTimeout(exited, 'child exit');
+    expect(code).toBe(0);
+  });
+
+  it('futexWait and futexWake refuse what is not an aligned word of a SharedArrayBuffer', () => {
+    const { fd, buffer } = shm.createSegment(4096);
+    shm.closeFd(fd);
+    expect(shm.futexWake(buffer, 0, 1)).toBe(0);
+    expect(shm.futexWait(buffer, 0, 1, 0)).toBe(1);
+    expect(shm.futexWait(buffer, 0, 0, 0)).toBe(2);
+    const plain = new ArrayBuffer(8) as unknown as SharedArrayBuffer;
+    expect(() => shm.futexWait(plain, 0, 0, 0)).toThrow(/SharedArrayBuffer/);
+    expect(() => shm.futexWake(buffer, 2, 1)).toThrow(/4-aligned/);
+    expect(() => shm.futexWake(buffer, 4096, 1)).toThrow(RangeError);
+    expect(() => shm.futexWake(buffer, -4, 1)).toThrow(RangeError);
+    expect(() => shm.futexWake(buffer, 0, 0)).toThrow(RangeError);
+    expect(() => shm.futexWait(buffer, 0, 0, -1)).toThrow(/timeoutMs/);
+    expect(() => shm.futexWait(buffer, 0, 0, Number.NaN)).toThrow(/timeoutMs/);
+    expect(() => shm.futexWait(buffer, 0, 0, 60_001)).toThrow(/timeoutMs/);
+    expect(() => shm.futexWait(buffer, 0, 2 ** 31, 0)).toThrow(RangeError);
+  });
+
   it('ping-pongs 1000 times with a child process through the shared segment', async () => {
     const rounds = 1000;
     const { fd, buffer } = shm.createSegment(64 * 1024);

@@ -6,7 +6,7 @@ import type { Fault } from '../../machines/lifecycleTypes.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { SharedFramePool } from '../../transport/SharedFramePool.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
-import type { Adapter, Delivery, DeliveryResult, GenerationSession, LaunchRequest } from '../Adapter.js';
+import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest } from '../Adapter.js';
 import { GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
@@ -74,7 +74,10 @@ class EmbeddedSession implements GenerationSession {
   readonly #heartbeatTimer: ReturnType<typeof setInterval>;
   /** Messages were cloned when accepted: batching them per turn changes no semantics. */
   readonly #outbox = new MessageBatcher<HostToGuest>((messages) => {
-    if (!this.#exited) this.#worker.postMessage(messages);
+    if (this.#exited) return;
+    this.#worker.postMessage(messages);
+    // The guest may be asleep in a blocking wait, where no port message reaches it.
+    this.#plane.ringGuest();
   });
   #reportDeath: (fault: Fault) => void = () => undefined;
 
@@ -155,12 +158,17 @@ class EmbeddedSession implements GenerationSession {
     await this.#plane.control(() => this.#guest.start(), this.#died);
   }
 
-  deliver(input: Delivery): Promise<DeliveryResult> {
-    return this.#plane.deliver(input);
+  deliver(input: Delivery, settle: DeliverySettle): void {
+    this.#plane.deliver(input, settle);
   }
 
   async stop(): Promise<void> {
-    await this.#plane.control(() => this.#guest.stop(this.#plane.lastDseq), this.#died);
+    await this.#plane.control(() => {
+      const reply = this.#guest.stop(this.#plane.lastDseq);
+      // Comlink posted the call synchronously; a guest in a blocking wait needs the bell.
+      this.#plane.ringGuest();
+      return reply;
+    }, this.#died);
   }
 
   fence(): FenceResult {

@@ -12,6 +12,13 @@ import { PROTOCOL_VERSION } from '../protocol.js';
 import type { EmbeddedLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 import { MessageBatcher } from '../../transport/MessageBatcher.js';
 
+/**
+ * How long an idle guest sleeps in `Atomics.wait` for the next frame before it parks with
+ * `Atomics.waitAsync`: a frame that follows within it wakes the plugin in microseconds, not
+ * a turn of the worker's event loop; the plugin's own timers wait at most this long.
+ */
+const BLOCKING_PARK_MS = 1;
+
 const launch = workerData as EmbeddedLaunch;
 const port = parentPort;
 if (port === null || launch.version !== PROTOCOL_VERSION) {
@@ -37,6 +44,9 @@ const session = new GuestSession(launch, launch.layout, {
   flush: () => {
     outbox.flush();
   },
+  // The host is a thread of this process: Atomics.notify reaches a blocking wait here, and
+  // the host rings after every port message and control call (see EmbeddedAdapter).
+  blockingParkMs: BLOCKING_PARK_MS,
   listen: (listener) => {
     port.on('message', (message: HostToGuest | HostToGuest[]) => {
       if (Array.isArray(message)) for (const one of message) listener(one);

@@ -1,4 +1,5 @@
 import type { Delivery, DeliveryResult } from '../Adapter.js';
+import { EVENT_LOOP_TURN_MS } from '../Adapter.js';
 import { getHeapStatistics } from 'node:v8';
 import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_BYTES, CONTROL_EXTERNAL_MB, CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_STARTED, FRAME_FORMATS, GUEST_ERROR_NAME_MAX_LENGTH, SUBMIT_KINDS } from '../protocol.js';
 import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest } from '../protocol.js';
@@ -6,7 +7,7 @@ import { messageOf } from '../../errors.js';
 import { DescriptorRing } from '../../transport/DescriptorRing.js';
 import type { Descriptor } from '../../transport/DescriptorRing.js';
 import { Doorbell } from '../../transport/Doorbell.js';
-import type { NotifyFn } from '../../transport/Doorbell.js';
+import type { BlockingWaitFn, NotifyFn, ParkOutcome } from '../../transport/Doorbell.js';
 import type { SegmentLayout } from '../../transport/segmentLayout.js';
 import { PluginRunner } from './PluginRunner.js';
 import { loadPluginDefinition } from './loadPluginDefinition.js';
@@ -26,6 +27,22 @@ export interface GuestChannel {
   readonly notifyHost?: NotifyFn;
   /** Sends what `post` queued, if it batches. Called before the plugin runs again. */
   readonly flush?: () => void;
+  /**
+   * How long, in ms, an idle session may sleep in a blocking `Atomics.wait` for the next
+   * frame before it parks with `Atomics.waitAsync` (undefined: never block). Only for a
+   * guest the host can wake with `Atomics.notify` (a thread of the same process), and only
+   * when the host rings after every port message and control call: a blocked thread runs
+   * no event loop, so nothing else would wake it before the timeout.
+   */
+  readonly blockingParkMs?: number;
+  /** How the blocking park sleeps (default `Atomics.wait`; a futex for another process). */
+  readonly blockingWait?: BlockingWaitFn;
+  /**
+   * The host's doorbells arrive as messages (a pipe), reported through
+   * {@link GuestSession.wake}, not by `Atomics.notify`: the session then sleeps on a promise
+   * that `wake` resolves directly, saving the extra turn an `Atomics.waitAsync` would take.
+   */
+  readonly doorbellByMessage?: boolean;
 }
 
 /** One delivery, with whether its outcome may go back on the complete ring. */
@@ -40,9 +57,11 @@ interface Pending {
  * plugin through {@link PluginRunner}, takes deliveries from the submit ring and the data
  * port and runs them strictly in `dseq` order, posts outputs and logs on the port, and
  * returns outcomes (a `done` frame on the complete ring, with the port-message barrier;
- * everything else on the port). It parks with `Atomics.waitAsync` when idle — never a
- * blocking wait, which would freeze the plugin's own timers and I/O between inputs — and
- * drains every available descriptor per wake-up.
+ * everything else on the port). When idle it parks with `Atomics.waitAsync`; a channel may
+ * allow a short blocking `Atomics.wait` first (`blockingParkMs`), which wakes in
+ * microseconds instead of a turn of the event loop — bounded, and never for longer than
+ * EVENT_LOOP_TURN_MS since the event loop last ran, so the plugin's own timers and I/O
+ * wait at most that long. It drains every available descriptor per wake-up.
  */
 export class GuestSession {
   readonly #launch: GuestLaunch;
@@ -64,6 +83,8 @@ export class GuestSession {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #stopAfter: { readonly dseq: number; readonly resolve: () => void } | undefined;
   #running = false;
+  /** Ends the current `#sleep`, when doorbells arrive as messages. */
+  #endSleep: (() => void) | undefined;
 
   constructor(launch: GuestLaunch, layout: SegmentLayout, channel: GuestChannel) {
     this.#launch = launch;
@@ -83,7 +104,7 @@ export class GuestSession {
       kindLimit: COMPLETE_KINDS,
       isSlotless: () => true,
     });
-    this.#submitBell = new Doorbell(buffer, layout.submit.consumerParkOffset);
+    this.#submitBell = new Doorbell(buffer, layout.submit.consumerParkOffset, channel.blockingWait === undefined ? {} : { wait: channel.blockingWait });
     this.#completeBell = new Doorbell(buffer, layout.complete.consumerParkOffset, channel.notifyHost === undefined ? {} : { notify: channel.notifyHost });
     this.#frames = new Uint8Array(launch.frames.buffer);
     this.#control = new Int32Array(launch.control.buffer, launch.control.byteOffset, CONTROL_BYTES / 4);
@@ -125,11 +146,11 @@ export class GuestSession {
     if (lastDseq >= this.#expected) {
       await new Promise<void>((resolve) => {
         this.#stopAfter = { dseq: lastDseq, resolve };
-        this.#submitBell.ring();
+        this.#wakeSelf();
       });
     }
     this.#running = false;
-    this.#submitBell.ring();
+    this.#wakeSelf();
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     await runner.stop();
     return this.#posted;
@@ -150,7 +171,8 @@ export class GuestSession {
 
   /** A doorbell from the host arrived by another way (a pipe): wake this side's own wait. */
   wake(): void {
-    this.#submitBell.wakeLocal();
+    if (this.#channel.doorbellByMessage === true) this.#wakeSelf();
+    else this.#submitBell.wakeLocal();
   }
 
   #post(message: GuestToHost): void {
@@ -166,7 +188,7 @@ export class GuestSession {
       this.#fromPort.set(message.dseq, { kind: 'frame', seq: message.seq, meta: { width, height, format, timestamp }, data: message.data });
     }
     // Wake the loop if it is parked waiting for this delivery.
-    this.#submitBell.ring();
+    this.#wakeSelf();
   }
 
   #drainRing(): void {
@@ -203,7 +225,20 @@ export class GuestSession {
     const runner = this.#runner;
     if (runner === undefined || this.#running) return;
     this.#running = true;
+    const blockingParkMs = this.#channel.blockingParkMs;
+    let lastTurn = performance.now();
     while (this.#running) {
+      if (performance.now() - lastTurn >= EVENT_LOOP_TURN_MS) {
+        // Busy for a while (inputs back to back, or blocking parks): let timers, I/O, the
+        // heartbeat and control calls run before the next input.
+        this.#channel.flush?.();
+        this.#wakeHost();
+        await new Promise<void>((resolve) => {
+          setImmediate(resolve);
+        });
+        lastTurn = performance.now();
+        continue;
+      }
       this.#drainRing();
       const next = this.#next();
       if (next === undefined) {
@@ -216,7 +251,15 @@ export class GuestSession {
           stopAfter.resolve();
           return;
         }
-        await this.#submitBell.parkAsync(() => this.#submit.hasPending() || this.#fromPort.has(this.#expected) || this.#stopAfter !== undefined);
+        if (blockingParkMs !== undefined && stopAfter === undefined) {
+          const budget = Math.min(blockingParkMs, EVENT_LOOP_TURN_MS - (performance.now() - lastTurn));
+          // Woken by a frame: run it now. Woken otherwise (a port message, a control call,
+          // both of which ring) or timed out: the event loop must run, so park async.
+          if (budget > 0 && this.#submitBell.park(() => this.#submit.hasPending(), budget) !== 'timed-out' && this.#submit.hasPending()) continue;
+        }
+        const parked = await this.#sleep(() => this.#submit.hasPending() || this.#fromPort.has(this.#expected) || this.#stopAfter !== undefined);
+        // A real wait resolves in a task of its own: the event loop has had its turn.
+        if (parked !== 'ready') lastTurn = performance.now();
         continue;
       }
       this.#expected += 1;
@@ -239,6 +282,30 @@ export class GuestSession {
         return;
       }
     }
+  }
+
+  /** Parks on the event loop until the host rings (or a port message or control call arrives). */
+  async #sleep(isReady: () => boolean): Promise<ParkOutcome> {
+    if (this.#channel.doorbellByMessage !== true) return this.#submitBell.parkAsync(isReady);
+    if (!this.#submitBell.prepareToPark(isReady)) return 'ready';
+    await new Promise<void>((resolve) => {
+      this.#endSleep = resolve;
+    });
+    this.#submitBell.endPark();
+    return 'woken';
+  }
+
+  /** Ends this side's own park: something it waits for arrived on its event loop. */
+  #wakeSelf(): void {
+    if (this.#channel.doorbellByMessage !== true) {
+      this.#submitBell.ring();
+      return;
+    }
+    // Not through the flag: a ring that lowered it with nobody to wake would leave the next
+    // park's flag down, and the host would never ring for it.
+    const end = this.#endSleep;
+    this.#endSleep = undefined;
+    end?.();
   }
 
   #wakeHost(): void {

@@ -1,6 +1,6 @@
 import { messageOf } from '../../errors.js';
-import type { Adapter, Delivery, DeliveryResult, GenerationSession, LaunchRequest } from '../Adapter.js';
-import { GenerationFault } from '../Adapter.js';
+import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest } from '../Adapter.js';
+import { EVENT_LOOP_TURN_MS, GenerationFault } from '../Adapter.js';
 import { PluginRunner } from '../guest/PluginRunner.js';
 import { loadPluginDefinition } from '../guest/loadPluginDefinition.js';
 import type { FramePool } from '../../transport/FramePool.js';
@@ -34,6 +34,11 @@ class InlineSession implements GenerationSession {
   readonly #request: LaunchRequest;
   #runner: PluginRunner | undefined;
   #disposed = false;
+  /** Resolves at the event loop's next check phase; undefined once the loop has turned. */
+  #turn: Promise<void> | undefined;
+  #turnStartedAt = 0;
+  /** Inputs wait for #turn (every later one too, to keep their order) until it resolves. */
+  #deferred = false;
 
   constructor(request: LaunchRequest) {
     this.#request = request;
@@ -70,15 +75,49 @@ class InlineSession implements GenerationSession {
     }
   }
 
-  deliver(input: Delivery): Promise<DeliveryResult> {
-    if (this.#runner === undefined) return Promise.resolve({ ok: false, error: new Error('generation not started') });
+  deliver(input: Delivery, settle: DeliverySettle): void {
+    // Inputs fed from outcomes chain microtasks on the host's own thread: past
+    // EVENT_LOOP_TURN_MS without a turn of the event loop, the next input waits for one.
+    const now = performance.now();
+    if (this.#turn === undefined) {
+      this.#turnStartedAt = now;
+      this.#turn = new Promise<void>((resolve) => {
+        setImmediate(() => {
+          this.#turn = undefined;
+          this.#deferred = false;
+          resolve();
+        });
+      });
+    } else if (now - this.#turnStartedAt >= EVENT_LOOP_TURN_MS) {
+      this.#deferred = true;
+    }
+    if (this.#deferred) {
+      void this.#turn.then(() => {
+        this.#run(input, settle);
+      });
+    } else {
+      this.#run(input, settle);
+    }
+  }
+
+  #run(input: Delivery, settle: DeliverySettle): void {
+    const seq = input.seq;
+    if (this.#runner === undefined) {
+      queueMicrotask(() => {
+        settle(seq, { ok: false, error: new Error('generation not started') });
+      });
+      return;
+    }
     // Messages were cloned when the runtime accepted them, as in every mode.
-    return this.#runner.handle(input).then((result) => {
-      if (!result.ok) return result;
+    void this.#runner.handle(input).then((result) => {
+      if (!result.ok || result.value === undefined) {
+        settle(seq, result);
+        return;
+      }
       try {
-        return { ok: true, value: structuredClone(result.value) };
+        settle(seq, { ok: true, value: structuredClone(result.value) });
       } catch (error) {
-        return { ok: false, error };
+        settle(seq, { ok: false, error });
       }
     });
   }

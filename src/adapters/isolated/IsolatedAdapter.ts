@@ -15,11 +15,11 @@ import { findPackageRoot } from '../../transport/findPackageRoot.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { ShmBinding } from '../../transport/shmBinding.js';
-import type { Adapter, Delivery, DeliveryResult, GenerationSession, LaunchRequest } from '../Adapter.js';
+import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest } from '../Adapter.js';
 import { GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
-import { CONTROL_BYTES, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol.js';
+import { CONTROL_BYTES, PIPE_DOORBELL_PAYLOAD, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION, isDoorbellPayload } from '../protocol.js';
 import type { GuestControl, GuestPipeMessage, HostPipeMessage, IsolatedLaunch } from '../protocol.js';
 import { LogTail } from './LogTail.js';
 import { TokenBucket } from './TokenBucket.js';
@@ -30,6 +30,8 @@ import { pipeEndpoint } from './pipeEndpoint.js';
 
 /** Deliveries in flight per generation over shared memory (and each ring's capacity). */
 const RING_CAPACITY = 64;
+/** A doorbell to the guest, framed once. */
+const DOORBELL_FRAME = encodeFrame(PIPE_DOORBELL_PAYLOAD, PIPE_MAX_HOST_FRAME_BYTES);
 /** From SIGTERM to SIGKILL when a child does not end by itself. */
 const KILL_GRACE_MS = 500;
 /** From SIGKILL until the generation is reported as lingering. */
@@ -179,9 +181,13 @@ class IsolatedSession implements GenerationSession {
       post: (message) => {
         this.#send(message);
       },
-      notifyGuest: () => {
-        this.#send({ t: 'doorbell' });
+      notifyGuest: (word, blocking) => {
+        // A guest in a blocking wait sleeps on a futex of the shared segment: wake it there,
+        // in microseconds; one parked on its event loop hears the doorbell on the pipe.
+        if (blocking && binding !== undefined) binding.futexWake(word.buffer as SharedArrayBuffer, word.byteOffset, 1);
+        else this.#sendFrame(DOORBELL_FRAME);
       },
+      doorbellByMessage: true,
       sink: request.sink,
       inputBudgetMs: request.inputBudgetMs,
       maxArrayBufferMb: request.limits.maxArrayBufferMb,
@@ -285,8 +291,8 @@ class IsolatedSession implements GenerationSession {
     await this.#plane.control(() => this.#guest.start(), this.#died);
   }
 
-  deliver(input: Delivery): Promise<DeliveryResult> {
-    return this.#plane.deliver(input);
+  deliver(input: Delivery, settle: DeliverySettle): void {
+    this.#plane.deliver(input, settle);
   }
 
   async stop(): Promise<void> {
@@ -378,10 +384,16 @@ class IsolatedSession implements GenerationSession {
   }
 
   #send(message: HostPipeMessage): void {
+    this.#sendFrame(encodeFrame(serialize(message), PIPE_MAX_HOST_FRAME_BYTES));
+    // A guest asleep in a futex wait reads no pipe: ring it for the message.
+    this.#plane.ringGuest();
+  }
+
+  #sendFrame(frame: Uint8Array): void {
     const pipe = this.#pipe;
     if (pipe === undefined || pipe.destroyed || !pipe.writable || this.#exited) return;
     // Coalesce the writes of one tick into one syscall: under load one wake-up carries many inputs.
-    this.#outbox.push(encodeFrame(serialize(message), PIPE_MAX_HOST_FRAME_BYTES));
+    this.#outbox.push(frame);
     if (this.#outbox.length === 1) {
       process.nextTick(() => {
         const frames = this.#outbox;
@@ -424,6 +436,11 @@ class IsolatedSession implements GenerationSession {
     if (this.#disposed || this.#verdict !== undefined) return;
     if (!this.#messages.take()) {
       this.#violation(`the child sent more than ${MESSAGE_RATE.perSecond} messages/s`);
+      return;
+    }
+    if (this.#hello && isDoorbellPayload(payload)) {
+      // The hot message, recognised without the deserializer.
+      this.#plane.wake();
       return;
     }
     const decoded = decodeGuestMessage(payload);

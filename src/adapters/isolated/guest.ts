@@ -10,7 +10,17 @@ import { Socket } from 'node:net';
 import { deserialize, serialize } from 'node:v8';
 import * as Comlink from 'comlink';
 import { GuestSession } from '../guest/GuestSession.js';
-import { CHILD_FD_FRAMES, CHILD_FD_PIPE, CHILD_FD_RINGS, CONTROL_BYTES, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION } from '../protocol.js';
+import {
+  CHILD_FD_FRAMES,
+  CHILD_FD_PIPE,
+  CHILD_FD_RINGS,
+  CONTROL_BYTES,
+  PIPE_DOORBELL_PAYLOAD,
+  PIPE_MAX_GUEST_FRAME_BYTES,
+  PIPE_MAX_HOST_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  isDoorbellPayload,
+} from '../protocol.js';
 import type { GuestLaunch, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch } from '../protocol.js';
 import { FrameDecoder, encodeFrame } from '../../transport/FrameDecoder.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
@@ -18,6 +28,14 @@ import { loadShmBinding } from '../../transport/shmBinding.js';
 import { pipeEndpoint } from './pipeEndpoint.js';
 
 const SIGKILL = 9;
+/** A doorbell to the host, framed once. */
+const DOORBELL_FRAME = encodeFrame(PIPE_DOORBELL_PAYLOAD, PIPE_MAX_GUEST_FRAME_BYTES);
+/**
+ * How long an idle guest sleeps in a futex wait for the next frame before it parks on its
+ * event loop (as in embedded mode: the plugin's own timers wait at most this long).
+ */
+const BLOCKING_PARK_MS = 1;
+const FUTEX_OUTCOMES = ['ok', 'not-equal', 'timed-out'] as const;
 const binding = loadShmBinding();
 // Die with the host, even if it is SIGKILLed (a busy child would otherwise be orphaned).
 if (binding !== undefined && !binding.setParentDeathSignal(SIGKILL)) process.exit(70);
@@ -110,8 +128,19 @@ function launch(spec: IsolatedLaunch): void {
         dataListener = listener;
       },
       notifyHost: () => {
-        send({ t: 'doorbell' });
+        // Now, not at the next tick: the session may be about to sleep in a futex wait.
+        outbox.push(DOORBELL_FRAME);
+        flush();
       },
+      doorbellByMessage: true,
+      // With shared memory the host can wake a futex wait on the ring's park word directly.
+      ...(binding !== undefined && spec.frames !== undefined
+        ? {
+            blockingParkMs: BLOCKING_PARK_MS,
+            blockingWait: (word: Int32Array, expected: number, timeoutMs: number) =>
+              FUTEX_OUTCOMES[binding.futexWait(word.buffer as SharedArrayBuffer, word.byteOffset, expected, timeoutMs)],
+          }
+        : {}),
     },
   );
   Comlink.expose(session.control(), rpc.endpoint);
@@ -120,6 +149,10 @@ function launch(spec: IsolatedLaunch): void {
 const decoder = new FrameDecoder({
   maxFrameBytes: PIPE_MAX_HOST_FRAME_BYTES,
   onFrame: (payload) => {
+    if (isDoorbellPayload(payload)) {
+      session?.wake();
+      return;
+    }
     const message = deserialize(payload) as HostPipeMessage;
     switch (message.t) {
       case 'launch':

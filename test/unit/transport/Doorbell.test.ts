@@ -172,6 +172,42 @@ describe('Doorbell (one thread)', () => {
     expect(await parked).toBe('woken');
   });
 
+  it('tells the ringer whether the peer sleeps in a blocking wait, and wakes it through the wait it was given', () => {
+    const sab = new SharedArrayBuffer(64);
+    const word = new Int32Array(sab, 8, 1);
+    const rings: boolean[] = [];
+    const waits: [number, number][] = [];
+    const ringer = new Doorbell(sab, 8, { notify: (_word, blocking) => rings.push(blocking) });
+    // The sleeper's own wait: as a futex would, it sees the flag it raised, and a ring
+    // arrives meanwhile (from "another process": the ringer above).
+    const sleeper = new Doorbell(sab, 8, {
+      wait: (w, expected, timeoutMs) => {
+        waits.push([Atomics.load(w, 0), timeoutMs]);
+        expect(expected).toBe(Atomics.load(w, 0));
+        expect(ringer.ring()).toBe(true);
+        return 'ok';
+      },
+    });
+    expect(sleeper.park(() => false, 3)).toBe('woken');
+    expect(waits).toEqual([[2, 3]]);
+    expect(rings).toEqual([true]);
+    expect(Atomics.load(word, 0)).toBe(0);
+    // Parked on an event loop: the ringer is told so.
+    expect(sleeper.prepareToPark(() => false)).toBe(true);
+    expect(ringer.ring()).toBe(true);
+    expect(rings).toEqual([true, false]);
+  });
+
+  it('does not notify for a park word holding anything but a parked state (a hostile peer)', () => {
+    const { doorbell, calls, word } = bell();
+    for (const value of [3, -1, 0x7fffffff]) {
+      Atomics.store(word, 0, value);
+      expect(doorbell.ring()).toBe(false);
+      expect(doorbell.isParked).toBe(false);
+    }
+    expect(calls).toHaveLength(0);
+  });
+
   it('validates its options', () => {
     const sab = new SharedArrayBuffer(64);
     expect(() => new Doorbell(sab, 2)).toThrow(RangeError);
