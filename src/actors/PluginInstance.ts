@@ -415,6 +415,7 @@ export class PluginInstance {
       inputBudgetMs: this.#options.timeouts.input,
       heartbeatMs: this.#options.timeouts.heartbeat,
       haltOnInputError: this.#options.supervision.onInputError === 'restart',
+      poisonReleased: this.#options.frames.poisonReleased,
       isolation: this.#options.isolation,
       limits: this.#options.limits,
       sink: {

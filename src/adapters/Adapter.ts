@@ -77,6 +77,11 @@ export interface LaunchRequest {
   readonly limits: ResourceLimits;
   /** Policy: an input error ends the generation, so the guest must start no further input. */
   readonly haltOnInputError: boolean;
+  /**
+   * `frames.poisonReleased`: besides the pool's slots, a guest poisons the bytes of a frame
+   * that reached it as a copy (by message, not in a shared slot) once its `onFrame` settled.
+   */
+  readonly poisonReleased: boolean;
   /** How an isolated plugin process is confined (other modes ignore it). */
   readonly isolation: IsolationSettings;
 }

@@ -103,6 +103,8 @@ export interface GuestLaunch {
   readonly control: { readonly buffer: SharedArrayBuffer; readonly byteOffset: number; readonly heartbeatMs: number };
   /** Whether an input error ends the generation (policy): the guest then starts no further input. */
   readonly haltOnInputError: boolean;
+  /** `frames.poisonReleased`: poison a frame that came as a copy (by message) once its `onFrame` settled. */
+  readonly poisonReleased: boolean;
 }
 
 /** What the embedded guest receives as `workerData`: the launch, its Comlink port, its ring layout. */
@@ -239,6 +241,7 @@ export interface IsolatedLaunch {
   readonly config: unknown;
   readonly heartbeatMs: number;
   readonly haltOnInputError: boolean;
+  readonly poisonReleased: boolean;
   /** The frame slots (fd {@link CHILD_FD_FRAMES}), shared by the instance's generations. */
   readonly frames:
     | { readonly byteLength: number; readonly slots: number; readonly slotBytes: number; readonly slotStride: number; readonly slotsOffset: number }

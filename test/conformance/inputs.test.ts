@@ -286,6 +286,13 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(read.raw).toEqual(new Array(8).fill(0xde));
   });
 
+  it('poisons a frame that travelled as a copy (a format without a ring code) just the same', async () => {
+    const p = await harness().running({ config: { keepFrames: true }, frames: { poisonReleased: true } });
+    await lastValueFrom(p.connect(of(frame({ fill: 7, format: 'x-private' }))));
+    const read = (await p.send({ op: 'read-kept-frame' })) as { raw: number[] };
+    expect(read.raw).toEqual(new Array(8).fill(0xde));
+  });
+
   it('copies an application buffer once: later writes to it do not reach the plugin', async () => {
     const p = await harness().running();
     await p.pause();

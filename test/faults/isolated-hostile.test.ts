@@ -11,6 +11,7 @@ import type { PluginInstance } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
 import { frame, useHarness } from '../conformance/harness.js';
 import { entering, expectBalanced, expectEnds, expectServes, guardHost, hasEnded } from '../fixtures/faultKit.js';
+import { SHARED_MEMORY } from './sharedMemory.js';
 
 guardHost();
 
@@ -132,7 +133,7 @@ describe('isolated faults: hostile pipe and memory, floods, teardown', () => {
   // E7: the plugin tries to truncate or grow its shared segments (fd 4: frame slots, fd 5:
   // rings) → EPERM inside the child (sealed memfds), sizes unchanged, host unaffected (E13:
   // a truncated mapping would SIGBUS the host on its next access).
-  it('E7: ftruncate on the shared segments fails with EPERM in the child; the host is unaffected', async () => {
+  it.skipIf(!SHARED_MEMORY)('E7: ftruncate on the shared segments fails with EPERM in the child; the host is unaffected', async () => {
     const h = harness();
     const other = await h.running();
     const p = await h.running({ fixture: 'faults' });
@@ -152,7 +153,7 @@ describe('isolated faults: hostile pipe and memory, floods, teardown', () => {
   // E1 (a ring counter far past the capacity) and E2 (a descriptor naming slot 0xFFFFFFFF
   // with length 2^31), written by the child into the complete ring it shares with the host
   // → lost/protocol, detected on the host's validated single fetch.
-  it.each([
+  it.skipIf(!SHARED_MEMORY).each([
     ['E1', 'tail', /ring_index|tail/],
     ['E2', 'slot', /slot/],
   ] as const)('%s: a corrupt complete ring (%s) is lost/protocol', async (_row, what, detail) => {

@@ -120,6 +120,7 @@ class EmbeddedSession implements GenerationSession {
       rings: { buffer: rings, capacity: RING_CAPACITY },
       control: { buffer: controlBuffer, byteOffset: 0, heartbeatMs: request.heartbeatMs },
       haltOnInputError: request.haltOnInputError,
+      poisonReleased: request.poisonReleased,
       controlPort: port2,
       layout,
     };

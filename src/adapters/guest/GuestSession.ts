@@ -7,6 +7,7 @@ import { messageOf } from '../../errors.js';
 import { DescriptorRing } from '../../transport/DescriptorRing.js';
 import type { Descriptor } from '../../transport/DescriptorRing.js';
 import { Doorbell } from '../../transport/Doorbell.js';
+import { POISON_BYTE } from '../../transport/SlotPool.js';
 import type { BlockingWaitFn, NotifyFn, ParkOutcome } from '../../transport/Doorbell.js';
 import type { SegmentLayout } from '../../transport/segmentLayout.js';
 import { PluginRunner } from './PluginRunner.js';
@@ -274,6 +275,9 @@ export class GuestSession {
         return;
       }
       const result = await runner.handle(next.delivery);
+      // A frame copied to this side (not in a shared slot) is poisoned like a released slot,
+      // so a plugin that kept its bytes reads garbage in every transport.
+      if (!next.viaRing && next.delivery.kind === 'frame' && this.#launch.poisonReleased) next.delivery.data.fill(POISON_BYTE);
       this.#settle(next, result);
       if (!result.ok && this.#launch.haltOnInputError) {
         // Policy: this input error ends the generation; start nothing more.

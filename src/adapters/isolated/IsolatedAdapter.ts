@@ -206,6 +206,7 @@ class IsolatedSession implements GenerationSession {
       config: request.config,
       heartbeatMs: request.heartbeatMs,
       haltOnInputError: request.haltOnInputError,
+      poisonReleased: request.poisonReleased,
       frames: shared ? { byteLength: pool.buffer.byteLength, ...pool.layout } : undefined,
       rings: rings === undefined ? undefined : { byteLength: rings.buffer.byteLength, layout: rings.layout, controlOffset: rings.layout.totalBytes },
     };

@@ -116,6 +116,7 @@ function launch(spec: IsolatedLaunch): void {
       rings: { buffer: rings, capacity: layout.submit.capacity },
       control: { buffer: rings, byteOffset: controlOffset, heartbeatMs: spec.heartbeatMs },
       haltOnInputError: spec.haltOnInputError,
+      poisonReleased: spec.poisonReleased,
     },
     layout,
     {
