@@ -176,17 +176,13 @@ export class Doorbell {
    * Non-blocking park with `Atomics.waitAsync`, for the host's event loop. The flag is raised
    * synchronously, before this returns. Note: a pending `waitAsync` does not keep a Node
    * process alive by itself.
-   *
-   * `interrupt` (optional) ends the park too, without a notification: for a wake-up that
-   * arrives on this same event loop (a port message), which would otherwise cost a second
-   * turn for the `waitAsync` to resolve. Its waiter is left to the next notification.
    */
-  async parkAsync(isReady: () => boolean, timeoutMs = Number.POSITIVE_INFINITY, interrupt?: Promise<unknown>): Promise<ParkOutcome> {
+  async parkAsync(isReady: () => boolean, timeoutMs = Number.POSITIVE_INFINITY): Promise<ParkOutcome> {
     checkTimeout(timeoutMs);
     const wait = waitAsync();
     if (!this.prepareToPark(isReady)) return 'ready';
     const pending = wait(this.#word, 0, PARKED, timeoutMs);
-    const result = !pending.async ? pending.value : interrupt === undefined ? await pending.value : await Promise.race([pending.value, interrupt.then(() => 'ok' as const)]);
+    const result = pending.async ? await pending.value : pending.value;
     this.endPark();
     return this.#outcome(result, isReady);
   }

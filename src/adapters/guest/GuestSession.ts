@@ -290,15 +290,7 @@ export class GuestSession {
 
   /** Parks on the event loop until the host rings (or a port message or control call arrives). */
   async #sleep(isReady: () => boolean): Promise<ParkOutcome> {
-    if (this.#channel.doorbellByMessage !== true) {
-      // The host rings by Atomics.notify; a port message is cut short directly (#wakeSelf).
-      const interrupt = new Promise<void>((resolve) => {
-        this.#endSleep = resolve;
-      });
-      const outcome = await this.#submitBell.parkAsync(isReady, Number.POSITIVE_INFINITY, interrupt);
-      this.#endSleep = undefined;
-      return outcome;
-    }
+    if (this.#channel.doorbellByMessage !== true) return this.#submitBell.parkAsync(isReady);
     if (!this.#submitBell.prepareToPark(isReady)) return 'ready';
     await new Promise<void>((resolve) => {
       this.#endSleep = resolve;
@@ -310,10 +302,7 @@ export class GuestSession {
   /** Ends this side's own park: something it waits for arrived on its event loop. */
   #wakeSelf(): void {
     if (this.#channel.doorbellByMessage !== true) {
-      const end = this.#endSleep;
-      this.#endSleep = undefined;
-      if (end !== undefined) end();
-      else this.#submitBell.ring();
+      this.#submitBell.ring();
       return;
     }
     // Not through the flag: a ring that lowered it with nobody to wake would leave the next
