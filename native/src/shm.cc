@@ -374,6 +374,18 @@ int32_t* ReadWord(Isolate* isolate, Local<Value> buffer, Local<Value> offset,
                                     static_cast<size_t>(byteOffset));
 }
 
+// The futex syscall whose timespec is this build's struct timespec: a 32-bit
+// build with a 64-bit time_t (e.g. _TIME_BITS=64) must use futex_time64, or the
+// kernel would read our 64-bit seconds as 32-bit fields.
+#if defined(SYS_futex_time64)
+constexpr long kFutexSyscall =
+    sizeof(time_t) > sizeof(long) ? SYS_futex_time64 : SYS_futex;
+#else
+constexpr long kFutexSyscall = SYS_futex;
+static_assert(sizeof(time_t) == sizeof(long),
+              "a 64-bit time_t needs SYS_futex_time64 on this platform");
+#endif
+
 // futexWait(sab, byteOffset, expected, timeoutMs) -> 0 woken, 1 not-equal,
 // 2 timed-out. Blocks the calling thread: for a plugin process's own thread,
 // never the host's. A signal (EINTR) counts as woken: the caller re-checks.
@@ -401,8 +413,8 @@ void FutexWait(const FunctionCallbackInfo<Value>& args) {
   struct timespec ts {};
   ts.tv_sec = static_cast<time_t>(ns / 1000000000);
   ts.tv_nsec = static_cast<long>(ns % 1000000000);
-  long rc = syscall(SYS_futex, word, FUTEX_WAIT, static_cast<int32_t>(expected),
-                    &ts, nullptr, 0);
+  long rc = syscall(kFutexSyscall, word, FUTEX_WAIT,
+                    static_cast<int32_t>(expected), &ts, nullptr, 0);
   int result = 0;
   if (rc != 0) {
     if (errno == EAGAIN) {

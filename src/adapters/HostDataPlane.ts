@@ -11,6 +11,7 @@ import {
   CONTROL_EXTERNAL_MB,
   CONTROL_FENCE,
   CONTROL_HEARTBEAT,
+  CONTROL_POSTED,
   CONTROL_STARTED,
   SUBMIT_FRAME,
   SUBMIT_KINDS,
@@ -154,17 +155,35 @@ export class HostDataPlane {
     return this.#waiting.size;
   }
 
-  /** Hands one delivery to the guest; `settle` is called when its outcome arrives. */
+  /**
+   * Hands one delivery to the guest; `settle` is called when its outcome arrives. Throws,
+   * having handed nothing over, when the delivery cannot be posted (e.g. too large to frame).
+   */
   deliver(input: Delivery, settle: DeliverySettle): void {
-    const dseq = ++this.#dseq;
-    this.#waiting.set(input.seq, { dseq, settle });
-    if (input.kind === 'frame') {
-      if (this.#pushFrame(input, dseq)) return;
-      // Not in a shared slot (an overflow copy, an unlisted format, no shared memory): one copy by message.
-      this.#options.post({ t: 'frame', dseq, seq: input.seq, ...input.meta, data: input.data });
+    const dseq = this.#dseq + 1;
+    if (input.kind === 'frame' && this.#pushFrame(input, dseq)) {
+      this.#dseq = dseq;
+      this.#waiting.set(input.seq, { dseq, settle });
       return;
     }
-    this.#options.post({ t: 'message', dseq, seq: input.seq, message: input.message });
+    const control = this.#options.control;
+    const posted = control === undefined ? 0 : Atomics.load(control, CONTROL_POSTED);
+    if (control !== undefined) Atomics.store(control, CONTROL_POSTED, dseq);
+    try {
+      // A frame not in a shared slot (an overflow copy, an unlisted format, no shared
+      // memory) goes as one copy by message, as every message does.
+      this.#options.post(
+        input.kind === 'frame'
+          ? { t: 'frame', dseq, seq: input.seq, ...input.meta, data: input.data }
+          : { t: 'message', dseq, seq: input.seq, message: input.message },
+      );
+    } catch (error) {
+      // Nothing left: the guest must not wait for a dseq that never comes.
+      if (control !== undefined) Atomics.store(control, CONTROL_POSTED, posted);
+      throw error;
+    }
+    this.#dseq = dseq;
+    this.#waiting.set(input.seq, { dseq, settle });
   }
 
   /** Applies one data-plane message from the guest (already validated by the session). */
@@ -233,6 +252,14 @@ export class HostDataPlane {
   /** Wakes the guest parked on the submit ring, if it said it is parked. */
   ringGuest(): void {
     this.#submitBell?.ring();
+  }
+
+  /**
+   * After a message: wakes the guest only if it sleeps in a blocking wait, where no message
+   * reaches it; one parked on its event loop is woken by the message itself.
+   */
+  ringGuestForMessage(): void {
+    this.#submitBell?.ringIfBlocking();
   }
 
   /**
@@ -321,8 +348,19 @@ export class HostDataPlane {
     }
     this.#waiting.delete(seq);
     // While fencing, the runtime collects completions synchronously (see fence()).
-    if (this.#fenced !== undefined) this.#fenced.add(seq);
-    else waiting.settle(seq, result);
+    if (this.#fenced !== undefined) {
+      this.#fenced.add(seq);
+      return;
+    }
+    try {
+      waiting.settle(seq, result);
+    } catch (error) {
+      // The runtime's own code threw: a host bug, not the guest's doing. Surface it as such,
+      // outside the ring drain or the pipe reader (where it would pass for a guest's fault).
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 
   #applyBlocked(): void {
@@ -347,15 +385,7 @@ export class HostDataPlane {
     }
   }
 
-  /**
-   * Drains the complete ring, parks until the guest rings, repeats. The park word is shared
-   * memory the guest can write (RELIABILITY E3), so neither way it can lie may cost the host:
-   * - held away from "parked", it makes every park return at once, and this loop — a chain
-   *   of microtasks — would starve the host's event loop for good: a wake-up that brings
-   *   nothing to drain yields a macrotask (a timer, once they come in a row);
-   * - cleared after the host parked, the guest never rings, and finished frames would wait
-   *   for ever: while deliveries are pending, a watchdog wakes the wait every PENDING_WAKE_MS.
-   */
+  /** Parks the loop: on `waitAsync`, or on a promise {@link wake} resolves when doorbells come by message. */
   async #sleep(bell: Doorbell, isReady: () => boolean): Promise<void> {
     if (this.#options.doorbellByMessage !== true) {
       await bell.parkAsync(isReady);
@@ -368,6 +398,15 @@ export class HostDataPlane {
     bell.endPark();
   }
 
+  /**
+   * Drains the complete ring, parks until the guest rings, repeats. The park word is shared
+   * memory the guest can write (RELIABILITY E3), so neither way it can lie may cost the host:
+   * - held away from "parked", it makes every park return at once, and this loop — a chain
+   *   of microtasks — would starve the host's event loop for good: a wake-up that brings
+   *   nothing to drain yields a macrotask (a timer, once they come in a row);
+   * - cleared after the host parked, the guest never rings, and finished frames would wait
+   *   for ever: while deliveries are pending, a watchdog wakes the wait every PENDING_WAKE_MS.
+   */
   async #loop(): Promise<void> {
     const complete = this.#complete;
     const bell = this.#completeBell;

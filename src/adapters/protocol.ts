@@ -53,6 +53,14 @@ export const CONTROL_FENCE = 2;
  * with each heartbeat: `resourceLimits` do not bound it (RELIABILITY E3), the host does.
  */
 export const CONTROL_EXTERNAL_MB = 3;
+/**
+ * The last `dseq` the host handed over by message (port or pipe), stored before it posts and
+ * rings. A guest about to sleep in a blocking wait, which reads no message, re-checks it after
+ * raising its park flag: a delivery on its way by message keeps it from sleeping, and the
+ * host's ring cannot be lost in between (it stores, then reads the flag; the guest raises the
+ * flag, then reads this).
+ */
+export const CONTROL_POSTED = 4;
 /** Size of the control block in bytes. */
 export const CONTROL_BYTES = 64;
 

@@ -70,9 +70,9 @@ function checkTimeout(timeoutMs: number): void {
  * sleeps (the consumer of a ring when it is empty, or its producer when it is full) parks
  * here; the other side rings after publishing.
  *
- * Parking: raise the flag (`Atomics.store` 1), re-check the condition, then sleep while the
- * flag is still 1. Ringing: after publishing, if the flag is 1, clear it with
- * `compareExchange(1 → 0)` and notify. Both sides use sequentially consistent atomics, so
+ * Parking: raise the flag (`Atomics.store` 1, or 2 for a blocking wait), re-check the
+ * condition, then sleep while the flag is still raised. Ringing: after publishing, if the
+ * flag is raised, clear it with `compareExchange(flag → 0)` and notify. Both sides use sequentially consistent atomics, so
  * either the sleeper's re-check sees the publication or the ringer sees the flag: no lost
  * wake-up. A busy peer never has its flag raised, so ringing it costs one load and no
  * syscall; many publications while the peer sleeps cost one notification.
@@ -129,6 +129,17 @@ export class Doorbell {
   }
 
   /**
+   * Like {@link ring}, but only a peer asleep in a blocking wait: for a ringer whose other
+   * news (a message) already wakes a peer parked on its event loop.
+   */
+  ringIfBlocking(): boolean {
+    if (Atomics.load(this.#word, 0) !== PARKED_BLOCKING) return false;
+    if (Atomics.compareExchange(this.#word, 0, PARKED_BLOCKING, AWAKE) !== PARKED_BLOCKING) return false;
+    this.#notify(this.#word, true);
+    return true;
+  }
+
+  /**
    * Wakes this process's own waiters on the word, unconditionally. For a doorbell that
    * arrived by another way (a byte on a pipe from a peer in another process, where
    * `Atomics.notify` cannot reach): the peer already lowered the flag, so `ring()` would not.
@@ -167,8 +178,14 @@ export class Doorbell {
   park(isReady: () => boolean, timeoutMs = Number.POSITIVE_INFINITY): ParkOutcome {
     checkTimeout(timeoutMs);
     if (!this.prepareToPark(isReady, PARKED_BLOCKING)) return 'ready';
-    const result = this.#wait(this.#word, PARKED_BLOCKING, timeoutMs);
-    this.endPark();
+    let result: 'ok' | 'not-equal' | 'timed-out';
+    try {
+      result = this.#wait(this.#word, PARKED_BLOCKING, timeoutMs);
+    } finally {
+      // Even when the wait throws: a flag left raised would make the peer keep waking a
+      // sleeper that is not there, and never use the way that reaches it.
+      this.endPark();
+    }
     return this.#outcome(result, isReady);
   }
 

@@ -42,11 +42,12 @@ export class HeapFramePool implements FramePool {
     return this.#tryPooled(byteLength) ?? new Uint8Array(byteLength);
   }
 
-  /** Gives a buffer back. Pooled buffers are recycled (and poisoned if asked); others are left to the GC. */
+  /** Gives a buffer back. Pooled buffers are recycled; with `poisonReleased` every buffer is poisoned first. */
   release(view: Uint8Array): void {
     const buffer = view.buffer as ArrayBuffer;
-    if (!this.#pooled.delete(buffer)) return;
+    // An overflow copy too: a plugin that kept it must read garbage, as from a pooled one.
     if (this.#poison) new Uint8Array(buffer).fill(0xde);
+    if (!this.#pooled.delete(buffer)) return;
     this.#free.push(buffer);
     this.#serveWaiters();
   }

@@ -67,9 +67,9 @@ export interface ShmBinding {
    * Returns 0 when woken (or interrupted), 1 when the word did not hold `expected`, 2 on
    * timeout. Blocks the calling thread.
    */
-  futexWait(buffer: SharedArrayBuffer, byteOffset: number, expected: number, timeoutMs: number): 0 | 1 | 2;
+  readonly futexWait?: (buffer: SharedArrayBuffer, byteOffset: number, expected: number, timeoutMs: number) => 0 | 1 | 2;
   /** Wakes up to `count` sleepers of {@link futexWait} on that word; returns how many woke. */
-  futexWake(buffer: SharedArrayBuffer, byteOffset: number, count: number): number;
+  readonly futexWake?: (buffer: SharedArrayBuffer, byteOffset: number, count: number) => number;
   readonly constants: ShmConstants;
 }
 
@@ -78,7 +78,9 @@ export const SHM_ADDON_DISABLE_ENV = 'PLUGIN_SEAM_NO_ADDON';
 
 const PACKAGE_NAME = 'plugin-seam';
 const ADDON_RELATIVE_PATH = path.join('native', 'build', 'Release', 'plugin_seam_shm.node');
-const FUNCTIONS = ['createSegment', 'mapSegment', 'closeFd', 'setParentDeathSignal', 'seals', 'futexWait', 'futexWake'] as const;
+// futexWait/futexWake are not required: an addon built before them still shares memory
+// (both sides check for them and do without a blocking park).
+const FUNCTIONS = ['createSegment', 'mapSegment', 'closeFd', 'setParentDeathSignal', 'seals'] as const;
 
 type LoadOutcome = { readonly binding: ShmBinding } | { readonly reason: string };
 

@@ -162,6 +162,12 @@ describe('loadShmBinding', () => {
 describe.skipIf(binding === undefined)('shm addon', () => {
   // Narrowed once here; the suite is skipped when the addon is unavailable.
   const shm = binding!;
+  /** The futex calls, which this checkout's addon build has (older builds may not). */
+  const futex = (): { futexWait: NonNullable<typeof shm.futexWait>; futexWake: NonNullable<typeof shm.futexWake> } => {
+    const { futexWait, futexWake } = shm;
+    if (futexWait === undefined || futexWake === undefined) throw new Error('the built addon has no futexWait/futexWake: rebuild it (npm run build:native)');
+    return { futexWait, futexWake };
+  };
   let devShmBefore: string[] = [];
 
   beforeAll(() => {
@@ -312,6 +318,7 @@ describe.skipIf(binding === undefined)('shm addon', () => {
   });
 
   it('wakes a child asleep in futexWait on a word of a shared segment (futexWake)', async () => {
+    const { futexWake } = futex();
     const { fd, buffer } = shm.createSegment(4096);
     let child: ChildProcess;
     try {
@@ -334,7 +341,7 @@ describe.skipIf(binding === undefined)('shm addon', () => {
     while (woke === 0) {
       if (performance.now() > deadline) throw new Error('the child never slept on the word');
       await new Promise((resolve) => setImmediate(resolve));
-      woke = shm.futexWake(buffer, 0, 1);
+      woke = futexWake(buffer, 0, 1);
     }
     const report = await next();
     expect(report).toMatchObject({ woken: 0, value: 7, notEqual: 1, timedOut: 2 });
@@ -343,21 +350,22 @@ describe.skipIf(binding === undefined)('shm addon', () => {
   });
 
   it('futexWait and futexWake refuse what is not an aligned word of a SharedArrayBuffer', () => {
+    const { futexWait, futexWake } = futex();
     const { fd, buffer } = shm.createSegment(4096);
     shm.closeFd(fd);
-    expect(shm.futexWake(buffer, 0, 1)).toBe(0);
-    expect(shm.futexWait(buffer, 0, 1, 0)).toBe(1);
-    expect(shm.futexWait(buffer, 0, 0, 0)).toBe(2);
+    expect(futexWake(buffer, 0, 1)).toBe(0);
+    expect(futexWait(buffer, 0, 1, 0)).toBe(1);
+    expect(futexWait(buffer, 0, 0, 0)).toBe(2);
     const plain = new ArrayBuffer(8) as unknown as SharedArrayBuffer;
-    expect(() => shm.futexWait(plain, 0, 0, 0)).toThrow(/SharedArrayBuffer/);
-    expect(() => shm.futexWake(buffer, 2, 1)).toThrow(/4-aligned/);
-    expect(() => shm.futexWake(buffer, 4096, 1)).toThrow(RangeError);
-    expect(() => shm.futexWake(buffer, -4, 1)).toThrow(RangeError);
-    expect(() => shm.futexWake(buffer, 0, 0)).toThrow(RangeError);
-    expect(() => shm.futexWait(buffer, 0, 0, -1)).toThrow(/timeoutMs/);
-    expect(() => shm.futexWait(buffer, 0, 0, Number.NaN)).toThrow(/timeoutMs/);
-    expect(() => shm.futexWait(buffer, 0, 0, 60_001)).toThrow(/timeoutMs/);
-    expect(() => shm.futexWait(buffer, 0, 2 ** 31, 0)).toThrow(RangeError);
+    expect(() => futexWait(plain, 0, 0, 0)).toThrow(/SharedArrayBuffer/);
+    expect(() => futexWake(buffer, 2, 1)).toThrow(/4-aligned/);
+    expect(() => futexWake(buffer, 4096, 1)).toThrow(RangeError);
+    expect(() => futexWake(buffer, -4, 1)).toThrow(RangeError);
+    expect(() => futexWake(buffer, 0, 0)).toThrow(RangeError);
+    expect(() => futexWait(buffer, 0, 0, -1)).toThrow(/timeoutMs/);
+    expect(() => futexWait(buffer, 0, 0, Number.NaN)).toThrow(/timeoutMs/);
+    expect(() => futexWait(buffer, 0, 0, 60_001)).toThrow(/timeoutMs/);
+    expect(() => futexWait(buffer, 0, 2 ** 31, 0)).toThrow(RangeError);
   });
 
   it('ping-pongs 1000 times with a child process through the shared segment', async () => {

@@ -32,8 +32,10 @@ export interface EmbeddedAdapterOptions {
  * Control (start, stop) goes over Comlink on a MessagePort; every Comlink call is raced
  * against the worker's death, so none stays pending when the worker dies. Frames in shared
  * slots travel as descriptors on a ring and their `done` outcomes come back on another;
- * messages, outputs, logs, results and failures travel on the worker's port. Both sides
- * park with `Atomics.waitAsync` and ring only a parked peer.
+ * messages, outputs, logs, results and failures travel on the worker's port. The host parks
+ * with `Atomics.waitAsync`; the worker sleeps up to 1 ms in `Atomics.wait` for the next
+ * frame, then parks with `Atomics.waitAsync`; each rings only a parked peer, and the host
+ * rings after every port message (a blocked worker reads none).
  *
  * What it cannot contain: a native crash (segfault, abort) in the worker ends the whole
  * process; `resourceLimits` bound the JavaScript heap but not ArrayBuffer/Buffer memory, so
@@ -77,7 +79,7 @@ class EmbeddedSession implements GenerationSession {
     if (this.#exited) return;
     this.#worker.postMessage(messages);
     // The guest may be asleep in a blocking wait, where no port message reaches it.
-    this.#plane.ringGuest();
+    this.#plane.ringGuestForMessage();
   });
   #reportDeath: (fault: Fault) => void = () => undefined;
 
@@ -167,7 +169,7 @@ class EmbeddedSession implements GenerationSession {
     await this.#plane.control(() => {
       const reply = this.#guest.stop(this.#plane.lastDseq);
       // Comlink posted the call synchronously; a guest in a blocking wait needs the bell.
-      this.#plane.ringGuest();
+      this.#plane.ringGuestForMessage();
       return reply;
     }, this.#died);
   }

@@ -15,7 +15,8 @@ import { MessageBatcher } from '../../transport/MessageBatcher.js';
 /**
  * How long an idle guest sleeps in `Atomics.wait` for the next frame before it parks with
  * `Atomics.waitAsync`: a frame that follows within it wakes the plugin in microseconds, not
- * a turn of the worker's event loop; the plugin's own timers wait at most this long.
+ * a turn of the worker's event loop. A plugin timer due meanwhile runs up to this late; over
+ * a run of frames the session still turns the event loop every EVENT_LOOP_TURN_MS.
  */
 const BLOCKING_PARK_MS = 1;
 

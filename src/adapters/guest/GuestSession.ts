@@ -1,7 +1,7 @@
 import type { Delivery, DeliveryResult } from '../Adapter.js';
 import { EVENT_LOOP_TURN_MS } from '../Adapter.js';
 import { getHeapStatistics } from 'node:v8';
-import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_BYTES, CONTROL_EXTERNAL_MB, CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_STARTED, FRAME_FORMATS, GUEST_ERROR_NAME_MAX_LENGTH, SUBMIT_KINDS } from '../protocol.js';
+import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_BYTES, CONTROL_EXTERNAL_MB, CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_POSTED, CONTROL_STARTED, FRAME_FORMATS, GUEST_ERROR_NAME_MAX_LENGTH, SUBMIT_KINDS } from '../protocol.js';
 import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 import { messageOf } from '../../errors.js';
 import { DescriptorRing } from '../../transport/DescriptorRing.js';
@@ -29,11 +29,12 @@ export interface GuestChannel {
   /** Sends what `post` queued, if it batches. Called before the plugin runs again. */
   readonly flush?: () => void;
   /**
-   * How long, in ms, an idle session may sleep in a blocking `Atomics.wait` for the next
-   * frame before it parks with `Atomics.waitAsync` (undefined: never block). Only for a
-   * guest the host can wake with `Atomics.notify` (a thread of the same process), and only
-   * when the host rings after every port message and control call: a blocked thread runs
-   * no event loop, so nothing else would wake it before the timeout.
+   * How long, in ms, an idle session may sleep in a blocking wait for the next frame before
+   * it parks on its event loop (undefined: never block). Only for a guest the host can wake
+   * in that wait — `Atomics.notify` for a thread of the same process, a futex wake for a
+   * process sharing the segment (`blockingWait`) — and only when the host rings after every
+   * message and control call: a blocked thread runs no event loop, so nothing else would
+   * wake it before the timeout.
    */
   readonly blockingParkMs?: number;
   /** How the blocking park sleeps (default `Atomics.wait`; a futex for another process). */
@@ -54,15 +55,16 @@ interface Pending {
 }
 
 /**
- * The guest side of one generation, whatever carries it (a worker thread now): it runs the
- * plugin through {@link PluginRunner}, takes deliveries from the submit ring and the data
- * port and runs them strictly in `dseq` order, posts outputs and logs on the port, and
- * returns outcomes (a `done` frame on the complete ring, with the port-message barrier;
- * everything else on the port). When idle it parks with `Atomics.waitAsync`; a channel may
- * allow a short blocking `Atomics.wait` first (`blockingParkMs`), which wakes in
+ * The guest side of one generation, whatever carries it (a worker thread or a plugin
+ * process): it runs the plugin through {@link PluginRunner}, takes deliveries from the
+ * submit ring and the data port and runs them strictly in `dseq` order, posts outputs and
+ * logs on the port, and returns outcomes (a `done` frame on the complete ring, with the
+ * port-message barrier; everything else on the port). When idle it parks on its event loop
+ * (`Atomics.waitAsync`, or a promise a message doorbell resolves); a channel may allow a
+ * short blocking wait first (`blockingParkMs`: `Atomics.wait`, or a futex), which wakes in
  * microseconds instead of a turn of the event loop — bounded, and never for longer than
  * EVENT_LOOP_TURN_MS since the event loop last ran, so the plugin's own timers and I/O
- * wait at most that long. It drains every available descriptor per wake-up.
+ * wait at most about that long. It drains every available descriptor per wake-up.
  */
 export class GuestSession {
   readonly #launch: GuestLaunch;
@@ -254,9 +256,11 @@ export class GuestSession {
         }
         if (blockingParkMs !== undefined && stopAfter === undefined) {
           const budget = Math.min(blockingParkMs, EVENT_LOOP_TURN_MS - (performance.now() - lastTurn));
-          // Woken by a frame: run it now. Woken otherwise (a port message, a control call,
-          // both of which ring) or timed out: the event loop must run, so park async.
-          if (budget > 0 && this.#submitBell.park(() => this.#submit.hasPending(), budget) !== 'timed-out' && this.#submit.hasPending()) continue;
+          // Not while the next delivery is on its way by message (CONTROL_POSTED): only the
+          // event loop reads it. Woken by a frame: run it now. Woken otherwise (a message or a
+          // control call, both of which ring) or timed out: the event loop must run.
+          const ready = (): boolean => this.#submit.hasPending() || Atomics.load(this.#control, CONTROL_POSTED) >= this.#expected;
+          if (budget > 0 && this.#submitBell.park(ready, budget) !== 'timed-out' && this.#submit.hasPending()) continue;
         }
         const parked = await this.#sleep(() => this.#submit.hasPending() || this.#fromPort.has(this.#expected) || this.#stopAfter !== undefined);
         // A real wait resolves in a task of its own: the event loop has had its turn.
@@ -305,8 +309,8 @@ export class GuestSession {
       this.#submitBell.ring();
       return;
     }
-    // Not through the flag: a ring that lowered it with nobody to wake would leave the next
-    // park's flag down, and the host would never ring for it.
+    // Not through the flag: lowering it while this side still sleeps on the promise would
+    // tell the host it is awake, and the host would send no doorbell for the next frame.
     const end = this.#endSleep;
     this.#endSleep = undefined;
     end?.();

@@ -39,6 +39,9 @@ class InlineSession implements GenerationSession {
   #turnStartedAt = 0;
   /** Inputs wait for #turn (every later one too, to keep their order) until it resolves. */
   #deferred = false;
+  /** Inputs handed over but waiting for #turn: not started, so a fence gives them back. */
+  readonly #waitingTurn = new Set<number>();
+  #fenced = false;
 
   constructor(request: LaunchRequest) {
     this.#request = request;
@@ -92,7 +95,10 @@ class InlineSession implements GenerationSession {
       this.#deferred = true;
     }
     if (this.#deferred) {
+      this.#waitingTurn.add(input.seq);
       void this.#turn.then(() => {
+        // Handed back by the fence, or the generation ended meanwhile: never started.
+        if (!this.#waitingTurn.delete(input.seq) || this.#fenced || this.#disposed) return;
         this.#run(input, settle);
       });
     } else {
@@ -124,11 +130,22 @@ class InlineSession implements GenerationSession {
 
   async stop(): Promise<void> {
     if (this.#runner === undefined) return;
+    // Inputs handed over before stop() run before the plugin's stop, as in every mode: those
+    // waiting for the event loop's turn reach the runner's queue when it comes.
+    if (this.#waitingTurn.size > 0) await this.#turn;
     try {
       await this.#runner.stop();
     } catch (error) {
       throw new GenerationFault({ cause: 'threw', detail: messageOf(error) });
     }
+  }
+
+  /** Inputs still waiting for the event loop's turn never started: the next generation gets them. */
+  fence(): { readonly unstarted: readonly number[]; readonly completed: ReadonlySet<number> } {
+    this.#fenced = true;
+    const unstarted = [...this.#waitingTurn];
+    this.#waitingTurn.clear();
+    return { unstarted, completed: new Set() };
   }
 
   dispose(): void {

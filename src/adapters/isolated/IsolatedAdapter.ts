@@ -184,8 +184,16 @@ class IsolatedSession implements GenerationSession {
       notifyGuest: (word, blocking) => {
         // A guest in a blocking wait sleeps on a futex of the shared segment: wake it there,
         // in microseconds; one parked on its event loop hears the doorbell on the pipe.
-        if (blocking && binding !== undefined) binding.futexWake(word.buffer as SharedArrayBuffer, word.byteOffset, 1);
-        else this.#sendFrame(DOORBELL_FRAME);
+        if (blocking && binding?.futexWake !== undefined) {
+          try {
+            binding.futexWake(word.buffer as SharedArrayBuffer, word.byteOffset, 1);
+            return;
+          } catch {
+            // Cannot fail on our own mapping; if it ever did, the pipe still reaches the guest
+            // once its wait times out. Never an exception on the host for a child's flag.
+          }
+        }
+        this.#sendFrame(DOORBELL_FRAME);
       },
       doorbellByMessage: true,
       sink: request.sink,
@@ -386,8 +394,9 @@ class IsolatedSession implements GenerationSession {
 
   #send(message: HostPipeMessage): void {
     this.#sendFrame(encodeFrame(serialize(message), PIPE_MAX_HOST_FRAME_BYTES));
-    // A guest asleep in a futex wait reads no pipe: ring it for the message.
-    this.#plane.ringGuest();
+    // A guest asleep in a futex wait reads no pipe: wake it for the message (one parked on
+    // its event loop is woken by the message itself).
+    this.#plane.ringGuestForMessage();
   }
 
   #sendFrame(frame: Uint8Array): void {

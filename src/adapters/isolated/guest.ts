@@ -32,11 +32,16 @@ const SIGKILL = 9;
 const DOORBELL_FRAME = encodeFrame(PIPE_DOORBELL_PAYLOAD, PIPE_MAX_GUEST_FRAME_BYTES);
 /**
  * How long an idle guest sleeps in a futex wait for the next frame before it parks on its
- * event loop (as in embedded mode: the plugin's own timers wait at most this long).
+ * event loop (as in embedded mode: a plugin timer due meanwhile runs up to this late; over a
+ * run of frames the session still turns the event loop every EVENT_LOOP_TURN_MS).
  */
 const BLOCKING_PARK_MS = 1;
+/** The addon's futexWait takes at most this long a timeout. */
+const FUTEX_MAX_TIMEOUT_MS = 60_000;
 const FUTEX_OUTCOMES = ['ok', 'not-equal', 'timed-out'] as const;
 const binding = loadShmBinding();
+/** Absent from an addon built before it existed: then the guest just never blocks. */
+const futexWait = binding?.futexWait;
 // Die with the host, even if it is SIGKILLed (a busy child would otherwise be orphaned).
 if (binding !== undefined && !binding.setParentDeathSignal(SIGKILL)) process.exit(70);
 
@@ -135,11 +140,11 @@ function launch(spec: IsolatedLaunch): void {
       },
       doorbellByMessage: true,
       // With shared memory the host can wake a futex wait on the ring's park word directly.
-      ...(binding !== undefined && spec.frames !== undefined
+      ...(futexWait !== undefined && spec.frames !== undefined
         ? {
             blockingParkMs: BLOCKING_PARK_MS,
             blockingWait: (word: Int32Array, expected: number, timeoutMs: number) =>
-              FUTEX_OUTCOMES[binding.futexWait(word.buffer as SharedArrayBuffer, word.byteOffset, expected, timeoutMs)],
+              FUTEX_OUTCOMES[futexWait(word.buffer as SharedArrayBuffer, word.byteOffset, expected, Math.min(timeoutMs, FUTEX_MAX_TIMEOUT_MS))],
           }
         : {}),
     },

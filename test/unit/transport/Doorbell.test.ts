@@ -198,6 +198,29 @@ describe('Doorbell (one thread)', () => {
     expect(rings).toEqual([true, false]);
   });
 
+  it('ringIfBlocking wakes only a peer in a blocking wait', () => {
+    const { doorbell, calls, word } = bell();
+    expect(doorbell.prepareToPark(() => false)).toBe(true);
+    expect(doorbell.ringIfBlocking()).toBe(false);
+    expect(doorbell.isParked).toBe(true);
+    Atomics.store(word, 0, 2);
+    expect(doorbell.ringIfBlocking()).toBe(true);
+    expect(doorbell.isParked).toBe(false);
+    expect(doorbell.ringIfBlocking()).toBe(false);
+    expect(calls).toEqual([word]);
+  });
+
+  it('lowers its flag when the blocking wait throws', () => {
+    const sab = new SharedArrayBuffer(64);
+    const doorbell = new Doorbell(sab, 0, {
+      wait: () => {
+        throw new RangeError('wait refused');
+      },
+    });
+    expect(() => doorbell.park(() => false, 1)).toThrow('wait refused');
+    expect(doorbell.isParked).toBe(false);
+  });
+
   it('does not notify for a park word holding anything but a parked state (a hostile peer)', () => {
     const { doorbell, calls, word } = bell();
     for (const value of [3, -1, 0x7fffffff]) {
