@@ -143,6 +143,33 @@ describe.skipIf(!SHARED_MEMORY)('isolated faults: hostile shared memory', () => 
   // the plugin can still corrupt frames addressed to itself: the child maps the slots
   // read-write. A read-only mapping would need the addon to seal the memfd against new
   // writable mappings (F_SEAL_FUTURE_WRITE) once the host has mapped it.)
+  // The guest's own park word says how the host should wake it (pipe doorbell or futex).
+  // Held at 1, every ring costs the host one doorbell frame and the guest keeps being served;
+  // held at 2, the host's futex wakes reach no one while the guest sleeps on its event loop,
+  // so its frames wait (a stall of its own making) — but the host stays responsive, serves
+  // another instance, and a message still gets through (and takes the stuck frames along).
+  it('E3: a worker holding its own park word at "parked on the event loop" is still served', async () => {
+    const h = harness();
+    const p = await h.running({ fixture: 'hostile-shm', restart: { policy: 'never' }, frames: { maxFrameBytes: 4096 } });
+    expect(await p.send({ op: 'flip', target: 'submit-park-async' })).toBe('flipping');
+    const outcomes = await feed(p, frames(200, 1024, (i) => (i % 250) + 1));
+    expect(outcomes.map((o) => o.kind)).toEqual(new Array(200).fill('done'));
+    expect(p.status.state).toBe('running');
+  });
+
+  it('E3: a worker holding its own park word at "blocking" stalls only its own frames', async () => {
+    const h = harness();
+    const other = await h.running();
+    const p = await h.running({ fixture: 'hostile-shm', restart: { policy: 'never' }, frames: { maxFrameBytes: 4096 } });
+    expect(await p.send({ op: 'flip', target: 'submit-park-blocking' })).toBe('flipping');
+    const outcomes = feed(p, frames(20, 1024, (i) => i + 1));
+    await expectServes(other);
+    // A message ends the guest's sleep on its event loop; it drains the frames with it.
+    expect(await p.send({ op: 'echo', value: 'awake' })).toBe('awake');
+    expect((await outcomes).map((o) => o.kind)).toEqual(new Array(20).fill('done'));
+    expect(p.status.state).toBe('running');
+  });
+
   it('E4: writes into a handed-back slot and over every slot do not reach what the application holds', async () => {
     const h = harness();
     const slots = { maxFrameBytes: 4096, slots: 4, queue: 2 };
