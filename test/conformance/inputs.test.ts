@@ -91,6 +91,25 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(done).toBeGreaterThanOrEqual(64);
   });
 
+  it("runs the plugin's own timers while messages arrive back to back", async () => {
+    const p = await harness().running();
+    const ticks = collect(p, 'tick');
+    expect(await p.send({ op: 'ticker', count: 5 })).toBe('ticking');
+    let answered = 0;
+    // Keep the plugin busy: 16 callers, each sending its next message as soon as the last
+    // is answered, until the ticks are in (bounded).
+    const deadline = Date.now() + 10_000;
+    const caller = async (): Promise<void> => {
+      while ((ticks.length < 5 || answered < 64) && Date.now() < deadline) {
+        expect(await p.send({ op: 'echo', value: answered })).toBeTypeOf('number');
+        answered += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, caller));
+    expect(ticks.map((t) => t.value)).toEqual([0, 1, 2, 3, 4]);
+    expect(answered).toBeGreaterThanOrEqual(64);
+  });
+
   it('resolves send with what onMessage returned, structured-cloned', async () => {
     const p = await harness().running();
     const value = { a: [1, 2, { b: 'c' }], d: new Date(5), m: new Map([[1, 2]]) };
