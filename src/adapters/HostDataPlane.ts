@@ -102,8 +102,6 @@ export class HostDataPlane {
   #fenced: Set<number> | undefined;
   #closed = false;
   #ringScheduled = false;
-  /** Ends the loop's current sleep, when doorbells arrive as messages. */
-  #endSleep: (() => void) | undefined;
   readonly #ringSubmit = (): void => {
     this.#ringScheduled = false;
     this.#submitBell?.ring();
@@ -243,10 +241,9 @@ export class HostDataPlane {
 
   /** Wakes this side's own wait on the complete ring (a doorbell arrived by another way). */
   wake(): void {
-    const end = this.#endSleep;
-    this.#endSleep = undefined;
-    if (end !== undefined) end();
-    else if (this.#options.doorbellByMessage !== true) this.#completeBell?.wakeLocal();
+    const bell = this.#completeBell;
+    if (bell === undefined || bell.wakeParked()) return;
+    if (this.#options.doorbellByMessage !== true) bell.wakeLocal();
   }
 
   /** Wakes the guest parked on the submit ring, if it said it is parked. */
@@ -385,19 +382,6 @@ export class HostDataPlane {
     }
   }
 
-  /** Parks the loop: on `waitAsync`, or on a promise {@link wake} resolves when doorbells come by message. */
-  async #sleep(bell: Doorbell, isReady: () => boolean): Promise<void> {
-    if (this.#options.doorbellByMessage !== true) {
-      await bell.parkAsync(isReady);
-      return;
-    }
-    if (!bell.prepareToPark(isReady)) return;
-    await new Promise<void>((resolve) => {
-      this.#endSleep = resolve;
-    });
-    bell.endPark();
-  }
-
   /**
    * Drains the complete ring, parks until the guest rings, repeats. The park word is shared
    * memory the guest can write (RELIABILITY E3), so neither way it can lie may cost the host:
@@ -420,7 +404,9 @@ export class HostDataPlane {
       while (!this.#closed) {
         this.#drainComplete(complete);
         if (this.#closed) return;
-        await this.#sleep(bell, () => this.#closed || complete.hasPending());
+        // Doorbells by message end the park through wake(); otherwise Atomics.notify does.
+        const isReady = (): boolean => this.#closed || complete.hasPending();
+        await (this.#options.doorbellByMessage === true ? bell.parkUntilWoken(isReady) : bell.parkAsync(isReady));
         if (this.#closed || complete.hasPending()) {
           empty = 0;
           continue;

@@ -88,6 +88,8 @@ export class Doorbell {
   readonly #spin: number;
   readonly #notify: NotifyFn;
   readonly #wait: BlockingWaitFn;
+  /** Ends the pending {@link parkUntilWoken}, if any. */
+  #endPark: (() => void) | undefined;
 
   /**
    * @param parkOffset byte offset of the park word (e.g. `RingLayout.consumerParkOffset`).
@@ -119,13 +121,7 @@ export class Doorbell {
    * short (e.g. on close).
    */
   ring(): boolean {
-    // A load first: a busy peer costs no compareExchange (which would take the cache line
-    // exclusive even when it fails).
-    const state = Atomics.load(this.#word, 0);
-    if (state !== PARKED && state !== PARKED_BLOCKING) return false;
-    if (Atomics.compareExchange(this.#word, 0, state, AWAKE) !== state) return false;
-    this.#notify(this.#word, state === PARKED_BLOCKING);
-    return true;
+    return this.#ring(false);
   }
 
   /**
@@ -133,9 +129,16 @@ export class Doorbell {
    * news (a message) already wakes a peer parked on its event loop.
    */
   ringIfBlocking(): boolean {
-    if (Atomics.load(this.#word, 0) !== PARKED_BLOCKING) return false;
-    if (Atomics.compareExchange(this.#word, 0, PARKED_BLOCKING, AWAKE) !== PARKED_BLOCKING) return false;
-    this.#notify(this.#word, true);
+    return this.#ring(true);
+  }
+
+  #ring(onlyBlocking: boolean): boolean {
+    // A load first: a busy peer costs no compareExchange (which would take the cache line
+    // exclusive even when it fails).
+    const state = Atomics.load(this.#word, 0);
+    if (state !== PARKED_BLOCKING && (onlyBlocking || state !== PARKED)) return false;
+    if (Atomics.compareExchange(this.#word, 0, state, AWAKE) !== state) return false;
+    this.#notify(this.#word, state === PARKED_BLOCKING);
     return true;
   }
 
@@ -202,6 +205,32 @@ export class Doorbell {
     const result = pending.async ? await pending.value : pending.value;
     this.endPark();
     return this.#outcome(result, isReady);
+  }
+
+  /**
+   * Park on this side's event loop until {@link wakeParked}: for a peer whose doorbells arrive
+   * as messages (a pipe), which `Atomics.notify` does not carry, so that a doorbell ends the
+   * park directly instead of through a `waitAsync` that would take another turn.
+   */
+  async parkUntilWoken(isReady: () => boolean): Promise<ParkOutcome> {
+    if (!this.prepareToPark(isReady)) return 'ready';
+    await new Promise<void>((resolve) => {
+      this.#endPark = resolve;
+    });
+    this.endPark();
+    return 'woken';
+  }
+
+  /**
+   * Ends a pending {@link parkUntilWoken}; false when there is none. Leaves the flag alone:
+   * lowering it while this side still sleeps would tell the peer it is awake, and the peer
+   * would send no doorbell for what it publishes next.
+   */
+  wakeParked(): boolean {
+    const end = this.#endPark;
+    this.#endPark = undefined;
+    end?.();
+    return end !== undefined;
   }
 
   #outcome(result: 'ok' | 'not-equal' | 'timed-out', isReady: () => boolean): ParkOutcome {

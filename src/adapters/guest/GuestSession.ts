@@ -86,8 +86,6 @@ export class GuestSession {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #stopAfter: { readonly dseq: number; readonly resolve: () => void } | undefined;
   #running = false;
-  /** Ends the current `#sleep`, when doorbells arrive as messages. */
-  #endSleep: (() => void) | undefined;
 
   constructor(launch: GuestLaunch, layout: SegmentLayout, channel: GuestChannel) {
     this.#launch = launch;
@@ -293,27 +291,14 @@ export class GuestSession {
   }
 
   /** Parks on the event loop until the host rings (or a port message or control call arrives). */
-  async #sleep(isReady: () => boolean): Promise<ParkOutcome> {
-    if (this.#channel.doorbellByMessage !== true) return this.#submitBell.parkAsync(isReady);
-    if (!this.#submitBell.prepareToPark(isReady)) return 'ready';
-    await new Promise<void>((resolve) => {
-      this.#endSleep = resolve;
-    });
-    this.#submitBell.endPark();
-    return 'woken';
+  #sleep(isReady: () => boolean): Promise<ParkOutcome> {
+    return this.#channel.doorbellByMessage === true ? this.#submitBell.parkUntilWoken(isReady) : this.#submitBell.parkAsync(isReady);
   }
 
   /** Ends this side's own park: something it waits for arrived on its event loop. */
   #wakeSelf(): void {
-    if (this.#channel.doorbellByMessage !== true) {
-      this.#submitBell.ring();
-      return;
-    }
-    // Not through the flag: lowering it while this side still sleeps on the promise would
-    // tell the host it is awake, and the host would send no doorbell for the next frame.
-    const end = this.#endSleep;
-    this.#endSleep = undefined;
-    end?.();
+    if (this.#channel.doorbellByMessage === true) this.#submitBell.wakeParked();
+    else this.#submitBell.ring();
   }
 
   #wakeHost(): void {

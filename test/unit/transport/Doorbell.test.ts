@@ -210,6 +210,21 @@ describe('Doorbell (one thread)', () => {
     expect(calls).toEqual([word]);
   });
 
+  it('parkUntilWoken sleeps until wakeParked, which leaves the flag to the sleeper', async () => {
+    const { doorbell, calls } = bell();
+    expect(doorbell.wakeParked()).toBe(false);
+    expect(await doorbell.parkUntilWoken(() => true)).toBe('ready');
+    const parked = doorbell.parkUntilWoken(() => false);
+    expect(doorbell.isParked).toBe(true);
+    expect(doorbell.wakeParked()).toBe(true);
+    // Still raised until the sleeper runs: a peer ringing meanwhile still reaches it.
+    expect(doorbell.isParked).toBe(true);
+    expect(await parked).toBe('woken');
+    expect(doorbell.isParked).toBe(false);
+    expect(doorbell.wakeParked()).toBe(false);
+    expect(calls).toHaveLength(0);
+  });
+
   it('lowers its flag when the blocking wait throws', () => {
     const sab = new SharedArrayBuffer(64);
     const doorbell = new Doorbell(sab, 0, {
