@@ -74,17 +74,28 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     const source = new Subject<ReturnType<typeof frame>>();
     const kinds = new Set<string>();
     let done = 0;
-    const busy = (): boolean => ticks.length < 5 || done < 64;
+    // Bounded: five 1 ms ticks come in milliseconds unless the plugin's event loop starves.
+    const deadline = Date.now() + 10_000;
+    const busy = (): boolean => (ticks.length < 5 || done < 64) && Date.now() < deadline;
+    let finish = (): void => undefined;
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const watchdog = setTimeout(finish, 10_000);
+    const tickSubscription = p.outputs$.subscribe(() => {
+      if (!busy()) finish();
+    });
     const subscription = p.connect(source).subscribe((o) => {
       kinds.add(o.kind);
       done += 1;
       // Keep the plugin busy: a new frame for every outcome, 16 in flight.
       if (busy()) source.next(frame({ fill: done & 255 }));
+      else finish();
     });
     for (let i = 0; i < 16; i++) source.next(frame({ fill: i }));
-    // Bounded: five 1 ms ticks come in milliseconds unless the plugin's event loop starves.
-    const deadline = Date.now() + 10_000;
-    while (busy() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await finished;
+    clearTimeout(watchdog);
+    tickSubscription.unsubscribe();
     subscription.unsubscribe();
     expect(ticks.map((t) => t.value)).toEqual([0, 1, 2, 3, 4]);
     expect([...kinds]).toEqual(['done']);
