@@ -101,11 +101,6 @@ export class HostDataPlane {
   #heartbeatSeen = -1;
   #fenced: Set<number> | undefined;
   #closed = false;
-  #ringScheduled = false;
-  readonly #ringSubmit = (): void => {
-    this.#ringScheduled = false;
-    this.#submitBell?.ring();
-  };
 
   constructor(options: HostDataPlaneOptions) {
     this.#options = options;
@@ -327,12 +322,10 @@ export class HostDataPlane {
       timestamp: input.meta.timestamp,
       aux: dseq,
     });
-    if (pushed && !this.#ringScheduled) {
-      // One doorbell per burst: every frame pushed in this turn of the microtask queue
-      // (e.g. all those a batch of outcomes released) costs a sleeping guest one wake-up.
-      this.#ringScheduled = true;
-      queueMicrotask(this.#ringSubmit);
-    }
+    // At once: the guest's wake-up is the longest step of a round trip, so it starts now.
+    // Only a parked guest is rung (one load otherwise): the frames pushed while it wakes up
+    // ride on the same wake-up.
+    if (pushed) this.#submitBell?.ring();
     return pushed;
   }
 
@@ -369,8 +362,9 @@ export class HostDataPlane {
     }
   }
 
-  #drainComplete(complete: DescriptorRing): void {
-    complete.drain(Number.POSITIVE_INFINITY, (d) => {
+  /** Applies what the guest pushed on the complete ring; returns how many descriptors. */
+  #drainComplete(complete: DescriptorRing): number {
+    const drained = complete.drain(Number.POSITIVE_INFINITY, (d) => {
       if (d.kind !== COMPLETE_DONE) return;
       if (this.#blocked.length > 0 || d.aux > this.#received) this.#blocked.push(d);
       else this.#settle(d.seq, DELIVERY_DONE);
@@ -380,6 +374,7 @@ export class HostDataPlane {
       this.#closed = true;
       this.#options.onViolation(violation.detail);
     }
+    return drained;
   }
 
   /**
@@ -402,7 +397,11 @@ export class HostDataPlane {
     let empty = 0;
     try {
       while (!this.#closed) {
-        this.#drainComplete(complete);
+        if (this.#drainComplete(complete) > 0) {
+          // What the outcomes set off (an application feeding the next input from the last
+          // outcome) runs before this side parks: setting up the wait is off that path.
+          await Promise.resolve();
+        }
         if (this.#closed) return;
         // Doorbells by message end the park through wake(); otherwise Atomics.notify does.
         const isReady = (): boolean => this.#closed || complete.hasPending();

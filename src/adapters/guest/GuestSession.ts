@@ -276,7 +276,7 @@ export class GuestSession {
         this.#wakeHost();
         return;
       }
-      const result = await runner.handle(next.delivery);
+      const result = await runner.handleNow(next.delivery);
       // A frame copied to this side (not in a shared slot) is poisoned like a released slot,
       // so a plugin that kept its bytes reads garbage in every transport.
       if (!next.viaRing && next.delivery.kind === 'frame' && this.#launch.poisonReleased) next.delivery.data.fill(POISON_BYTE);

@@ -2,6 +2,7 @@ import { messageOf } from '../../errors.js';
 import { createFrameView } from '../../plugin/createFrameView.js';
 import type { LogLevel, PluginContext, PluginDefinition, PluginLogger } from '../../plugin/types.js';
 import type { Delivery, DeliveryResult } from '../Adapter.js';
+import { DELIVERY_DONE } from '../Adapter.js';
 
 /** Where a runner sends what the plugin emits and logs. */
 export interface RunnerSink {
@@ -29,6 +30,8 @@ export class PluginRunner {
   readonly #context: PluginContext;
   /** The tail of the serial call chain; each call waits for the previous one to settle. */
   #tail: Promise<unknown> = Promise.resolve();
+  /** Calls handed in and not settled yet (queued on the chain or running). */
+  #unsettled = 0;
   #current: number | undefined;
 
   constructor(definition: PluginDefinition, options: { generation: number; config: unknown; sink: RunnerSink }) {
@@ -73,28 +76,23 @@ export class PluginRunner {
    * message's result is returned as is: the session copies it across.
    */
   handle(input: Delivery): Promise<DeliveryResult> {
-    return this.#serial(async () => {
-      this.#current = input.seq;
-      try {
-        if (input.kind === 'frame') {
-          const handle = createFrameView({ seq: input.seq, generation: this.#context.generation, ...input.meta }, input.data);
-          try {
-            await this.#definition.onFrame?.(handle.view, this.#context);
-          } finally {
-            handle.expire();
-          }
-          return { ok: true } as const;
-        }
-        const value: unknown = await this.#definition.onMessage?.(input.message, this.#context);
-        return { ok: true, value } as const;
-      } catch (error) {
-        return { ok: false, error } as const;
-      } finally {
-        this.#current = undefined;
-      }
-    });
+    return this.#serial(() => this.#invoke(input, false));
   }
 
+  /**
+   * Like {@link handle}, but when no call is ahead of this one the plugin is called before
+   * this returns, not a turn of the promise chain later. For a guest's delivery loop, which
+   * hands over the next input only after the previous one settled: on that path the chain
+   * cost several microtasks and promises per input. Inline mode keeps {@link handle}, so
+   * plugin code never runs inside the application's own `next()`.
+   */
+  handleNow(input: Delivery): Promise<DeliveryResult> {
+    if (this.#unsettled > 0) return this.handle(input);
+    this.#unsettled += 1;
+    const result = this.#invoke(input, true);
+    this.#tail = result;
+    return result;
+  }
   /** Aborts `ctx.signal`, then calls the plugin's `stop` after the inputs already handed in. */
   stop(): Promise<void> {
     this.#abort.abort(new Error('generation stopping'));
@@ -108,8 +106,40 @@ export class PluginRunner {
     if (!this.#abort.signal.aborted) this.#abort.abort(new Error('generation ended'));
   }
 
+  /**
+   * Calls `input`'s callback and settles with its outcome, never rejecting. `release`: this
+   * call counts in `#unsettled` itself (a {@link handleNow} that skipped the chain).
+   * Microtasks the plugin queued during a synchronous call still run before the frame
+   * expires and before the outcome is known, as they did behind the chain: the callback's
+   * result is awaited either way.
+   */
+  async #invoke(input: Delivery, release: boolean): Promise<DeliveryResult> {
+    this.#current = input.seq;
+    try {
+      if (input.kind === 'frame') {
+        const handle = createFrameView({ seq: input.seq, generation: this.#context.generation, ...input.meta }, input.data);
+        try {
+          await this.#definition.onFrame?.(handle.view, this.#context);
+        } finally {
+          handle.expire();
+        }
+        return DELIVERY_DONE;
+      }
+      const value: unknown = await this.#definition.onMessage?.(input.message, this.#context);
+      return { ok: true, value };
+    } catch (error) {
+      return { ok: false, error };
+    } finally {
+      this.#current = undefined;
+      if (release) this.#unsettled -= 1;
+    }
+  }
+
   #serial<T>(call: () => Promise<T>): Promise<T> {
-    const result = this.#tail.then(call);
+    this.#unsettled += 1;
+    const result = this.#tail.then(call).finally(() => {
+      this.#unsettled -= 1;
+    });
     this.#tail = result.catch(() => undefined);
     return result;
   }
