@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Descriptor } from '../transport/DescriptorRing.js';
 import { DescriptorRing } from '../transport/DescriptorRing.js';
 import { Doorbell } from '../transport/Doorbell.js';
@@ -101,6 +102,13 @@ export class HostDataPlane {
   #heartbeatSeen = -1;
   #fenced: Set<number> | undefined;
   #closed = false;
+  /** Whether this process may run on more than one core (read once per generation). */
+  readonly #ringAtOnce = availableParallelism() > 1;
+  #ringScheduled = false;
+  readonly #ringSubmit = (): void => {
+    this.#ringScheduled = false;
+    this.#submitBell?.ring();
+  };
 
   constructor(options: HostDataPlaneOptions) {
     this.#options = options;
@@ -322,11 +330,20 @@ export class HostDataPlane {
       timestamp: input.meta.timestamp,
       aux: dseq,
     });
-    // At once: the guest's wake-up is the longest step of a round trip, so it starts now.
-    // Only a parked guest is rung (one load otherwise): the frames pushed while it wakes up
-    // ride on the same wake-up.
-    if (pushed) this.#submitBell?.ring();
-    return pushed;
+    if (!pushed) return false;
+    if (this.#ringAtOnce) {
+      // With a core to spare, the guest's wake-up (the longest step of a round trip) starts
+      // now; the frames pushed while it wakes up ride on it. Only a parked guest is rung: a
+      // busy one costs a load.
+      this.#submitBell?.ring();
+    } else if (!this.#ringScheduled) {
+      // On one core a woken guest takes the core from this thread at once, so a doorbell per
+      // frame would be a pair of context switches per frame: ring once per burst (every
+      // frame pushed in this turn of the microtask queue) instead.
+      this.#ringScheduled = true;
+      queueMicrotask(this.#ringSubmit);
+    }
+    return true;
   }
 
   #settle(seq: number, result: DeliveryResult): void {
