@@ -3,6 +3,32 @@ import type { Fault } from '../../machines/lifecycleTypes.js';
 /** V8's fatal out-of-memory messages: a child that aborts with one of these ran out of heap. */
 const OOM_MARKERS = ['JavaScript heap out of memory', 'Fatal process out of memory', 'Reached heap limit'];
 
+/** Lines of the stderr tail a failure's detail carries. */
+const SUMMARY_LINES = 6;
+/** Frames of each stack trace kept in that summary. */
+const STACK_FRAMES_KEPT = 2;
+
+/**
+ * The last lines of a stderr tail worth reading in a failure's detail. A stack trace keeps
+ * only its first frames and Node's closing version line is dropped, so the error's own
+ * message — the line that says what happened — stays in view however deep the stack was.
+ */
+export function stderrSummary(stderrTail: string): string {
+  const kept: string[] = [];
+  let frames = 0;
+  for (const line of stderrTail.trim().split('\n')) {
+    if (/^\s+at /.test(line)) {
+      frames += 1;
+      if (frames > STACK_FRAMES_KEPT) continue;
+    } else {
+      frames = 0;
+      if (/^Node\.js v\d/.test(line)) continue;
+    }
+    kept.push(line);
+  }
+  return kept.slice(-SUMMARY_LINES).join('\n').trim();
+}
+
 /**
  * Classifies how a plugin process ended, from its exit code or signal and the tail of its
  * stderr. A V8 heap exhaustion aborts the process (SIGABRT, RELIABILITY E5): the stderr tail
@@ -10,7 +36,7 @@ const OOM_MARKERS = ['JavaScript heap out of memory', 'Fatal process out of memo
  * the failure class from the phase, this decides only the cause.
  */
 export function classifyExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string): Fault {
-  const tail = stderrTail.trim().split('\n').slice(-6).join('\n');
+  const tail = stderrSummary(stderrTail);
   const detail = (what: string): string => (tail.length === 0 ? what : `${what}; stderr: ${tail}`);
   if (OOM_MARKERS.some((marker) => stderrTail.includes(marker))) {
     return { cause: 'oom', ...(signal === null ? {} : { signal }), ...(code === null ? {} : { exitCode: code }), detail: detail('out of memory') };

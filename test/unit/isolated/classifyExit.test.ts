@@ -1,0 +1,45 @@
+// What a failure's detail says about a plugin process that died: the cause from the exit
+// code, signal and OOM markers, and a stderr summary that keeps the error's message line in
+// view however deep its stack was.
+import { describe, expect, it } from 'vitest';
+import { classifyExit, stderrSummary } from '../../../src/adapters/isolated/classifyExit.js';
+
+const deepStack = [
+  'file:///plugins/faulty.mjs:12',
+  "    throw new Error('rejection nobody handled');",
+  '    ^',
+  '',
+  'Error: rejection nobody handled',
+  ...Array.from({ length: 8 }, (_, i) => `    at frame${i} (file:///plugins/faulty.mjs:${i + 1}:1)`),
+  '',
+  'Node.js v20.20.2',
+  '',
+].join('\n');
+
+describe('classifyExit', () => {
+  it('keeps the message line of an error with a deep stack, and the first frames', () => {
+    const fault = classifyExit(1, null, deepStack);
+    expect(fault).toMatchObject({ cause: 'exit', exitCode: 1 });
+    expect(fault.detail).toMatch(/^exited with code 1; stderr: /);
+    expect(fault.detail).toContain('Error: rejection nobody handled');
+    expect(fault.detail).toContain('at frame0');
+    expect(fault.detail).toContain('at frame1');
+    expect(fault.detail).not.toContain('at frame2');
+    expect(fault.detail).not.toContain('Node.js v');
+  });
+
+  it('keeps the last lines of plain output', () => {
+    const lines = Array.from({ length: 10 }, (_, i) => `line ${i}`).join('\n');
+    expect(stderrSummary(lines)).toBe(['line 4', 'line 5', 'line 6', 'line 7', 'line 8', 'line 9'].join('\n'));
+    expect(classifyExit(3, null, '').detail).toBe('exited with code 3');
+  });
+
+  it('tells a V8 heap exhaustion from other signals', () => {
+    expect(classifyExit(null, 'SIGABRT', 'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory')).toMatchObject({
+      cause: 'oom',
+      signal: 'SIGABRT',
+    });
+    expect(classifyExit(null, 'SIGABRT', 'abort() called')).toMatchObject({ cause: 'signal', signal: 'SIGABRT' });
+    expect(classifyExit(null, 'SIGKILL', '')).toMatchObject({ cause: 'signal', signal: 'SIGKILL', detail: 'killed by SIGKILL' });
+  });
+});
