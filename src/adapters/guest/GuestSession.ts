@@ -86,6 +86,8 @@ export class GuestSession {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #stopAfter: { readonly dseq: number; readonly resolve: () => void } | undefined;
   #running = false;
+  /** Ends the loop's wait for a delivery the host posted by message (see #awaitPort). */
+  #portWaiter: (() => void) | undefined;
 
   constructor(launch: GuestLaunch, layout: SegmentLayout, channel: GuestChannel) {
     this.#launch = launch;
@@ -131,6 +133,8 @@ export class GuestSession {
     });
     this.#runner = runner;
     this.#heartbeat = setInterval(() => {
+      // A host whose post threw withdraws CONTROL_POSTED: a wait for that message ends here.
+      if (this.#portWaiter !== undefined && Atomics.load(this.#control, CONTROL_POSTED) < this.#expected) this.#wakeSelf();
       Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
       Atomics.store(this.#control, CONTROL_EXTERNAL_MB, Math.ceil(getHeapStatistics().external_memory / MIB));
     }, Math.max(10, Math.floor(this.#launch.control.heartbeatMs / 5)));
@@ -258,7 +262,16 @@ export class GuestSession {
           // event loop reads it. Woken by a frame: run it now. Woken otherwise (a message or a
           // control call, both of which ring) or timed out: the event loop must run.
           const ready = (): boolean => this.#submit.hasPending() || Atomics.load(this.#control, CONTROL_POSTED) >= this.#expected;
-          if (budget > 0 && this.#submitBell.park(ready, budget) !== 'timed-out' && this.#submit.hasPending()) continue;
+          const outcome = budget > 0 ? this.#submitBell.park(ready, budget) : 'timed-out';
+          if (outcome !== 'timed-out' && this.#submit.hasPending()) continue;
+          if (outcome === 'woken' && this.#messageDue()) {
+            // Idle, and the host rang for a message: wait for the port itself. (Not when
+            // messages come back to back: a waitAsync park lets the port hand over all it
+            // holds before the loop runs them; this wait would take them one per task.)
+            await this.#awaitPort();
+            lastTurn = performance.now();
+            continue;
+          }
         }
         const parked = await this.#sleep(() => this.#submit.hasPending() || this.#fromPort.has(this.#expected) || this.#stopAfter !== undefined);
         // A real wait resolves in a task of its own: the event loop has had its turn.
@@ -290,6 +303,32 @@ export class GuestSession {
     }
   }
 
+  /**
+   * Whether the next delivery is a message the host posted and the port has not brought yet.
+   * Deliveries run in order, so nothing on the ring can run before it: the loop then waits
+   * for the port itself ({@link #awaitPort}), not for a ring.
+   */
+  #messageDue(): boolean {
+    return (
+      this.#channel.doorbellByMessage !== true &&
+      this.#stopAfter === undefined &&
+      Atomics.load(this.#control, CONTROL_POSTED) >= this.#expected &&
+      !this.#fromPort.has(this.#expected)
+    );
+  }
+
+  /**
+   * Waits for the port's next message (or a stop, or a wake): resolved directly by the
+   * message handler, one task sooner than an `Atomics.waitAsync` the handler would end with a
+   * notify. The park word stays "awake", so the host does not ring for frames meanwhile;
+   * the loop drains them once the message is in.
+   */
+  #awaitPort(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#portWaiter = resolve;
+    });
+  }
+
   /** Parks on the event loop until the host rings (or a port message or control call arrives). */
   #sleep(isReady: () => boolean): Promise<ParkOutcome> {
     return this.#channel.doorbellByMessage === true ? this.#submitBell.parkUntilWoken(isReady) : this.#submitBell.parkAsync(isReady);
@@ -297,6 +336,12 @@ export class GuestSession {
 
   /** Ends this side's own park: something it waits for arrived on its event loop. */
   #wakeSelf(): void {
+    const waiter = this.#portWaiter;
+    if (waiter !== undefined) {
+      this.#portWaiter = undefined;
+      waiter();
+      return;
+    }
     if (this.#channel.doorbellByMessage === true) this.#submitBell.wakeParked();
     else this.#submitBell.ring();
   }
