@@ -273,7 +273,9 @@ export class HostDataPlane {
     Atomics.store(control, CONTROL_FENCE, 1);
     // The guest rings per batch: outcomes already on the ring are done, not lost.
     this.#fenced = completed;
-    if (this.#complete !== undefined && this.#complete.violation === undefined) this.#drainComplete(this.#complete);
+    // Bounded like every drain: at most one outcome per pending delivery is honest.
+    const complete = this.#complete;
+    if (complete !== undefined && complete.violation === undefined) this.#drainComplete(complete, this.#waiting.size + complete.capacity);
     for (const d of this.#blocked.splice(0)) this.#settle(d.seq, DELIVERY_DONE);
     this.#fenced = undefined;
     // Untrusted in isolated mode: a lie only changes which of the guest's own inputs are retried.
@@ -379,9 +381,9 @@ export class HostDataPlane {
     }
   }
 
-  /** Applies what the guest pushed on the complete ring; returns how many descriptors. */
-  #drainComplete(complete: DescriptorRing): number {
-    const drained = complete.drain(Number.POSITIVE_INFINITY, (d) => {
+  /** Applies up to `max` descriptors the guest pushed on the complete ring; returns how many. */
+  #drainComplete(complete: DescriptorRing, max: number): number {
+    const drained = complete.drain(max, (d) => {
       if (d.kind !== COMPLETE_DONE) return;
       if (this.#blocked.length > 0 || d.aux > this.#received) this.#blocked.push(d);
       else this.#settle(d.seq, DELIVERY_DONE);
@@ -414,12 +416,24 @@ export class HostDataPlane {
     let empty = 0;
     try {
       while (!this.#closed) {
-        if (this.#drainComplete(complete) > 0) {
+        const drained = this.#drainComplete(complete, complete.capacity);
+        if (this.#closed) return;
+        if (drained >= complete.capacity) {
+          // A ring's worth in one go, and maybe more behind it: the event loop turns before
+          // the next drain. An honest guest has at most one outcome per pending input; a
+          // hostile one refilling the ring as fast as it empties would otherwise hold this
+          // thread in drain() for good (a well-formed outcome for nothing pending is only
+          // counted as stale).
+          await new Promise<void>((resolve) => {
+            setImmediate(resolve);
+          });
+          continue;
+        }
+        if (drained > 0) {
           // What the outcomes set off (an application feeding the next input from the last
           // outcome) runs before this side parks: setting up the wait is off that path.
           await Promise.resolve();
         }
-        if (this.#closed) return;
         // Doorbells by message end the park through wake(); otherwise Atomics.notify does.
         const isReady = (): boolean => this.#closed || complete.hasPending();
         await (this.#options.doorbellByMessage === true ? bell.parkUntilWoken(isReady) : bell.parkAsync(isReady));
