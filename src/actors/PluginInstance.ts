@@ -24,6 +24,7 @@ import type { FramePool } from '../transport/FramePool.js';
 import type { ResolvedLoadOptions } from './LoadOptions.js';
 import { createGenerationLogic } from './generationActor.js';
 import type { FrameInput, FrameOutcome, FrameSlot, LedgerCounters, PluginLog, PluginOutput, PluginStatus } from './instanceTypes.js';
+import { copyValue } from '../adapters/copyValue.js';
 
 /** How one accepted input ends. */
 type Outcome =
@@ -286,7 +287,7 @@ export class PluginInstance {
     }
     let copy: unknown;
     try {
-      copy = structuredClone(message);
+      copy = copyValue(message);
     } catch (error) {
       return Promise.reject(this.#refuse(`message is not structured-cloneable: ${messageOf(error)}`));
     }

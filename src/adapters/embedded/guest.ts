@@ -11,6 +11,7 @@ import { GuestSession } from '../guest/GuestSession.js';
 import { PROTOCOL_VERSION } from '../protocol.js';
 import type { EmbeddedLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 import { MessageBatcher } from '../../transport/MessageBatcher.js';
+import { isImmutablePrimitive } from '../copyValue.js';
 
 /**
  * How long an idle guest sleeps in `Atomics.wait` for the next frame before it parks with
@@ -39,7 +40,8 @@ const session = new GuestSession(launch, launch.layout, {
       outbox.flush();
       port.postMessage(message);
     } else {
-      outbox.push(message.ok && message.value === undefined ? message : structuredClone(message));
+      // Cloned now only to fail here (postMessage clones it again): a primitive cannot fail.
+      outbox.push(message.ok && isImmutablePrimitive(message.value) ? message : structuredClone(message));
     }
   },
   flush: () => {

@@ -5,6 +5,7 @@ import { PluginRunner } from '../guest/PluginRunner.js';
 import { loadPluginDefinition } from '../guest/loadPluginDefinition.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { HeapFramePool } from '../../transport/HeapFramePool.js';
+import { copyValue } from '../copyValue.js';
 
 /**
  * `inline` mode: the plugin runs on the host's own thread through direct calls.
@@ -63,7 +64,7 @@ class InlineSession implements GenerationSession {
       config: structuredClone(this.#request.config),
       sink: {
         output: (channel, value, inputSeq) => {
-          sink.output(channel, structuredClone(value), inputSeq);
+          sink.output(channel, copyValue(value), inputSeq);
         },
         log: (level, message) => {
           sink.log(level, message);
@@ -121,7 +122,7 @@ class InlineSession implements GenerationSession {
         return;
       }
       try {
-        settle(seq, { ok: true, value: structuredClone(result.value) });
+        settle(seq, { ok: true, value: copyValue(result.value) });
       } catch (error) {
         settle(seq, { ok: false, error });
       }
