@@ -93,6 +93,7 @@ export class PluginRunner {
     this.#tail = result;
     return result;
   }
+
   /** Aborts `ctx.signal`, then calls the plugin's `stop` after the inputs already handed in. */
   stop(): Promise<void> {
     this.#abort.abort(new Error('generation stopping'));
