@@ -37,6 +37,11 @@ const PENDING_WAKE_MS = 50;
  * a guest holding the park word away from "parked" makes every park return at once.
  */
 const EMPTY_WAKES_BEFORE_TIMER = 8;
+/**
+ * Ring capacities of outcomes read in one drain before the event loop gets a turn. A ring
+ * holds at most one capacity, so a single full ring never costs the turn.
+ */
+const DRAIN_RINGS_PER_TURN = 2;
 
 /** What the host side of an out-of-thread generation is built from. */
 export interface HostDataPlaneOptions {
@@ -102,6 +107,9 @@ export class HostDataPlane {
   #heartbeatSeen = -1;
   #fenced: Set<number> | undefined;
   #closed = false;
+  /** Frames handed over on the submit ring, and outcomes read back on the complete ring. */
+  #ringFrames = 0;
+  #ringOutcomes = 0;
   /** Whether this process may run on more than one core (read once per generation). */
   readonly #ringAtOnce = availableParallelism() > 1;
   #ringScheduled = false;
@@ -333,6 +341,7 @@ export class HostDataPlane {
       aux: dseq,
     });
     if (!pushed) return false;
+    this.#ringFrames += 1;
     if (this.#ringAtOnce) {
       // With a core to spare, the guest's wake-up (the longest step of a round trip) starts
       // now; the frames pushed while it wakes up ride on it. Only a parked guest is rung: a
@@ -383,7 +392,15 @@ export class HostDataPlane {
 
   /** Applies up to `max` descriptors the guest pushed on the complete ring; returns how many. */
   #drainComplete(complete: DescriptorRing, max: number): number {
+    let excess: Descriptor | undefined;
     const drained = complete.drain(max, (d) => {
+      // One outcome per frame handed over on the ring: any more (e.g. a guest refilling the
+      // ring with outcomes for inputs never sent) is a protocol violation, not a stream of
+      // stale replies the host would keep reading for as long as the guest writes them.
+      if (excess !== undefined || ++this.#ringOutcomes > this.#ringFrames) {
+        excess ??= d;
+        return;
+      }
       if (d.kind !== COMPLETE_DONE) return;
       if (this.#blocked.length > 0 || d.aux > this.#received) this.#blocked.push(d);
       else this.#settle(d.seq, DELIVERY_DONE);
@@ -392,6 +409,9 @@ export class HostDataPlane {
     if (violation !== undefined) {
       this.#closed = true;
       this.#options.onViolation(violation.detail);
+    } else if (excess !== undefined && !this.#closed) {
+      this.#closed = true;
+      this.#options.onViolation(`ring: an outcome for input ${excess.seq}, beyond the ${this.#ringFrames} frames handed over on the ring`);
     }
     return drained;
   }
@@ -416,14 +436,12 @@ export class HostDataPlane {
     let empty = 0;
     try {
       while (!this.#closed) {
-        const drained = this.#drainComplete(complete, complete.capacity);
+        const drained = this.#drainComplete(complete, DRAIN_RINGS_PER_TURN * complete.capacity);
         if (this.#closed) return;
-        if (drained >= complete.capacity) {
-          // A ring's worth in one go, and maybe more behind it: the event loop turns before
-          // the next drain. An honest guest has at most one outcome per pending input; a
-          // hostile one refilling the ring as fast as it empties would otherwise hold this
-          // thread in drain() for good (a well-formed outcome for nothing pending is only
-          // counted as stale).
+        if (drained >= DRAIN_RINGS_PER_TURN * complete.capacity) {
+          // Outcomes kept coming while they were read (an application that feeds the next
+          // frame from each outcome, synchronously, and a guest as fast): the event loop
+          // turns before the next drain, so the host's timers and I/O are never held off.
           await new Promise<void>((resolve) => {
             setImmediate(resolve);
           });

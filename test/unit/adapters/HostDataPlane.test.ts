@@ -1,109 +1,128 @@
-// The host's drain of the complete ring is bounded per turn of its event loop. The guest
-// here is a worker thread refilling the complete ring with well-formed outcomes for inputs
-// never sent, every time the host hands entries back: a peer that always keeps up, which an
-// unbounded drain would follow for as long as it keeps going. Real rings over a real
-// SharedArrayBuffer, a real thread; no plugin.
-import { Worker } from 'node:worker_threads';
+// The host's side of the complete ring against a guest that never stops producing: outcomes
+// beyond the frames handed over are a protocol violation (a flood ends at once), and honest
+// outcomes that keep coming while they are read (the application feeds the next frame from
+// each outcome, the guest answers as fast) get a turn of the event loop every two rings'
+// worth. Real rings over a real SharedArrayBuffer; the guest is a fake on the same thread,
+// which answers from inside the host's own drain — the fastest peer there can be.
 import { describe, expect, it } from 'vitest';
-import type { GenerationSink } from '../../../src/adapters/Adapter.js';
+import type { Delivery, DeliveryResult, GenerationSink } from '../../../src/adapters/Adapter.js';
 import { HostDataPlane } from '../../../src/adapters/HostDataPlane.js';
-import { CONTROL_BYTES } from '../../../src/adapters/protocol.js';
+import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_BYTES, SUBMIT_KINDS } from '../../../src/adapters/protocol.js';
+import { DescriptorRing } from '../../../src/transport/DescriptorRing.js';
 import { SharedFramePool } from '../../../src/transport/SharedFramePool.js';
 import { computeSegmentLayout } from '../../../src/transport/segmentLayout.js';
 
 const CAPACITY = 16;
-/** Outcomes the flooder pushes in all: far past any bound, short of a hung test. */
-const FLOOD = 2_000_000;
+/** Where the fake guest stops: far past any bound, short of a test that never ends. */
+const GIVE_UP_AFTER = 5_000;
 
-/** A second thread producing on the complete ring (the words of src/transport/DescriptorRing). */
-const FLOODER = `
-const { workerData } = require('node:worker_threads');
-const { buffer, ring, total, go } = workerData;
-const u32 = new Uint32Array(buffer);
-const start = new Int32Array(go);
-Atomics.wait(start, 0, 0);
-const head = ring.headOffset / 4, tail = ring.tailOffset / 4, base = ring.descriptorsOffset / 4;
-let pushed = 0;
-while (pushed < total) {
-  const t = Atomics.load(u32, tail);
-  const free = Math.min(ring.capacity - ((t - Atomics.load(u32, head)) >>> 0), total - pushed);
-  for (let k = 0; k < free; k++) {
-    const at = base + ((t + k) & (ring.capacity - 1)) * 16;
-    for (let w = 0; w < 16; w++) u32[at + w] = 0;
-    u32[at + 2] = 1000000 + pushed + k; // seq: an input never sent
-    u32[at + 4] = 1; // generation
-  }
-  if (free > 0) Atomics.store(u32, tail, (t + free) >>> 0);
-  pushed += free;
+function setup(onStale: () => void = () => undefined): {
+  plane: HostDataPlane;
+  pool: SharedFramePool;
+  submit: DescriptorRing;
+  complete: DescriptorRing;
+  violations: string[];
+} {
+  const layout = computeSegmentLayout({ slots: 4, slotBytes: 64, ringCapacity: CAPACITY });
+  const buffer = new SharedArrayBuffer(layout.totalBytes + CONTROL_BYTES);
+  const pool = new SharedFramePool({ slots: 4, slotBytes: 64, poisonReleased: false });
+  const violations: string[] = [];
+  const noop = (): void => undefined;
+  const sink: GenerationSink = { output: noop, log: noop, heartbeat: noop, lost: noop, lingering: noop, stale: onStale };
+  const plane = new HostDataPlane({
+    generation: 1,
+    pool,
+    rings: { buffer, layout },
+    control: new Int32Array(buffer, layout.totalBytes, CONTROL_BYTES / 4),
+    post: () => {
+      throw new Error('every frame of this test goes on the ring');
+    },
+    sink,
+    inputBudgetMs: undefined,
+    maxArrayBufferMb: undefined,
+    onOverLimit: noop,
+    onViolation: (detail) => violations.push(detail),
+  });
+  // The guest's ends, attached after the host initialized both rings.
+  const submit = new DescriptorRing(buffer, layout.submit, { role: 'consumer', slots: 4, slotBytes: 64, kindLimit: SUBMIT_KINDS, expectedGeneration: 1 });
+  const complete = new DescriptorRing(buffer, layout.complete, { role: 'producer', slots: 1, slotBytes: 1, kindLimit: COMPLETE_KINDS, isSlotless: () => true });
+  return { plane, pool, submit, complete, violations };
 }
-`;
+
+function done(complete: DescriptorRing, seq: number): boolean {
+  return complete.tryPush({ slot: 0, length: 0, seq, generation: 1, kind: COMPLETE_DONE, width: 0, height: 0, formatCode: 0, timestamp: 0, aux: 0 });
+}
 
 describe('HostDataPlane', () => {
-  it('lets its event loop turn while another thread refills the complete ring as fast as it drains', async () => {
-    const layout = computeSegmentLayout({ slots: 4, slotBytes: 64, ringCapacity: CAPACITY });
-    const buffer = new SharedArrayBuffer(layout.totalBytes + CONTROL_BYTES);
-    const control = new Int32Array(buffer, layout.totalBytes, CONTROL_BYTES / 4);
-    const pool = new SharedFramePool({ slots: 4, slotBytes: 64, poisonReleased: false });
+  it('ends the generation at the first outcome beyond the frames it handed over', async () => {
     let stale = 0;
-    let staleWhenTurned: number | undefined;
-    let turnedNow: () => void = () => undefined;
-    const turned = new Promise<void>((resolve) => {
-      turnedNow = resolve;
+    const { plane, pool, complete, violations } = setup(() => {
+      stale += 1;
     });
-    const noop = (): void => undefined;
-    const sink: GenerationSink = {
-      output: noop,
-      log: noop,
-      heartbeat: noop,
-      lost: noop,
-      lingering: noop,
-      stale: () => {
-        stale += 1;
-        if (stale === 1) {
+    let seq = 1_000;
+    const turned = new Promise<void>((resolve) => {
+      setImmediate(resolve);
+    });
+    // A flood: the ring refilled whenever there is room.
+    for (let i = 0; i < CAPACITY; i++) done(complete, seq++);
+    plane.wake();
+    await turned;
+    await new Promise<void>((resolve) => {
+      setImmediate(resolve);
+    });
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toMatch(/^ring: an outcome for input 1000, beyond the 0 frames handed over on the ring$/);
+    expect(stale).toBe(0);
+    // Closed: what the guest pushes next is never read.
+    done(complete, seq++);
+    plane.wake();
+    await new Promise<void>((resolve) => {
+      setImmediate(resolve);
+    });
+    expect(violations).toHaveLength(1);
+    plane.close();
+    pool.close(new Error('done'));
+  });
+
+  it('gives its event loop a turn while honest outcomes keep coming as fast as it reads them', async () => {
+    const { plane, pool, submit, complete, violations } = setup();
+    let settled = 0;
+    let settledWhenTurned: number | undefined;
+    let next = 1;
+    const deliver = (): void => {
+      const seq = next++;
+      const data = pool.take(8);
+      const input: Delivery = { kind: 'frame', seq, meta: { width: 8, height: 1, format: 'gray', timestamp: seq }, data };
+      plane.deliver(input, (settledSeq: number, result: DeliveryResult) => {
+        expect(settledSeq).toBe(seq);
+        expect(result.ok).toBe(true);
+        pool.release(data);
+        settled += 1;
+        if (settled === 1) {
           // From inside the drain: the first turn the event loop gets from now on.
           setImmediate(() => {
-            staleWhenTurned = stale;
-            turnedNow();
+            settledWhenTurned = settled;
           });
         }
-      },
-    };
-    const plane = new HostDataPlane({
-      generation: 1,
-      pool,
-      rings: { buffer, layout },
-      control,
-      post: noop,
-      sink,
-      inputBudgetMs: undefined,
-      maxArrayBufferMb: undefined,
-      onOverLimit: noop,
-      onViolation: (detail) => {
-        throw new Error(`unexpected violation: ${detail}`);
-      },
-    });
-    const go = new SharedArrayBuffer(4);
-    const flooder = new Worker(FLOODER, { eval: true, workerData: { buffer, ring: layout.complete, total: FLOOD, go } });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        flooder.once('online', resolve);
-        flooder.once('error', reject);
+        // The application feeds the next frame from this outcome; the guest answers at once.
+        if (next <= GIVE_UP_AFTER) deliver();
       });
-      Atomics.store(new Int32Array(go), 0, 1);
-      Atomics.notify(new Int32Array(go), 0);
-      // The flooder does not ring: the host's own wait is ended here, once.
-      const started = setInterval(() => {
-        if (stale === 0) plane.wake();
-      }, 1);
-      await turned;
-      clearInterval(started);
-    } finally {
-      plane.close();
-      await flooder.terminate();
-      pool.close(new Error('done'));
+      submit.drain(Number.POSITIVE_INFINITY, (d) => {
+        expect(done(complete, d.seq)).toBe(true);
+      });
+    };
+    deliver();
+    plane.wake();
+    for (let i = 0; i < 100 && settledWhenTurned === undefined; i++) {
+      await new Promise<void>((resolve) => {
+        setImmediate(resolve);
+      });
     }
-    // The event loop turned after a ring's worth or so, not once the flood was over.
-    expect(staleWhenTurned).toBeDefined();
-    expect(staleWhenTurned).toBeLessThanOrEqual(4 * CAPACITY);
+    plane.close();
+    pool.close(new Error('done'));
+    expect(violations).toEqual([]);
+    // The event loop turned after two rings' worth or so, not once the guest gave up.
+    expect(settledWhenTurned).toBeDefined();
+    expect(settledWhenTurned).toBeLessThanOrEqual(2 * CAPACITY + 1);
   });
 });
