@@ -3,6 +3,7 @@ import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { RuntimeClock } from './RuntimeClock.js';
 import { createActor } from 'xstate';
 import type { Adapter, Delivery, DeliveryResult, DeliverySettle, GenerationSession, TransportKind } from '../adapters/Adapter.js';
+import { copyValue } from '../adapters/copyValue.js';
 import {
   InputDropped,
   InputFailed,
@@ -24,7 +25,6 @@ import type { FramePool } from '../transport/FramePool.js';
 import type { ResolvedLoadOptions } from './LoadOptions.js';
 import { createGenerationLogic } from './generationActor.js';
 import type { FrameInput, FrameOutcome, FrameSlot, LedgerCounters, PluginLog, PluginOutput, PluginStatus } from './instanceTypes.js';
-import { copyValue } from '../adapters/copyValue.js';
 
 /** How one accepted input ends. */
 type Outcome =

@@ -9,16 +9,7 @@
  * @throws DOMException `DataCloneError` when the value cannot be cloned.
  */
 export function copyValue<T>(value: T): T {
-  if (value === null || value === undefined) return value;
-  switch (typeof value) {
-    case 'string':
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return value;
-    default:
-      return structuredClone(value);
-  }
+  return isImmutablePrimitive(value) ? value : structuredClone(value);
 }
 
 /** Whether {@link copyValue} returns `value` itself (an immutable primitive). */

@@ -135,7 +135,9 @@ export class GuestSession {
     });
     this.#runner = runner;
     this.#heartbeat = setInterval(() => {
-      // A host whose post threw withdraws CONTROL_POSTED: a wait for that message ends here.
+      // A host whose post threw withdraws CONTROL_POSTED (HostDataPlane.deliver): a wait for
+      // that message ends here. A guard: the one channel that waits on the port (a worker's
+      // MessagePort, posting an already cloned value) does not throw today.
       if (this.#portWaiter !== undefined && Atomics.load(this.#control, CONTROL_POSTED) < this.#expected) this.#wakeSelf();
       Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
       Atomics.store(this.#control, CONTROL_EXTERNAL_MB, Math.ceil(getHeapStatistics().external_memory / MIB));

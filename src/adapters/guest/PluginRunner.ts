@@ -138,10 +138,14 @@ export class PluginRunner {
 
   #serial<T>(call: () => Promise<T>): Promise<T> {
     this.#unsettled += 1;
-    const result = this.#tail.then(call).finally(() => {
-      this.#unsettled -= 1;
-    });
-    this.#tail = result.catch(() => undefined);
+    const result = this.#tail.then(call);
+    // The tail never rejects; settling it counts the call out (one promise per call, as the
+    // chain always took).
+    this.#tail = result.then(this.#callSettled, this.#callSettled);
     return result;
   }
+
+  readonly #callSettled = (): void => {
+    this.#unsettled -= 1;
+  };
 }
