@@ -1,0 +1,132 @@
+// The guest loop's wait for a message the host already posted (embedded mode's port wait):
+// after a blocking park a ring ended, with CONTROL_POSTED saying the next delivery is a
+// message, the loop waits for the port itself — the message then runs; a stop ends the wait;
+// a host that withdrew CONTROL_POSTED (its post threw) has the wait ended by the heartbeat
+// tick. Driven on one thread: the "host" is the test, the blocking wait is injected (it plays
+// the host's ring), the plugin is the conformance fixture.
+import { describe, expect, it } from 'vitest';
+import type { GuestChannel } from '../../../src/adapters/guest/GuestSession.js';
+import { GuestSession } from '../../../src/adapters/guest/GuestSession.js';
+import { CONTROL_BYTES, CONTROL_POSTED, PROTOCOL_VERSION } from '../../../src/adapters/protocol.js';
+import type { GuestToHost, HostToGuest } from '../../../src/adapters/protocol.js';
+import { computeSegmentLayout } from '../../../src/transport/segmentLayout.js';
+
+const FIXTURE = new URL('../../fixtures/plugins/behaviour.mjs', import.meta.url).href;
+const HEARTBEAT_MS = 50;
+
+interface Harness {
+  readonly session: GuestSession;
+  readonly control: Int32Array;
+  readonly posted: GuestToHost[];
+  /** Times the loop slept in the (injected) blocking wait. */
+  readonly waits: () => number;
+  send(dseq: number, message: unknown): void;
+  /** Resolves once the host got an outcome for `seq`. */
+  outcome(seq: number): Promise<GuestToHost>;
+}
+
+function harness(): Harness {
+  const layout = computeSegmentLayout({ slots: 2, slotBytes: 64, ringCapacity: 4 });
+  const rings = new SharedArrayBuffer(layout.totalBytes + CONTROL_BYTES);
+  const control = new Int32Array(rings, layout.totalBytes, CONTROL_BYTES / 4);
+  const posted: GuestToHost[] = [];
+  const waiting = new Map<number, (message: GuestToHost) => void>();
+  let listener: ((message: HostToGuest) => void) | undefined;
+  let waits = 0;
+  const channel: GuestChannel = {
+    post: (message) => {
+      posted.push(message);
+      if (message.t === 'outcome') waiting.get(message.seq)?.(message);
+    },
+    listen: (l) => {
+      listener = l;
+    },
+    blockingParkMs: 1,
+    // The first wait plays the host posting message 1 and ringing: it publishes
+    // CONTROL_POSTED, then ends the wait. Later waits time out (nothing more comes).
+    blockingWait: () => {
+      waits += 1;
+      if (waits > 1) return 'timed-out';
+      Atomics.store(control, CONTROL_POSTED, 1);
+      return 'ok';
+    },
+  };
+  const session = new GuestSession(
+    {
+      version: PROTOCOL_VERSION,
+      instanceId: 'guest-session-test',
+      generation: 1,
+      moduleUrl: FIXTURE,
+      config: undefined,
+      frames: { buffer: new SharedArrayBuffer(128), slots: 2, slotBytes: 64, slotStride: 64, slotsOffset: 0 },
+      rings: { buffer: rings, capacity: 4 },
+      control: { buffer: rings, byteOffset: layout.totalBytes, heartbeatMs: HEARTBEAT_MS },
+      haltOnInputError: false,
+      poisonReleased: false,
+    },
+    layout,
+    channel,
+  );
+  return {
+    session,
+    control,
+    posted,
+    waits: () => waits,
+    send: (dseq, message) => {
+      listener?.({ t: 'message', dseq, seq: dseq, message });
+    },
+    outcome: (seq) =>
+      new Promise((resolve) => {
+        const found = posted.find((m) => m.t === 'outcome' && m.seq === seq);
+        if (found !== undefined) resolve(found);
+        else waiting.set(seq, resolve);
+      }),
+  };
+}
+
+/** Lets the loop reach its next wait (it gets there within a few turns). */
+async function turns(n = 5): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    await new Promise<void>((resolve) => {
+      setImmediate(resolve);
+    });
+  }
+}
+
+describe('GuestSession: waiting for a message the host posted', () => {
+  it('waits for the port after a ring, then runs the message', async () => {
+    const h = harness();
+    await h.session.start();
+    await turns();
+    // Woken for dseq 1, which is not here yet: the loop waits on the port, not in a new park.
+    expect(h.waits()).toBe(1);
+    await turns();
+    expect(h.waits()).toBe(1);
+    h.send(1, { op: 'echo', value: 'by port' });
+    await expect(h.outcome(1)).resolves.toMatchObject({ t: 'outcome', seq: 1, ok: true, value: 'by port' });
+    await h.session.stop(1);
+  });
+
+  it('ends the wait when stop() comes first', async () => {
+    const h = harness();
+    await h.session.start();
+    await turns();
+    // Stop with nothing handed over: the wait ends and the plugin's stop runs.
+    await expect(h.session.stop(0)).resolves.toBeGreaterThanOrEqual(0);
+    expect(h.posted.some((m) => m.t === 'outcome')).toBe(false);
+  });
+
+  it('ends the wait at the heartbeat tick when the host withdrew CONTROL_POSTED', async () => {
+    const h = harness();
+    await h.session.start();
+    await turns();
+    expect(h.waits()).toBe(1);
+    const waitsBefore = h.waits();
+    // The host's post threw: it rolls CONTROL_POSTED back. The loop must not wait for good.
+    Atomics.store(h.control, CONTROL_POSTED, 0);
+    const deadline = performance.now() + 20 * HEARTBEAT_MS;
+    while (h.waits() === waitsBefore && performance.now() < deadline) await turns(1);
+    expect(h.waits()).toBeGreaterThan(waitsBefore);
+    await h.session.stop(0);
+  });
+});
