@@ -20,6 +20,8 @@ interface Harness {
   readonly posted: GuestToHost[];
   /** Times the loop slept in the (injected) blocking wait. */
   readonly waits: () => number;
+  /** Resolves at the loop's next blocking wait. */
+  nextWait(): Promise<void>;
   send(dseq: number, message: unknown): void;
   /** Resolves once the host got an outcome for `seq`. */
   outcome(seq: number): Promise<GuestToHost>;
@@ -33,6 +35,7 @@ function harness(): Harness {
   const waiting = new Map<number, (message: GuestToHost) => void>();
   let listener: ((message: HostToGuest) => void) | undefined;
   let waits = 0;
+  let onWait: (() => void) | undefined;
   const channel: GuestChannel = {
     post: (message) => {
       posted.push(message);
@@ -46,6 +49,8 @@ function harness(): Harness {
     // CONTROL_POSTED, then ends the wait. Later waits time out (nothing more comes).
     blockingWait: () => {
       waits += 1;
+      onWait?.();
+      onWait = undefined;
       if (waits > 1) return 'timed-out';
       Atomics.store(control, CONTROL_POSTED, 1);
       return 'ok';
@@ -72,6 +77,10 @@ function harness(): Harness {
     control,
     posted,
     waits: () => waits,
+    nextWait: () =>
+      new Promise<void>((resolve) => {
+        onWait = resolve;
+      }),
     send: (dseq, message) => {
       listener?.({ t: 'message', dseq, seq: dseq, message });
     },
@@ -122,10 +131,11 @@ describe('GuestSession: waiting for a message the host posted', () => {
     await turns();
     expect(h.waits()).toBe(1);
     const waitsBefore = h.waits();
-    // The host's post threw: it rolls CONTROL_POSTED back. The loop must not wait for good.
+    // The host's post threw: it rolls CONTROL_POSTED back. The loop must not wait for good:
+    // the heartbeat tick ends the wait and the loop parks again.
+    const parkedAgain = h.nextWait();
     Atomics.store(h.control, CONTROL_POSTED, 0);
-    const deadline = performance.now() + 20 * HEARTBEAT_MS;
-    while (h.waits() === waitsBefore && performance.now() < deadline) await turns(1);
+    await parkedAgain;
     expect(h.waits()).toBeGreaterThan(waitsBefore);
     await h.session.stop(0);
   });

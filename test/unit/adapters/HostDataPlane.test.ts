@@ -22,11 +22,17 @@ function setup(onStale: () => void = () => undefined): {
   submit: DescriptorRing;
   complete: DescriptorRing;
   violations: string[];
+  /** Resolves at the first violation reported. */
+  violated: Promise<void>;
 } {
   const layout = computeSegmentLayout({ slots: 4, slotBytes: 64, ringCapacity: CAPACITY });
   const buffer = new SharedArrayBuffer(layout.totalBytes + CONTROL_BYTES);
   const pool = new SharedFramePool({ slots: 4, slotBytes: 64, poisonReleased: false });
   const violations: string[] = [];
+  let reported: () => void = () => undefined;
+  const violated = new Promise<void>((resolve) => {
+    reported = resolve;
+  });
   const noop = (): void => undefined;
   const sink: GenerationSink = { output: noop, log: noop, heartbeat: noop, lost: noop, lingering: noop, stale: onStale };
   const plane = new HostDataPlane({
@@ -41,12 +47,15 @@ function setup(onStale: () => void = () => undefined): {
     inputBudgetMs: undefined,
     maxArrayBufferMb: undefined,
     onOverLimit: noop,
-    onViolation: (detail) => violations.push(detail),
+    onViolation: (detail) => {
+      violations.push(detail);
+      reported();
+    },
   });
   // The guest's ends, attached after the host initialized both rings.
   const submit = new DescriptorRing(buffer, layout.submit, { role: 'consumer', slots: 4, slotBytes: 64, kindLimit: SUBMIT_KINDS, expectedGeneration: 1 });
   const complete = new DescriptorRing(buffer, layout.complete, { role: 'producer', slots: 1, slotBytes: 1, kindLimit: COMPLETE_KINDS, isSlotless: () => true });
-  return { plane, pool, submit, complete, violations };
+  return { plane, pool, submit, complete, violations, violated };
 }
 
 function done(complete: DescriptorRing, seq: number): boolean {
@@ -56,29 +65,24 @@ function done(complete: DescriptorRing, seq: number): boolean {
 describe('HostDataPlane', () => {
   it('ends the generation at the first outcome beyond the frames it handed over', async () => {
     let stale = 0;
-    const { plane, pool, complete, violations } = setup(() => {
+    const { plane, pool, complete, violations, violated } = setup(() => {
       stale += 1;
     });
     let seq = 1_000;
-    const turned = new Promise<void>((resolve) => {
-      setImmediate(resolve);
-    });
     // A flood: the ring refilled whenever there is room.
     for (let i = 0; i < CAPACITY; i++) done(complete, seq++);
     plane.wake();
-    await turned;
-    await new Promise<void>((resolve) => {
-      setImmediate(resolve);
-    });
+    await violated;
     expect(violations).toHaveLength(1);
     expect(violations[0]).toMatch(/^ring: an outcome for input 1000, beyond the 0 frames handed over on the ring$/);
     expect(stale).toBe(0);
-    // Closed: what the guest pushes next is never read.
+    // Closed: what the guest pushes next is never read (it stays on the ring).
     done(complete, seq++);
     plane.wake();
     await new Promise<void>((resolve) => {
       setImmediate(resolve);
     });
+    expect(complete.size()).toBe(1);
     expect(violations).toHaveLength(1);
     plane.close();
     pool.close(new Error('done'));
@@ -88,6 +92,10 @@ describe('HostDataPlane', () => {
     const { plane, pool, submit, complete, violations } = setup();
     let settled = 0;
     let settledWhenTurned: number | undefined;
+    let turnedNow: () => void = () => undefined;
+    const turned = new Promise<void>((resolve) => {
+      turnedNow = resolve;
+    });
     let next = 1;
     const deliver = (): void => {
       const seq = next++;
@@ -102,6 +110,7 @@ describe('HostDataPlane', () => {
           // From inside the drain: the first turn the event loop gets from now on.
           setImmediate(() => {
             settledWhenTurned = settled;
+            turnedNow();
           });
         }
         // The application feeds the next frame from this outcome; the guest answers at once.
@@ -113,11 +122,7 @@ describe('HostDataPlane', () => {
     };
     deliver();
     plane.wake();
-    for (let i = 0; i < 100 && settledWhenTurned === undefined; i++) {
-      await new Promise<void>((resolve) => {
-        setImmediate(resolve);
-      });
-    }
+    await turned;
     plane.close();
     pool.close(new Error('done'));
     expect(violations).toEqual([]);
