@@ -20,6 +20,8 @@ import { isImmutablePrimitive } from '../copyValue.js';
  * a run of frames the session still turns the event loop every EVENT_LOOP_TURN_MS.
  */
 const BLOCKING_PARK_MS = 1;
+/** The host wakes from `Atomics.waitAsync` in ~10 µs: its next input is usually here within 40. */
+const SPIN_MICROS = 40;
 
 const launch = workerData as EmbeddedLaunch;
 const port = parentPort;
@@ -50,6 +52,7 @@ const session = new GuestSession(launch, launch.layout, {
   // The host is a thread of this process: Atomics.notify reaches a blocking wait here, and
   // the host rings after every port message and control call (see EmbeddedAdapter).
   blockingParkMs: BLOCKING_PARK_MS,
+  spinMicros: SPIN_MICROS,
   listen: (listener) => {
     port.on('message', (message: HostToGuest | HostToGuest[]) => {
       if (Array.isArray(message)) for (const one of message) listener(one);

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
 import { DescriptorRing } from '../../../src/transport/DescriptorRing.js';
-import { Doorbell, MAX_SPIN, atomicsNotify } from '../../../src/transport/Doorbell.js';
+import { Doorbell, MAX_SPIN_MICROS, atomicsNotify } from '../../../src/transport/Doorbell.js';
 import { createSegment, descriptor, type Segment } from './support/segmentFixture.js';
 import { compileTransport, startWorker, waitUntil, type CompiledTransport } from './support/workerHarness.js';
 
@@ -113,11 +113,31 @@ function newSegment(): Segment {
 }
 
 describe('Doorbell (one thread)', () => {
-  function bell(spin = 0) {
+  function bell() {
     const sab = new SharedArrayBuffer(64);
     const calls: Int32Array[] = [];
-    const doorbell = new Doorbell(sab, 8, { spin, notify: (word) => calls.push(word) });
+    const doorbell = new Doorbell(sab, 8, { notify: (word) => calls.push(word) });
     return { doorbell, calls, word: new Int32Array(sab, 8, 1) };
+  }
+
+  /** A spinning bell on a fake clock: every read of it advances 1 µs; `wait` advances `sleepMs`. */
+  function spinningBell(spinMicros: number) {
+    const sab = new SharedArrayBuffer(64);
+    const clock = { ms: 0, reads: 0, sleepMs: 0, waits: 0 };
+    const doorbell = new Doorbell(sab, 8, {
+      spinMicros,
+      now: () => {
+        clock.reads += 1;
+        clock.ms += 0.001;
+        return clock.ms;
+      },
+      wait: (_word, _expected, timeoutMs) => {
+        clock.waits += 1;
+        clock.ms += Math.min(clock.sleepMs, timeoutMs);
+        return clock.sleepMs >= timeoutMs ? 'timed-out' : 'ok';
+      },
+    });
+    return { doorbell, clock, word: new Int32Array(sab, 8, 1) };
   }
 
   it('does not notify a peer that is not parked', () => {
@@ -144,21 +164,74 @@ describe('Doorbell (one thread)', () => {
     expect(doorbell.isParked).toBe(false);
   });
 
-  it('spins a bounded number of times before parking', () => {
-    const { doorbell } = bell(25);
+  it('spins for at most its window by the clock, then sleeps with the flag raised', () => {
+    const { doorbell, clock } = spinningBell(20);
     let checks = 0;
+    const never = (): boolean => {
+      checks += 1;
+      return false;
+    };
+    clock.sleepMs = 5;
+    expect(doorbell.park(never, 5)).toBe('timed-out');
+    // The start, then a read every 16 polls: 20 until the 20 µs deadline. The checks: those
+    // polls, the re-check after raising the flag and the check after the timeout.
+    expect(clock.reads).toBe(1 + 20);
+    expect(checks).toBe(20 * 16 + 2);
+    expect(clock.waits).toBe(1);
+    expect(doorbell.isParked).toBe(false);
+  });
+
+  it('ends the spin as soon as the condition holds, without raising the flag or sleeping', () => {
+    const { doorbell, clock, word } = spinningBell(20);
+    let countdown = 40;
+    const raised: number[] = [];
     expect(
       doorbell.park(() => {
-        checks += 1;
-        return false;
-      }, 0),
-    ).toBe('timed-out');
-    // 25 spins, the re-check after raising the flag, the check after the timeout.
-    expect(checks).toBe(27);
-    expect(doorbell.isParked).toBe(false);
-    let countdown = 10;
-    expect(doorbell.park(() => --countdown === 0, 0)).toBe('ready');
+        raised.push(Atomics.load(word, 0));
+        return --countdown === 0;
+      }, 5),
+    ).toBe('ready');
     expect(countdown).toBe(0);
+    expect(raised.every((state) => state === 0)).toBe(true);
+    expect(clock.waits).toBe(0);
+  });
+
+  it('spins again only after a park that ended within the window', () => {
+    const { doorbell, clock } = spinningBell(20);
+    let checks = 0;
+    const never = (): boolean => {
+      checks += 1;
+      return false;
+    };
+    // A long sleep (a ring after 1 ms): the next park does not spin.
+    clock.sleepMs = 1;
+    expect(doorbell.park(never, 5)).toBe('woken');
+    checks = 0;
+    expect(doorbell.park(never, 5)).toBe('woken');
+    expect(checks).toBe(1); // only the re-check after raising the flag
+    // That park was rung within the window (no spin, a 10 µs sleep): the next one spins.
+    checks = 0;
+    clock.sleepMs = 0.01;
+    expect(doorbell.park(never, 5)).toBe('woken');
+    expect(checks).toBe(1);
+    checks = 0;
+    expect(doorbell.park(never, 5)).toBe('woken');
+    expect(checks).toBeGreaterThan(16);
+    // A timed-out park never leads to a spin.
+    clock.sleepMs = 5;
+    expect(doorbell.park(never, 5)).toBe('timed-out');
+    checks = 0;
+    clock.sleepMs = 0;
+    expect(doorbell.park(never, 5)).toBe('woken');
+    expect(checks).toBe(1);
+  });
+
+  it('never spins longer than the timeout of the park', () => {
+    const { doorbell, clock } = spinningBell(MAX_SPIN_MICROS);
+    clock.sleepMs = 1;
+    expect(doorbell.park(() => false, 0.005)).toBe('timed-out');
+    // The start, then 5 µs: five reads of the clock while spinning.
+    expect(clock.reads).toBe(1 + 5);
   });
 
   it('parkAsync times out, and can be cut short by ringing the same bell', async () => {
@@ -250,8 +323,9 @@ describe('Doorbell (one thread)', () => {
     const sab = new SharedArrayBuffer(64);
     expect(() => new Doorbell(sab, 2)).toThrow(RangeError);
     expect(() => new Doorbell(sab, 64)).toThrow(RangeError);
-    expect(() => new Doorbell(sab, 0, { spin: -1 })).toThrow(RangeError);
-    expect(() => new Doorbell(sab, 0, { spin: MAX_SPIN + 1 })).toThrow(RangeError);
+    expect(() => new Doorbell(sab, 0, { spinMicros: -1 })).toThrow(RangeError);
+    expect(() => new Doorbell(sab, 0, { spinMicros: MAX_SPIN_MICROS + 1 })).toThrow(RangeError);
+    expect(() => new Doorbell(sab, 0, { spinMicros: Number.NaN })).toThrow(RangeError);
     expect(() => new Doorbell(sab, 0).park(() => true, -1)).toThrow(RangeError);
   });
 });
