@@ -481,7 +481,7 @@ export class PluginInstance {
     attached.alive = false;
     this.#attached = undefined;
     let unstarted: ReadonlySet<number> = new Set();
-    let completed: ReadonlySet<number> = new Set();
+    let completed: ReadonlyMap<number, DeliveryResult> = new Map();
     try {
       const fenced = attached.session.fence?.();
       if (fenced !== undefined) {
@@ -491,8 +491,8 @@ export class PluginInstance {
     } catch {
       // Without a fence every unsettled delivery counts as lost: conservative, never silent.
     }
-    // Frames the guest finished before the fence: done, as if their outcome had arrived.
-    for (const seq of completed) this.#settleDelivery(seq, generation, { ok: true }, false);
+    // Inputs the guest finished before the fence: done, as if their outcome had arrived.
+    for (const [seq, result] of completed) this.#settleDelivery(seq, generation, result, false);
     try {
       attached.session.dispose();
     } catch {

@@ -140,11 +140,11 @@ export interface GenerationSession {
   /**
    * Called when the generation ends, before `dispose`: stops the guest from starting any
    * further delivery and returns the `seq` of deliveries it never started (the runtime gives
-   * them to the next generation instead of declaring them lost) and of frames it finished
-   * whose `done` had not been applied yet. Optional: without it, every unsettled delivery
-   * of a dead generation is lost.
+   * them to the next generation instead of declaring them lost) and the results of those it
+   * finished whose outcome had not been applied yet. Optional: without it, every unsettled
+   * delivery of a dead generation is lost.
    */
-  fence?(): { readonly unstarted: readonly number[]; readonly completed: ReadonlySet<number> };
+  fence?(): { readonly unstarted: readonly number[]; readonly completed: ReadonlyMap<number, DeliveryResult> };
   dispose(): void;
 }
 

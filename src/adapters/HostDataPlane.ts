@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import type { Descriptor } from '../transport/DescriptorRing.js';
 import { DescriptorRing } from '../transport/DescriptorRing.js';
 import { Doorbell } from '../transport/Doorbell.js';
 import type { NotifyFn } from '../transport/Doorbell.js';
@@ -9,15 +8,23 @@ import type { Delivery, DeliveryResult, DeliverySettle, GenerationSink } from '.
 import {
   COMPLETE_DONE,
   COMPLETE_KINDS,
+  COMPLETE_VALUE,
   CONTROL_EXTERNAL_MB,
   CONTROL_FENCE,
   CONTROL_HEARTBEAT,
   CONTROL_POSTED,
   CONTROL_STARTED,
+  INVALID_RING_VALUE,
   SUBMIT_FRAME,
   SUBMIT_KINDS,
+  SUBMIT_MESSAGE,
+  completeInPayload,
+  decodeRingValue,
+  encodeRingValue,
   formatCode,
+  submitInPayload,
 } from './protocol.js';
+import type { RingValue } from './protocol.js';
 import type { ControlReply, GuestToHost, HostToGuest } from './protocol.js';
 import { DELIVERY_DONE, GenerationFault } from './Adapter.js';
 import { messageOf } from '../errors.js';
@@ -75,8 +82,16 @@ export interface HostDataPlaneOptions {
 /** What a generation's fence found: deliveries done (but not yet reported) and never started. */
 export interface FenceResult {
   readonly unstarted: readonly number[];
-  /** Frames the guest finished (`done`, no value) whose outcome had not been applied yet. */
-  readonly completed: ReadonlySet<number>;
+  /** Inputs the guest finished on the ring whose outcome had not been applied yet, by seq. */
+  readonly completed: ReadonlyMap<number, DeliveryResult>;
+}
+
+/** A ring outcome waiting for the port messages posted before it. */
+interface Blocked {
+  readonly seq: number;
+  /** Port messages the guest had posted before this outcome. */
+  readonly aux: number;
+  readonly result: DeliveryResult;
 }
 
 interface Waiting {
@@ -99,16 +114,16 @@ export class HostDataPlane {
   readonly #completeBell: Doorbell | undefined;
   readonly #waiting = new Map<number, Waiting>();
   /** Ring outcomes waiting for the port messages posted before them. */
-  readonly #blocked: Descriptor[] = [];
+  readonly #blocked: Blocked[] = [];
   /** Control replies waiting for the port messages posted before them. */
   readonly #barriers: { readonly count: number; readonly resolve: () => void }[] = [];
   #received = 0;
   #dseq = 0;
   #heartbeatSeen = -1;
-  #fenced: Set<number> | undefined;
+  #fenced: Map<number, DeliveryResult> | undefined;
   #closed = false;
-  /** Frames handed over on the submit ring, and outcomes read back on the complete ring. */
-  #ringFrames = 0;
+  /** Inputs handed over on the submit ring, and outcomes read back on the complete ring. */
+  #ringInputs = 0;
   #ringOutcomes = 0;
   /** Whether this process may run on more than one core (read once per generation). */
   readonly #ringAtOnce = availableParallelism() > 1;
@@ -117,6 +132,8 @@ export class HostDataPlane {
     this.#ringScheduled = false;
     this.#submitBell?.ring();
   };
+  /** Scratch of {@link encodeRingValue}. */
+  readonly #value: RingValue = { tag: 0, number: 0, length: 0 };
 
   constructor(options: HostDataPlaneOptions) {
     this.#options = options;
@@ -129,6 +146,7 @@ export class HostDataPlane {
         slots: pool.layout.slots,
         slotBytes: pool.layout.slotBytes,
         kindLimit: SUBMIT_KINDS,
+        inPayload: submitInPayload,
         // The guest's consumer counter out of range (RELIABILITY E1, E3) is a protocol
         // violation like any on the complete ring, not just a ring that takes no more
         // frames. Found inside deliver(): reported once that call has returned.
@@ -145,6 +163,7 @@ export class HostDataPlane {
         slots: 1,
         slotBytes: 1,
         kindLimit: COMPLETE_KINDS,
+        inPayload: completeInPayload,
         isSlotless: () => true,
         expectedGeneration: options.generation,
       });
@@ -170,7 +189,7 @@ export class HostDataPlane {
    */
   deliver(input: Delivery, settle: DeliverySettle): void {
     const dseq = this.#dseq + 1;
-    if (input.kind === 'frame' && this.#pushFrame(input, dseq)) {
+    if (input.kind === 'frame' ? this.#pushFrame(input, dseq) : this.#pushMessage(input, dseq)) {
       this.#dseq = dseq;
       this.#waiting.set(input.seq, { dseq, settle });
       return;
@@ -276,7 +295,7 @@ export class HostDataPlane {
    */
   fence(): FenceResult {
     const control = this.#options.control;
-    const completed = new Set<number>();
+    const completed = new Map<number, DeliveryResult>();
     if (control === undefined) return { unstarted: [], completed };
     Atomics.store(control, CONTROL_FENCE, 1);
     // The guest rings per batch: outcomes already on the ring are done, not lost.
@@ -284,7 +303,7 @@ export class HostDataPlane {
     // Bounded like every drain: at most one outcome per pending delivery is honest.
     const complete = this.#complete;
     if (complete !== undefined && complete.violation === undefined) this.#drainComplete(complete, this.#waiting.size + complete.capacity);
-    for (const d of this.#blocked.splice(0)) this.#settle(d.seq, DELIVERY_DONE);
+    for (const blocked of this.#blocked.splice(0)) this.#settle(blocked.seq, blocked.result);
     this.#fenced = undefined;
     // Untrusted in isolated mode: a lie only changes which of the guest's own inputs are retried.
     const started = Atomics.load(control, CONTROL_STARTED);
@@ -341,7 +360,37 @@ export class HostDataPlane {
       aux: dseq,
     });
     if (!pushed) return false;
-    this.#ringFrames += 1;
+    this.#pushed();
+    return true;
+  }
+
+  /** A message whose value fits a ring entry goes on the submit ring, like a frame. */
+  #pushMessage(input: Extract<Delivery, { kind: 'message' }>, dseq: number): boolean {
+    const submit = this.#submit;
+    const area = submit?.reservePayload();
+    if (submit === undefined || area === undefined) return false;
+    const value = this.#value;
+    if (!encodeRingValue(input.message, area, value)) return false;
+    const pushed = submit.tryPush({
+      slot: 0,
+      length: value.length,
+      seq: input.seq,
+      generation: this.#options.generation,
+      kind: SUBMIT_MESSAGE,
+      width: 0,
+      height: 0,
+      formatCode: value.tag,
+      timestamp: value.number,
+      aux: dseq,
+    });
+    if (!pushed) return false;
+    this.#pushed();
+    return true;
+  }
+
+  /** Counts an input handed over on the submit ring and wakes the guest for it. */
+  #pushed(): void {
+    this.#ringInputs += 1;
     if (this.#ringAtOnce) {
       // With a core to spare, the guest's wake-up (the longest step of a round trip) starts
       // now; the frames pushed while it wakes up ride on it. Only a parked guest is rung: a
@@ -354,7 +403,6 @@ export class HostDataPlane {
       this.#ringScheduled = true;
       queueMicrotask(this.#ringSubmit);
     }
-    return true;
   }
 
   #settle(seq: number, result: DeliveryResult): void {
@@ -367,7 +415,7 @@ export class HostDataPlane {
     this.#waiting.delete(seq);
     // While fencing, the runtime collects completions synchronously (see fence()).
     if (this.#fenced !== undefined) {
-      this.#fenced.add(seq);
+      this.#fenced.set(seq, result);
       return;
     }
     try {
@@ -386,32 +434,41 @@ export class HostDataPlane {
       const head = this.#blocked[0];
       if (head === undefined || head.aux > this.#received) return;
       this.#blocked.shift();
-      this.#settle(head.seq, DELIVERY_DONE);
+      this.#settle(head.seq, head.result);
     }
   }
 
   /** Applies up to `max` descriptors the guest pushed on the complete ring; returns how many. */
   #drainComplete(complete: DescriptorRing, max: number): number {
-    let excess: Descriptor | undefined;
-    const drained = complete.drain(max, (d) => {
-      // One outcome per frame handed over on the ring: any more (e.g. a guest refilling the
+    let refused: string | undefined;
+    const drained = complete.drain(max, (d, payload) => {
+      if (refused !== undefined) return;
+      // One outcome per input handed over on the ring: any more (e.g. a guest refilling the
       // ring with outcomes for inputs never sent) is a protocol violation, not a stream of
       // stale replies the host would keep reading for as long as the guest writes them.
-      if (excess !== undefined || ++this.#ringOutcomes > this.#ringFrames) {
-        excess ??= d;
+      if (++this.#ringOutcomes > this.#ringInputs) {
+        refused = `an outcome for input ${d.seq}, beyond the ${this.#ringInputs} inputs handed over on the ring`;
         return;
       }
-      if (d.kind !== COMPLETE_DONE) return;
-      if (this.#blocked.length > 0 || d.aux > this.#received) this.#blocked.push(d);
-      else this.#settle(d.seq, DELIVERY_DONE);
+      let result: DeliveryResult = DELIVERY_DONE;
+      if (d.kind === COMPLETE_VALUE) {
+        const value = decodeRingValue(d.formatCode, d.timestamp, payload, d.length);
+        if (value === INVALID_RING_VALUE) {
+          refused = `the result of input ${d.seq} has value tag ${d.formatCode}, which names no value`;
+          return;
+        }
+        result = { ok: true, value };
+      } else if (d.kind !== COMPLETE_DONE) return;
+      if (this.#blocked.length > 0 || d.aux > this.#received) this.#blocked.push({ seq: d.seq, aux: d.aux, result });
+      else this.#settle(d.seq, result);
     });
     const violation = complete.violation;
     if (violation !== undefined) {
       this.#closed = true;
       this.#options.onViolation(violation.detail);
-    } else if (excess !== undefined && !this.#closed) {
+    } else if (refused !== undefined && !this.#closed) {
       this.#closed = true;
-      this.#options.onViolation(`ring: an outcome for input ${excess.seq}, beyond the ${this.#ringFrames} frames handed over on the ring`);
+      this.#options.onViolation(`ring: ${refused}`);
     }
     return drained;
   }

@@ -7,9 +7,11 @@
  * Two planes:
  * - control: Comlink calls `start()` and `stop()` on the guest's {@link GuestControl};
  * - data: frames travel as descriptors on the submit ring with their bytes in shared slots,
- *   their `done` outcomes come back on the complete ring; everything else (messages, frames
- *   that are not in a shared slot, outputs, logs, results, failures) travels as
- *   {@link HostToGuest} / {@link GuestToHost} messages on the data port.
+ *   their `done` outcomes come back on the complete ring; messages whose value is a small
+ *   primitive (see {@link encodeRingValue}) travel on the submit ring too, with the value in
+ *   the entry's payload area, and so do such results on the complete ring; everything else
+ *   (other messages, frames that are not in a shared slot, outputs, logs, other results,
+ *   failures) travels as {@link HostToGuest} / {@link GuestToHost} messages on the data port.
  *
  * On the embedded data port a post may carry an array of these messages (one turn's worth),
  * applied in order.
@@ -17,25 +19,124 @@
  * Ordering across the two planes:
  * - host → guest: every delivery carries `dseq`, consecutive per generation from 1; the
  *   guest runs deliveries strictly in `dseq` order, whichever plane brought them.
- * - guest → host: a `done` descriptor carries in `aux` the number of data-port messages the
- *   guest had posted before it; the host applies it only once it has received that many, so
+ * - guest → host: a `done` or `value` descriptor carries in `aux` the number of data-port
+ *   messages the guest had posted before it; the host applies it only once it has received that many, so
  *   the outputs of an input always arrive before its outcome.
  */
 
+import { Buffer } from 'node:buffer';
 import { serialize } from 'node:v8';
 
 /** Bumped on any incompatible change; the guest refuses a launch of another version. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
-/** Descriptor kinds on the submit ring (host → guest). */
+/** Descriptor kinds on the submit ring (host → guest): a frame in a shared slot. */
 export const SUBMIT_FRAME = 0;
+/** A message whose value is in the descriptor (see {@link encodeRingValue}). */
+export const SUBMIT_MESSAGE = 1;
 /** Number of submit kinds (descriptor `kind` must be below it). */
-export const SUBMIT_KINDS = 1;
+export const SUBMIT_KINDS = 2;
 
-/** Descriptor kinds on the complete ring (guest → host). */
+/** Descriptor kinds on the complete ring (guest → host): a frame or message done, no value. */
 export const COMPLETE_DONE = 0;
+/** A message done with the value in the descriptor (see {@link encodeRingValue}). */
+export const COMPLETE_VALUE = 1;
 /** Number of complete kinds. */
-export const COMPLETE_KINDS = 1;
+export const COMPLETE_KINDS = 2;
+
+/** Whether a submit kind carries its value in the entry's payload area. */
+export function submitInPayload(kind: number): boolean {
+  return kind === SUBMIT_MESSAGE;
+}
+
+/** Whether a complete kind carries its value in the entry's payload area. */
+export function completeInPayload(kind: number): boolean {
+  return kind === COMPLETE_VALUE;
+}
+
+/** A value's ring encoding: `tag` goes in the descriptor's `formatCode`, a number in its `timestamp`. */
+export interface RingValue {
+  tag: number;
+  number: number;
+  /** Payload bytes (a string's UTF-8). */
+  length: number;
+}
+
+const VALUE_UNDEFINED = 0;
+const VALUE_NULL = 1;
+const VALUE_FALSE = 2;
+const VALUE_TRUE = 3;
+const VALUE_NUMBER = 4;
+const VALUE_STRING = 5;
+/** Tags below this are values; any other is a protocol violation. */
+export const RING_VALUE_TAGS = 6;
+
+/** `String.prototype.isWellFormed` (ES2024, Node 20+), which the ES2023 lib does not declare. */
+const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean }).isWellFormed;
+
+/**
+ * Encodes `value` for a ring entry into `out` (and a string's bytes into `area`, the entry's
+ * payload area) when it is a primitive that survives the trip exactly: undefined, null, a
+ * boolean, any number, or a well-formed string of at most `area.byteLength` UTF-8 bytes.
+ * False for anything else, which then travels by message, cloned. No allocation.
+ */
+export function encodeRingValue(value: unknown, area: Buffer, out: RingValue): boolean {
+  out.number = 0;
+  out.length = 0;
+  switch (typeof value) {
+    case 'undefined':
+      out.tag = VALUE_UNDEFINED;
+      return true;
+    case 'boolean':
+      out.tag = value ? VALUE_TRUE : VALUE_FALSE;
+      return true;
+    case 'number':
+      out.tag = VALUE_NUMBER;
+      out.number = value;
+      return true;
+    case 'string': {
+      // A lone surrogate would come back as U+FFFD: such a string goes by message.
+      if (value.length * 3 > area.byteLength && Buffer.byteLength(value, 'utf8') > area.byteLength) return false;
+      if (!isWellFormed.call(value)) return false;
+      out.tag = VALUE_STRING;
+      out.length = area.write(value, 0, 'utf8');
+      return true;
+    }
+    case 'object':
+      if (value !== null) return false;
+      out.tag = VALUE_NULL;
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** What {@link decodeRingValue} returns for a tag that names no value. */
+export const INVALID_RING_VALUE: unique symbol = Symbol('invalid ring value');
+
+/**
+ * Decodes a ring value from a descriptor's `formatCode` (tag) and `timestamp`, and its
+ * payload: a private copy (never shared memory the peer can still write). Any bytes decode
+ * (invalid UTF-8 becomes U+FFFD); an unknown tag is {@link INVALID_RING_VALUE}.
+ */
+export function decodeRingValue(tag: number, number: number, payload: Buffer, length: number): unknown {
+  switch (tag) {
+    case VALUE_UNDEFINED:
+      return undefined;
+    case VALUE_NULL:
+      return null;
+    case VALUE_FALSE:
+      return false;
+    case VALUE_TRUE:
+      return true;
+    case VALUE_NUMBER:
+      return number;
+    case VALUE_STRING:
+      return payload.toString('utf8', 0, length);
+    default:
+      return INVALID_RING_VALUE;
+  }
+}
 
 /** Words of the control block (an Int32Array over a small SharedArrayBuffer). */
 export const CONTROL_HEARTBEAT = 0;

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { DESCRIPTOR_BYTES, type RingLayout } from './segmentLayout.js';
 
 /**
@@ -51,6 +52,13 @@ export interface DescriptorRingOptions {
   readonly kindLimit?: number;
   /** Kinds that carry no payload; their `slot` and `length` must both be 0. Default: every kind has a slot. */
   readonly isSlotless?: (kind: number) => boolean;
+  /**
+   * Kinds whose payload travels in the entry's own payload area (`RingLayout.payloadBytes`),
+   * not in a slot: their `slot` must be 0 and their `length` at most `payloadBytes`. The
+   * producer writes it into {@link DescriptorRing.reservePayload} before pushing; the consumer's
+   * visitor gets a private copy. Checked before `isSlotless`. Default: none.
+   */
+  readonly inPayload?: (kind: number) => boolean;
   /** Called once, synchronously, when the first violation is found. */
   readonly onViolation?: (violation: RingViolation) => void;
 }
@@ -110,6 +118,14 @@ export class DescriptorRing {
   readonly #slotBytes: number;
   readonly #kindLimit: number;
   readonly #isSlotless: ((kind: number) => boolean) | undefined;
+  readonly #inPayload: ((kind: number) => boolean) | undefined;
+  readonly #payloadOffset: number;
+  readonly #payloadBytes: number;
+  /** The payload areas, one Buffer view per entry (made on first use). */
+  readonly #payloads: Buffer[] = [];
+  /** Consumer: where a payload is copied before its visitor sees it (never shared memory). */
+  readonly #scratch: Buffer;
+  readonly #sab: SharedArrayBuffer;
   readonly #onViolation: ((violation: RingViolation) => void) | undefined;
   #expectedGeneration: number | undefined;
   /** This end's counter (head for a consumer, tail for a producer). Never read back from shared memory. */
@@ -161,6 +177,11 @@ export class DescriptorRing {
     this.#slotBytes = options.slotBytes;
     this.#kindLimit = kindLimit;
     this.#isSlotless = options.isSlotless;
+    this.#inPayload = options.inPayload;
+    this.#payloadOffset = ring.payloadOffset;
+    this.#payloadBytes = ring.payloadBytes;
+    this.#scratch = Buffer.alloc(options.role === 'consumer' && options.inPayload !== undefined ? ring.payloadBytes : 0);
+    this.#sab = sab;
     this.#onViolation = options.onViolation;
     this.expectedGeneration = options.expectedGeneration;
     const head = new Uint32Array(sab, ring.headOffset, 1);
@@ -213,6 +234,27 @@ export class DescriptorRing {
   }
 
   /**
+   * Producer: the payload area of the entry the next {@link tryPush} fills, to write a payload
+   * kind's bytes into first; undefined when the ring is full or violated (the entry may still
+   * be the consumer's). Valid until that push.
+   */
+  reservePayload(): Buffer | undefined {
+    if (this.role !== 'producer') throw new Error('DescriptorRing.reservePayload: this end is the consumer');
+    const used = this.#used();
+    if (used < 0 || used === this.capacity) return undefined;
+    return this.#payloadAt(this.#counter & this.#mask);
+  }
+
+  #payloadAt(index: number): Buffer {
+    let area = this.#payloads[index];
+    if (area === undefined) {
+      area = Buffer.from(this.#sab, this.#payloadOffset + index * this.#payloadBytes, this.#payloadBytes);
+      this.#payloads[index] = area;
+    }
+    return area;
+  }
+
+  /**
    * Producer: writes `desc` and publishes it. False when the ring is full or violated.
    *
    * @throws RangeError when `desc` itself is malformed (a bug of this side, not peer input).
@@ -253,13 +295,15 @@ export class DescriptorRing {
    *
    * Stops at the first invalid descriptor: the ring becomes violated (see
    * {@link DescriptorRing.violation}) and that descriptor is not delivered. `visit` gets a
-   * private copy of each descriptor. The head is published once per batch (each tail read),
+   * private copy of each descriptor and, for a payload kind (`inPayload`), a private copy of
+   * its `length` payload bytes, copied once before the visit and valid only during it (the
+   * same buffer is reused); for other kinds that argument holds nothing of the descriptor's. The head is published once per batch (each tail read),
    * not per descriptor, to keep the head's cache line from bouncing; also when `visit`
    * throws, covering the descriptor it threw on.
    *
    * @throws Error when called on a producer or re-entered from `visit`.
    */
-  drain(max: number, visit: (desc: Descriptor) => void): number {
+  drain(max: number, visit: (desc: Descriptor, payload: Buffer) => void): number {
     if (this.role !== 'consumer') throw new Error('DescriptorRing.drain: this end is the producer');
     if (this.#draining) throw new Error('DescriptorRing.drain: not re-entrant (called from its own visitor)');
     if (!(max >= 0)) throw new RangeError(`DescriptorRing.drain: max must be >= 0, got ${max}`);
@@ -292,7 +336,13 @@ export class DescriptorRing {
             this.#fail('kind', `descriptor ${counter}: kind ${kind} is not below ${this.#kindLimit}`);
             return delivered;
           }
-          if (this.#isSlotless !== undefined && this.#isSlotless(kind)) {
+          const inPayload = this.#inPayload !== undefined && this.#inPayload(kind);
+          if (inPayload) {
+            if (slot !== 0 || length > this.#payloadBytes) {
+              this.#fail('length', `descriptor ${counter}: payload kind ${kind} names slot ${slot} with length ${length} (payload area: ${this.#payloadBytes} bytes)`);
+              return delivered;
+            }
+          } else if (this.#isSlotless !== undefined && this.#isSlotless(kind)) {
             if (slot !== 0 || length !== 0) {
               this.#fail('slot', `descriptor ${counter}: slotless kind ${kind} names slot ${slot} with length ${length}`);
               return delivered;
@@ -316,9 +366,11 @@ export class DescriptorRing {
             this.#fail('generation', `descriptor ${counter}: generation ${generation}, expected ${expected}`);
             return delivered;
           }
+          // Copied before anything reads it: the peer may rewrite its payload at any time.
+          if (inPayload) this.#payloadAt(index).copy(this.#scratch, 0, 0, length);
           this.#counter = (counter + 1) >>> 0;
           delivered++;
-          visit({ slot, length, seq: seqHi * TWO_POW_32 + seqLo, generation, kind, width, height, formatCode, timestamp, aux });
+          visit({ slot, length, seq: seqHi * TWO_POW_32 + seqLo, generation, kind, width, height, formatCode, timestamp, aux }, this.#scratch);
         }
         // Batch done: hand the entries back before looking for more, so a producer that
         // was full can refill while this call continues.
@@ -367,7 +419,12 @@ export class DescriptorRing {
 
   #checkOutgoing(desc: Descriptor): void {
     if (!isU32(desc.kind) || desc.kind >= this.#kindLimit) bad('kind', desc.kind, `is not a u32 below ${this.#kindLimit}`);
-    if (this.#isSlotless !== undefined && this.#isSlotless(desc.kind)) {
+    if (this.#inPayload !== undefined && this.#inPayload(desc.kind)) {
+      if (desc.slot !== 0) bad('slot', desc.slot, 'must be 0 for a payload kind');
+      if (!Number.isInteger(desc.length) || desc.length < 0 || desc.length > this.#payloadBytes) {
+        bad('length', desc.length, `is not in [0, ${this.#payloadBytes}] for a payload kind`);
+      }
+    } else if (this.#isSlotless !== undefined && this.#isSlotless(desc.kind)) {
       if (desc.slot !== 0 || desc.length !== 0) bad('slot', desc.slot, 'must be 0 with length 0 for a slotless kind');
     } else {
       if (!Number.isInteger(desc.slot) || desc.slot < 0 || desc.slot >= this.#slots) bad('slot', desc.slot, `is not in [0, ${this.#slots})`);
@@ -394,8 +451,11 @@ function checkRingFits(sab: SharedArrayBuffer, ring: RingLayout): void {
   if (!Number.isSafeInteger(capacity) || capacity < 1 || (capacity & (capacity - 1)) !== 0) {
     throw new RangeError(`DescriptorRing: capacity must be a power of two, got ${capacity}`);
   }
-  const end = ring.descriptorsOffset + capacity * DESCRIPTOR_BYTES;
-  for (const offset of [ring.headOffset, ring.tailOffset, ring.descriptorsOffset]) {
+  const end = Math.max(ring.descriptorsOffset + capacity * DESCRIPTOR_BYTES, ring.payloadOffset + capacity * ring.payloadBytes);
+  if (!Number.isSafeInteger(ring.payloadBytes) || ring.payloadBytes < 0) {
+    throw new RangeError(`DescriptorRing: payloadBytes must be a non-negative integer, got ${ring.payloadBytes}`);
+  }
+  for (const offset of [ring.headOffset, ring.tailOffset, ring.descriptorsOffset, ring.payloadOffset]) {
     if (!Number.isSafeInteger(offset) || offset < 0 || offset % 8 !== 0) {
       throw new RangeError(`DescriptorRing: ring offsets must be non-negative multiples of 8, got ${offset}`);
     }

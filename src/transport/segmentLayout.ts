@@ -10,8 +10,8 @@
  *
  * ```text
  * 0      header (64 B)
- * 64     submit ring:   head line | tail line | consumer park line | producer park line | descriptors
- * ...    complete ring: head line | tail line | consumer park line | producer park line | descriptors
+ * 64     submit ring:   head line | tail line | consumer park line | producer park line | descriptors | payloads
+ * ...    complete ring: head line | tail line | consumer park line | producer park line | descriptors | payloads
  * ...    slot pool: `slots` × `slotStride` (each slot 64-byte aligned)
  * ```
  */
@@ -22,6 +22,12 @@ export const CACHE_LINE_BYTES = 64;
 /** Bytes of one ring descriptor: one cache line, so the producer filling the next descriptor never invalidates the line the consumer is reading. */
 export const DESCRIPTOR_BYTES = 64;
 
+/**
+ * Bytes of payload each ring entry carries with its descriptor, at the same index: a small
+ * value (a short string) travels with its descriptor instead of in a slot or on a port.
+ */
+export const RING_PAYLOAD_BYTES = 256;
+
 /** Bytes of the segment header. */
 export const HEADER_BYTES = 64;
 
@@ -29,7 +35,7 @@ export const HEADER_BYTES = 64;
 export const SEGMENT_MAGIC = 0x4d414553;
 
 /** Version of this layout function; bumped whenever an offset or a header word changes meaning. */
-export const SEGMENT_LAYOUT_VERSION = 1;
+export const SEGMENT_LAYOUT_VERSION = 2;
 
 /** Largest number of slots a segment may have. */
 export const MAX_SLOTS = 4096;
@@ -82,6 +88,10 @@ export interface RingLayout {
   readonly producerParkOffset: number;
   /** `capacity` descriptors of {@link DESCRIPTOR_BYTES} each. */
   readonly descriptorsOffset: number;
+  /** `capacity` payload areas of `payloadBytes` each: entry `i`'s at `payloadOffset + i * payloadBytes`. */
+  readonly payloadOffset: number;
+  /** Bytes of payload per entry ({@link RING_PAYLOAD_BYTES}). */
+  readonly payloadBytes: number;
   /** Bytes from `headOffset` to the end of the descriptors. */
   readonly byteLength: number;
 }
@@ -136,7 +146,8 @@ function ringAt(offset: number, capacity: number): RingLayout {
   const consumerParkOffset = tailOffset + CACHE_LINE_BYTES;
   const producerParkOffset = consumerParkOffset + CACHE_LINE_BYTES;
   const descriptorsOffset = producerParkOffset + CACHE_LINE_BYTES;
-  const end = descriptorsOffset + capacity * DESCRIPTOR_BYTES;
+  const payloadOffset = descriptorsOffset + capacity * DESCRIPTOR_BYTES;
+  const end = payloadOffset + capacity * RING_PAYLOAD_BYTES;
   return Object.freeze({
     capacity,
     headOffset,
@@ -144,6 +155,8 @@ function ringAt(offset: number, capacity: number): RingLayout {
     consumerParkOffset,
     producerParkOffset,
     descriptorsOffset,
+    payloadOffset,
+    payloadBytes: RING_PAYLOAD_BYTES,
     byteLength: end - headOffset,
   });
 }

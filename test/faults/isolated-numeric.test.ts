@@ -49,8 +49,11 @@ const PIPE_CASES: readonly (readonly [string, Record<string, unknown>, RegExp])[
 // 3 seq high word, 4 generation, 5 kind. The forged descriptor is a well-formed `done` of
 // this generation for an unknown seq, but for the words given here.
 const RING_CASES: readonly (readonly [string, Record<number, number>, RegExp])[] = [
-  ['kind 1 (only 0, done, exists)', { 5: 1 }, /kind 1 is not below 1/],
-  ['kind 2^32 - 1', { 5: 0xffff_ffff }, /kind 4294967295 is not below 1/],
+  ['kind 2 (only 0, done, and 1, value, exist)', { 5: 2 }, /kind 2 is not below 2/],
+  ['kind 2^32 - 1', { 5: 0xffff_ffff }, /kind 4294967295 is not below 2/],
+  ['a value (kind 1) longer than its payload area', { 5: 1, 1: 257 }, /payload kind 1 names slot 0 with length 257 \(payload area: 256 bytes\)/],
+  ['a value (kind 1) with length 2^32 - 1', { 5: 1, 1: 0xffff_ffff }, /payload kind 1 names slot 0 with length 4294967295/],
+  ['a value (kind 1) naming slot 1', { 5: 1, 0: 1 }, /payload kind 1 names slot 1 with length 0/],
   ['seq above 2^53 (high word 2^21)', { 3: 0x20_0000 }, /seq high word 0x200000 makes seq unsafe/],
   ['generation 2 (the next one)', { 4: 2 }, /generation 2, expected 1/],
   ['generation 2^32 - 1', { 4: 0xffff_ffff }, /generation 4294967295, expected 1/],

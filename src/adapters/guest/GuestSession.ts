@@ -2,8 +2,27 @@ import type { Delivery, DeliveryResult } from '../Adapter.js';
 import { EVENT_LOOP_TURN_MS } from '../Adapter.js';
 import { availableParallelism } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
-import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_BYTES, CONTROL_EXTERNAL_MB, CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_POSTED, CONTROL_STARTED, FRAME_FORMATS, GUEST_ERROR_NAME_MAX_LENGTH, SUBMIT_KINDS } from '../protocol.js';
-import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest } from '../protocol.js';
+import {
+  COMPLETE_DONE,
+  COMPLETE_KINDS,
+  COMPLETE_VALUE,
+  CONTROL_BYTES,
+  CONTROL_EXTERNAL_MB,
+  CONTROL_FENCE,
+  CONTROL_HEARTBEAT,
+  CONTROL_POSTED,
+  CONTROL_STARTED,
+  FRAME_FORMATS,
+  GUEST_ERROR_NAME_MAX_LENGTH,
+  INVALID_RING_VALUE,
+  SUBMIT_KINDS,
+  SUBMIT_MESSAGE,
+  completeInPayload,
+  decodeRingValue,
+  encodeRingValue,
+  submitInPayload,
+} from '../protocol.js';
+import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest, RingValue } from '../protocol.js';
 import { messageOf } from '../../errors.js';
 import { DescriptorRing } from '../../transport/DescriptorRing.js';
 import type { Descriptor } from '../../transport/DescriptorRing.js';
@@ -100,6 +119,8 @@ export class GuestSession {
   #lastByMessage = false;
   /** Ends the loop's wait for a delivery the host posted by message (see #awaitPort). */
   #portWaiter: (() => void) | undefined;
+  /** Scratch of {@link encodeRingValue}. */
+  readonly #value: RingValue = { tag: 0, number: 0, length: 0 };
 
   constructor(launch: GuestLaunch, layout: SegmentLayout, channel: GuestChannel) {
     this.#launch = launch;
@@ -111,12 +132,14 @@ export class GuestSession {
       slotBytes: launch.frames.slotBytes,
       expectedGeneration: launch.generation,
       kindLimit: SUBMIT_KINDS,
+      inPayload: submitInPayload,
     });
     this.#complete = new DescriptorRing(buffer, layout.complete, {
       role: 'producer',
       slots: 1,
       slotBytes: 1,
       kindLimit: COMPLETE_KINDS,
+      inPayload: completeInPayload,
       isSlotless: () => true,
     });
     const spinMicros = channel.blockingParkMs !== undefined && availableParallelism() > 1 ? (channel.spinMicros ?? 0) : 0;
@@ -212,7 +235,14 @@ export class GuestSession {
   }
 
   #drainRing(): void {
-    this.#submit.drain(Number.POSITIVE_INFINITY, (d: Descriptor) => {
+    this.#submit.drain(Number.POSITIVE_INFINITY, (d: Descriptor, payload) => {
+      if (d.kind === SUBMIT_MESSAGE) {
+        const message = decodeRingValue(d.formatCode, d.timestamp, payload, d.length);
+        // The host only encodes tags it knows: anything else is a bug on one side, loudly.
+        if (message === INVALID_RING_VALUE) throw new Error(`plugin-seam guest: message ${d.seq} has value tag ${d.formatCode}, which names no value`);
+        this.#fromRing.push({ dseq: d.aux, viaRing: true, delivery: { kind: 'message', seq: d.seq, message } });
+        return;
+      }
       const { slotStride, slotsOffset } = this.#launch.frames;
       const start = slotsOffset + d.slot * slotStride;
       this.#fromRing.push({
@@ -374,22 +404,40 @@ export class GuestSession {
     this.#completeBell.ring();
   }
 
+  /**
+   * Pushes the outcome of an input that came on the ring onto the complete ring: `done` for
+   * a frame, the result for a message when it fits a ring entry. False when it must go by
+   * message (the ring is full, or the result does not fit).
+   */
+  #pushOutcome(seq: number, withValue: boolean, value: unknown): boolean {
+    let kind = COMPLETE_DONE;
+    const encoded = this.#value;
+    encoded.tag = 0;
+    encoded.number = 0;
+    encoded.length = 0;
+    if (withValue) {
+      const area = this.#complete.reservePayload();
+      if (area === undefined || !encodeRingValue(value, area, encoded)) return false;
+      kind = COMPLETE_VALUE;
+    }
+    return this.#complete.tryPush({
+      slot: 0,
+      length: encoded.length,
+      seq,
+      generation: this.#launch.generation,
+      kind,
+      width: 0,
+      height: 0,
+      formatCode: encoded.tag,
+      timestamp: encoded.number,
+      aux: this.#posted,
+    });
+  }
+
   #settle(pending: Pending, result: DeliveryResult): void {
     const seq = pending.delivery.seq;
-    if (result.ok && pending.delivery.kind === 'frame' && pending.viaRing) {
-      const pushed = this.#complete.tryPush({
-        slot: 0,
-        length: 0,
-        seq,
-        generation: this.#launch.generation,
-        kind: COMPLETE_DONE,
-        width: 0,
-        height: 0,
-        formatCode: 0,
-        timestamp: 0,
-        aux: this.#posted,
-      });
-      if (pushed) {
+    if (result.ok && pending.viaRing) {
+      if (this.#pushOutcome(seq, pending.delivery.kind === 'message', result.value)) {
         // Under load, one wake-up carries many outcomes: the host is rung when this side
         // is about to sleep, or every WAKE_BATCH outcomes.
         this.#owed += 1;

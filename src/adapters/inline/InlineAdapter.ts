@@ -1,5 +1,5 @@
 import { messageOf } from '../../errors.js';
-import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest } from '../Adapter.js';
+import type { Adapter, Delivery, DeliveryResult, DeliverySettle, GenerationSession, LaunchRequest } from '../Adapter.js';
 import { EVENT_LOOP_TURN_MS, GenerationFault } from '../Adapter.js';
 import { PluginRunner } from '../guest/PluginRunner.js';
 import { loadPluginDefinition } from '../guest/loadPluginDefinition.js';
@@ -142,11 +142,11 @@ class InlineSession implements GenerationSession {
   }
 
   /** Inputs still waiting for the event loop's turn never started: the next generation gets them. */
-  fence(): { readonly unstarted: readonly number[]; readonly completed: ReadonlySet<number> } {
+  fence(): { readonly unstarted: readonly number[]; readonly completed: ReadonlyMap<number, DeliveryResult> } {
     this.#fenced = true;
     const unstarted = [...this.#waitingTurn];
     this.#waitingTurn.clear();
-    return { unstarted, completed: new Set() };
+    return { unstarted, completed: new Map() };
   }
 
   dispose(): void {

@@ -1,13 +1,25 @@
 // The host's side of the complete ring against a guest that never stops producing: outcomes
-// beyond the frames handed over are a protocol violation (a flood ends at once), and honest
+// beyond the inputs handed over are a protocol violation (a flood ends at once), and honest
 // outcomes that keep coming while they are read (the application feeds the next frame from
 // each outcome, the guest answers as fast) get a turn of the event loop every two rings'
 // worth. Real rings over a real SharedArrayBuffer; the guest is a fake on the same thread,
 // which answers from inside the host's own drain — the fastest peer there can be.
 import { describe, expect, it } from 'vitest';
 import type { Delivery, DeliveryResult, GenerationSink } from '../../../src/adapters/Adapter.js';
+import type { HostToGuest, RingValue } from '../../../src/adapters/protocol.js';
 import { HostDataPlane } from '../../../src/adapters/HostDataPlane.js';
-import { COMPLETE_DONE, COMPLETE_KINDS, CONTROL_BYTES, SUBMIT_KINDS } from '../../../src/adapters/protocol.js';
+import {
+  COMPLETE_DONE,
+  COMPLETE_KINDS,
+  COMPLETE_VALUE,
+  CONTROL_BYTES,
+  SUBMIT_KINDS,
+  SUBMIT_MESSAGE,
+  completeInPayload,
+  decodeRingValue,
+  encodeRingValue,
+  submitInPayload,
+} from '../../../src/adapters/protocol.js';
 import { DescriptorRing } from '../../../src/transport/DescriptorRing.js';
 import { SharedFramePool } from '../../../src/transport/SharedFramePool.js';
 import { computeSegmentLayout } from '../../../src/transport/segmentLayout.js';
@@ -16,7 +28,12 @@ const CAPACITY = 16;
 /** Where the fake guest stops: far past any bound, short of a test that never ends. */
 const GIVE_UP_AFTER = 5_000;
 
-function setup(onStale: () => void = () => undefined): {
+function setup(
+  onStale: () => void = () => undefined,
+  post: (message: HostToGuest) => void = () => {
+    throw new Error('every frame of this test goes on the ring');
+  },
+): {
   plane: HostDataPlane;
   pool: SharedFramePool;
   submit: DescriptorRing;
@@ -40,9 +57,7 @@ function setup(onStale: () => void = () => undefined): {
     pool,
     rings: { buffer, layout },
     control: new Int32Array(buffer, layout.totalBytes, CONTROL_BYTES / 4),
-    post: () => {
-      throw new Error('every frame of this test goes on the ring');
-    },
+    post,
     sink,
     inputBudgetMs: undefined,
     maxArrayBufferMb: undefined,
@@ -53,8 +68,15 @@ function setup(onStale: () => void = () => undefined): {
     },
   });
   // The guest's ends, attached after the host initialized both rings.
-  const submit = new DescriptorRing(buffer, layout.submit, { role: 'consumer', slots: 4, slotBytes: 64, kindLimit: SUBMIT_KINDS, expectedGeneration: 1 });
-  const complete = new DescriptorRing(buffer, layout.complete, { role: 'producer', slots: 1, slotBytes: 1, kindLimit: COMPLETE_KINDS, isSlotless: () => true });
+  const submit = new DescriptorRing(buffer, layout.submit, { role: 'consumer', slots: 4, slotBytes: 64, kindLimit: SUBMIT_KINDS, expectedGeneration: 1, inPayload: submitInPayload });
+  const complete = new DescriptorRing(buffer, layout.complete, {
+    role: 'producer',
+    slots: 1,
+    slotBytes: 1,
+    kindLimit: COMPLETE_KINDS,
+    isSlotless: () => true,
+    inPayload: completeInPayload,
+  });
   return { plane, pool, submit, complete, violations, violated };
 }
 
@@ -74,7 +96,7 @@ describe('HostDataPlane', () => {
     plane.wake();
     await violated;
     expect(violations).toHaveLength(1);
-    expect(violations[0]).toMatch(/^ring: an outcome for input 1000, beyond the 0 frames handed over on the ring$/);
+    expect(violations[0]).toMatch(/^ring: an outcome for input 1000, beyond the 0 inputs handed over on the ring$/);
     expect(stale).toBe(0);
     // Closed: what the guest pushes next is never read (it stays on the ring).
     done(complete, seq++);
@@ -129,5 +151,124 @@ describe('HostDataPlane', () => {
     // The event loop turned after two rings' worth or so, not once the guest gave up.
     expect(settledWhenTurned).toBeDefined();
     expect(settledWhenTurned).toBeLessThanOrEqual(2 * CAPACITY + 1);
+  });
+
+  describe('messages on the ring', () => {
+    /** The fake guest pushes `value` back as the result of `seq`, after `posted` port messages. */
+    function reply(complete: DescriptorRing, seq: number, value: unknown, posted = 0, tag?: number): void {
+      const area = complete.reservePayload();
+      if (area === undefined) throw new Error('complete ring full');
+      const encoded: RingValue = { tag: 0, number: 0, length: 0 };
+      expect(encodeRingValue(value, area, encoded)).toBe(true);
+      const pushed = complete.tryPush({
+        slot: 0,
+        length: encoded.length,
+        seq,
+        generation: 1,
+        kind: COMPLETE_VALUE,
+        width: 0,
+        height: 0,
+        formatCode: tag ?? encoded.tag,
+        timestamp: encoded.number,
+        aux: posted,
+      });
+      expect(pushed).toBe(true);
+    }
+
+    /** What the fake guest reads on the submit ring: [seq, message] of each message. */
+    function received(submit: DescriptorRing): [number, unknown][] {
+      const out: [number, unknown][] = [];
+      submit.drain(Number.POSITIVE_INFINITY, (d, payload) => {
+        expect(d.kind).toBe(SUBMIT_MESSAGE);
+        out.push([d.seq, decodeRingValue(d.formatCode, d.timestamp, payload, d.length)]);
+      });
+      return out;
+    }
+
+    function settleOf(plane: HostDataPlane, message: unknown, seq: number): Promise<DeliveryResult> {
+      return new Promise<DeliveryResult>((resolve) => {
+        plane.deliver({ kind: 'message', seq, message }, (_seq, result) => {
+          resolve(result);
+        });
+      });
+    }
+
+    it('hands a primitive message over on the ring and settles it with the value pushed back', async () => {
+      const { plane, pool, submit, complete, violations } = setup();
+      const values = ['héllo', '', 0, -0, Number.NaN, 1.5e300, true, false, null, undefined, 'x'.repeat(256)];
+      const results = values.map((value, i) => settleOf(plane, value, i + 1));
+      const got = received(submit);
+      expect(got.map(([seq]) => seq)).toEqual(values.map((_v, i) => i + 1));
+      for (const [i, [, message]] of got.entries()) expect(Object.is(message, values[i])).toBe(true);
+      for (const [seq, message] of got) reply(complete, seq, typeof message === 'string' ? message.toUpperCase() : message);
+      plane.wake();
+      const settled = await Promise.all(results);
+      for (const [i, result] of settled.entries()) {
+        const value = values[i];
+        expect(result.ok).toBe(true);
+        if (result.ok) expect(Object.is(result.value, typeof value === 'string' ? value.toUpperCase() : value)).toBe(true);
+      }
+      expect(violations).toEqual([]);
+      plane.close();
+      pool.close(new Error('done'));
+    });
+
+    it('posts a message whose value does not survive a ring entry exactly', () => {
+      const posted: HostToGuest[] = [];
+      const { plane, pool, submit } = setup(undefined, (message) => posted.push(message));
+      const values = [{ a: 1 }, ['a'], 'é'.repeat(129), 'lone \ud800 surrogate', 10n, new Uint8Array(2)];
+      for (const [i, value] of values.entries()) plane.deliver({ kind: 'message', seq: i + 1, message: value }, () => undefined);
+      expect(submit.size()).toBe(0);
+      expect(posted.map((m) => (m.t === 'message' ? m.message : m.t))).toEqual(values);
+      // Exactly 256 bytes of UTF-8 still fit.
+      plane.deliver({ kind: 'message', seq: 99, message: 'é'.repeat(128) }, () => undefined);
+      expect(received(submit)).toEqual([[99, 'é'.repeat(128)]]);
+      plane.close();
+      pool.close(new Error('done'));
+    });
+
+    it('ends the generation at a result whose value tag names no value', async () => {
+      let settled = 0;
+      const { plane, pool, submit, complete, violations, violated } = setup();
+      plane.deliver({ kind: 'message', seq: 7, message: 'm' }, () => {
+        settled += 1;
+      });
+      expect(received(submit)).toEqual([[7, 'm']]);
+      reply(complete, 7, 'r', 0, 99);
+      plane.wake();
+      await violated;
+      expect(violations).toEqual(['ring: the result of input 7 has value tag 99, which names no value']);
+      expect(settled).toBe(0);
+      plane.close();
+      pool.close(new Error('done'));
+    });
+
+    it('holds a result behind the port messages posted before it, with its value', async () => {
+      const { plane, pool, submit, complete } = setup();
+      const result = settleOf(plane, 1, 3);
+      received(submit);
+      // The guest had posted one port message (a log) before this result.
+      reply(complete, 3, 'three', 1);
+      plane.wake();
+      plane.receive({ t: 'log', level: 'info', message: 'before the result' });
+      expect(await result).toEqual({ ok: true, value: 'three' });
+      plane.close();
+      pool.close(new Error('done'));
+    });
+
+    it('a fence reports a result still held behind a port message with its value', () => {
+      const { plane, pool, submit, complete } = setup();
+      plane.deliver({ kind: 'message', seq: 3, message: 1 }, () => {
+        throw new Error('a fenced result is reported by the fence, not settled');
+      });
+      received(submit);
+      reply(complete, 3, 'three', 1);
+      // The fence reads the ring itself; the port message the result waits for never came.
+      const fenced = plane.fence();
+      expect(fenced.unstarted).toEqual([]);
+      expect([...fenced.completed]).toEqual([[3, { ok: true, value: 'three' }]]);
+      plane.close();
+      pool.close(new Error('done'));
+    });
   });
 });

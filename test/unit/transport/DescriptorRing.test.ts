@@ -227,3 +227,67 @@ describe('DescriptorRing', () => {
     );
   });
 });
+
+describe('DescriptorRing payload kinds', () => {
+  const PAYLOAD_KIND = 7;
+  const inPayload = (kind: number): boolean => kind === PAYLOAD_KIND;
+
+  function payloadPair(ringCapacity = 4) {
+    const segment = createSegment({ slots: SLOTS, slotBytes: SLOT_BYTES, ringCapacity });
+    const base = { slots: SLOTS, slotBytes: SLOT_BYTES, inPayload };
+    return {
+      segment,
+      producer: new DescriptorRing(segment.sab, segment.layout.submit, { ...base, role: 'producer' }),
+      consumer: new DescriptorRing(segment.sab, segment.layout.submit, { ...base, role: 'consumer' }),
+    };
+  }
+
+  /** Pushes `text` as a payload kind; false when the ring is full. */
+  function pushText(producer: DescriptorRing, seq: number, text: string): boolean {
+    const area = producer.reservePayload();
+    if (area === undefined) return false;
+    const length = area.write(text, 0, 'utf8');
+    return producer.tryPush(desc(seq, { kind: PAYLOAD_KIND, slot: 0, length }));
+  }
+
+  it("hands each entry's payload to the visitor, copied out of shared memory first", () => {
+    const { segment, producer, consumer } = payloadPair();
+    const shared = new Uint8Array(segment.sab);
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 4; i++) expect(pushText(producer, round * 4 + i, `payload ${round}.${i}`)).toBe(true);
+      expect(producer.reservePayload()).toBeUndefined();
+      const seen: string[] = [];
+      consumer.drain(Number.POSITIVE_INFINITY, (d, payload) => {
+        expect(payload.buffer).not.toBe(segment.sab);
+        // The peer rewrites this entry's payload while the visitor reads it: the copy holds.
+        const ring = segment.layout.submit;
+        const at = ring.payloadOffset + (d.seq % ring.capacity) * ring.payloadBytes;
+        shared.fill(0x41, at, at + ring.payloadBytes);
+        seen.push(payload.toString('utf8', 0, d.length));
+      });
+      expect(seen).toEqual([0, 1, 2, 3].map((i) => `payload ${round}.${i}`));
+    }
+    expect(consumer.violation).toBeUndefined();
+  });
+
+  it('takes a payload kind up to the payload area, no slot, and refuses more as a violation', () => {
+    const { segment, producer, consumer } = payloadPair();
+    const payloadBytes = segment.layout.submit.payloadBytes;
+    expect(() => producer.tryPush(desc(0, { kind: PAYLOAD_KIND, slot: 0, length: payloadBytes + 1 }))).toThrow(RangeError);
+    expect(() => producer.tryPush(desc(0, { kind: PAYLOAD_KIND, slot: 1, length: 0 }))).toThrow(RangeError);
+    expect(producer.tryPush(desc(0, { kind: PAYLOAD_KIND, slot: 0, length: payloadBytes }))).toBe(true);
+    expect(drainAll(consumer).map((d) => d.length)).toEqual([payloadBytes]);
+    // A hostile producer writes the words itself (word 0 slot, word 1 length of entry 1).
+    for (const [word, value, detail] of [
+      [1, payloadBytes + 1, `length ${payloadBytes + 1}`],
+      [0, 1, 'slot 1'],
+    ] as const) {
+      const { segment: hostile, producer: p, consumer: c } = payloadPair();
+      expect(p.tryPush(desc(0, { kind: PAYLOAD_KIND, slot: 0, length: 1 }))).toBe(true);
+      new Uint32Array(hostile.sab, hostile.layout.submit.descriptorsOffset, 16)[word] = value;
+      expect(drainAll(c)).toEqual([]);
+      expect(c.violation).toMatchObject({ violation: 'length' });
+      expect(c.violation?.detail).toContain(detail);
+    }
+  });
+});

@@ -25,6 +25,7 @@ function regions(layout: SegmentLayout): [string, number, number][] {
     out.push([`${name}.consumerPark`, ring.consumerParkOffset, ring.consumerParkOffset + CACHE_LINE_BYTES]);
     out.push([`${name}.producerPark`, ring.producerParkOffset, ring.producerParkOffset + CACHE_LINE_BYTES]);
     out.push([`${name}.descriptors`, ring.descriptorsOffset, ring.descriptorsOffset + ring.capacity * DESCRIPTOR_BYTES]);
+    out.push([`${name}.payloads`, ring.payloadOffset, ring.payloadOffset + ring.capacity * ring.payloadBytes]);
   }
   for (let slot = 0; slot < layout.slots; slot++) {
     const start = layout.slotsOffset + slot * layout.slotStride;
