@@ -217,6 +217,16 @@ export class HostDataPlane {
   /** Applies one data-plane message from the guest (already validated by the session). */
   receive(message: GuestToHost): void {
     if (this.#closed) return;
+    const complete = this.#complete;
+    if (message.t === 'outcome' && complete !== undefined && complete.violation === undefined) {
+      // Results settle in the order the guest produced them. An outcome goes by message when
+      // the ring cannot carry it (a result that does not fit, a full ring), while earlier
+      // ones may still wait on the ring for this side's next drain: the guest pushed them
+      // before it posted this message, so they are on the ring now. Those posted before
+      // this message settle first; any pushed after it wait for it (their port barrier).
+      this.#drainComplete(complete, complete.capacity);
+      if (this.#closed) return;
+    }
     this.#received += 1;
     const { sink } = this.#options;
     switch (message.t) {

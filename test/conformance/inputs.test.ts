@@ -67,6 +67,20 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(fills).toEqual(expected);
   });
 
+  it('settles message results in submission order, whatever their shape', async () => {
+    const p = await harness().running();
+    const order: number[] = [];
+    const results = Array.from({ length: 60 }, (_, i) =>
+      p.send(i + 1).then((value) => {
+        order.push(i + 1);
+        return value;
+      }),
+    );
+    const values = await Promise.all(results);
+    expect(values).toEqual(Array.from({ length: 60 }, (_, i) => ((i + 1) % 3 === 0 ? { n: i + 1 } : i + 1)));
+    expect(order).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+  });
+
   it("runs the plugin's own timers while frames arrive back to back", async () => {
     const p = await harness().running();
     const ticks = collect(p, 'tick');

@@ -31,8 +31,9 @@ export interface EmbeddedAdapterOptions {
  *
  * Control (start, stop) goes over Comlink on a MessagePort; every Comlink call is raced
  * against the worker's death, so none stays pending when the worker dies. Frames in shared
- * slots travel as descriptors on a ring and their `done` outcomes come back on another;
- * messages, outputs, logs, results and failures travel on the worker's port. The host parks
+ * slots, and messages whose value fits a ring entry, travel as descriptors on a ring and
+ * their outcomes come back on another; other messages, outputs, logs, other results and
+ * failures travel on the worker's port. The host parks
  * with `Atomics.waitAsync`; the worker sleeps up to 1 ms in `Atomics.wait` for the next
  * frame, then parks with `Atomics.waitAsync`; each rings only a parked peer, and the host
  * rings after every port message (a blocked worker reads none).

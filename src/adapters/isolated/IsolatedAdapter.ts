@@ -72,9 +72,10 @@ const TURN_BUDGET_MS = 10;
  *   child (`lost`/`protocol`). Comlink runs over it for `start`/`stop`; every call races the
  *   child's death.
  * - Frames: sealed memfd segments from the native addon, mapped as SharedArrayBuffers on
- *   both sides; descriptors on rings validated field by field; a doorbell message on the
- *   pipe wakes a parked peer. Without the addon, frames are copied over the pipe and
- *   `status.transport` says `copy`.
+ *   both sides; descriptors on rings validated field by field (small message values and
+ *   results ride in the ring entries, copied out before they are decoded); a doorbell
+ *   message on the pipe wakes a parked peer. Without the addon, frames and messages are
+ *   copied over the pipe and `status.transport` says `copy`.
  * - Life: an explicit environment, drained stdout/stderr (the tail goes into failures),
  *   parent-death signal plus exit on pipe close, its own process group so teardown
  *   (SIGTERM, then SIGKILL) reaches descendants, and no signal to a pid once reaped.

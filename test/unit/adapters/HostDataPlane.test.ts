@@ -256,6 +256,29 @@ describe('HostDataPlane', () => {
       pool.close(new Error('done'));
     });
 
+    it('settles results in the order the guest produced them when one of them comes by message', () => {
+      const { plane, pool, submit, complete } = setup();
+      const order: [number, unknown][] = [];
+      for (const seq of [1, 2, 3]) {
+        plane.deliver({ kind: 'message', seq, message: seq }, (settledSeq, result) => {
+          order.push([settledSeq, result.ok ? result.value : result.error]);
+        });
+      }
+      received(submit);
+      // 1 on the ring; 2's result does not fit a ring entry, so it is posted (the guest's
+      // first port message); 3 on the ring after that post. None drained by the host yet.
+      reply(complete, 1, 'one', 0);
+      reply(complete, 3, 'three', 1);
+      plane.receive({ t: 'outcome', seq: 2, ok: true, value: { two: 2 } });
+      expect(order).toEqual([
+        [1, 'one'],
+        [2, { two: 2 }],
+        [3, 'three'],
+      ]);
+      plane.close();
+      pool.close(new Error('done'));
+    });
+
     it('a fence reports a result still held behind a port message with its value', () => {
       const { plane, pool, submit, complete } = setup();
       plane.deliver({ kind: 'message', seq: 3, message: 1 }, () => {
