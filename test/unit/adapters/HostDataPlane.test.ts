@@ -33,6 +33,7 @@ function setup(
   post: (message: HostToGuest) => void = () => {
     throw new Error('every frame of this test goes on the ring');
   },
+  pollMicros = 0,
 ): {
   plane: HostDataPlane;
   pool: SharedFramePool;
@@ -41,6 +42,8 @@ function setup(
   violations: string[];
   /** Resolves at the first violation reported. */
   violated: Promise<void>;
+  /** The host's park word on the complete ring (0: awake). */
+  hostParkWord: Int32Array;
 } {
   const layout = computeSegmentLayout({ slots: 4, slotBytes: 64, ringCapacity: CAPACITY });
   const buffer = new SharedArrayBuffer(layout.totalBytes + CONTROL_BYTES);
@@ -58,6 +61,7 @@ function setup(
     rings: { buffer, layout },
     control: new Int32Array(buffer, layout.totalBytes, CONTROL_BYTES / 4),
     post,
+    pollMicros,
     sink,
     inputBudgetMs: undefined,
     maxArrayBufferMb: undefined,
@@ -77,7 +81,7 @@ function setup(
     isSlotless: () => true,
     inPayload: completeInPayload,
   });
-  return { plane, pool, submit, complete, violations, violated };
+  return { plane, pool, submit, complete, violations, violated, hostParkWord: new Int32Array(buffer, layout.complete.consumerParkOffset, 1) };
 }
 
 function done(complete: DescriptorRing, seq: number): boolean {
@@ -293,5 +297,52 @@ describe('HostDataPlane', () => {
       plane.close();
       pool.close(new Error('done'));
     });
+  });
+
+  it('polls for the next outcome through turns of its event loop while the guest answers quickly, never parking', async () => {
+    const { plane, pool, submit, complete, hostParkWord } = setup(undefined, undefined, 1_000_000);
+    const settled: number[] = [];
+    let second: () => void = () => undefined;
+    const secondSettled = new Promise<void>((resolve) => {
+      second = resolve;
+    });
+    let first: () => void = () => undefined;
+    const firstSettled = new Promise<void>((resolve) => {
+      first = resolve;
+    });
+    const deliver = (seq: number): void => {
+      const data = pool.take(8);
+      plane.deliver({ kind: 'frame', seq, meta: { width: 8, height: 1, format: 'gray', timestamp: seq }, data }, (settledSeq) => {
+        pool.release(data);
+        settled.push(settledSeq);
+        // The application feeds the next frame from the outcome, as a round-trip client does.
+        if (settledSeq === 1) {
+          deliver(2);
+          first();
+        } else second();
+      });
+    };
+    deliver(1);
+    // The loop parked before anything was in flight: this outcome needs the doorbell.
+    submit.drain(Number.POSITIVE_INFINITY, (d) => { expect(done(complete, d.seq)).toBe(true); });
+    plane.wake();
+    await firstSettled;
+    // Frame 2 is in flight: the host polls. It never raises its park flag, so the guest
+    // would not ring it, and the outcome pushed without a doorbell is read all the same.
+    for (let turn = 0; turn < 5; turn++) {
+      await new Promise<void>((resolve) => {
+        setImmediate(resolve);
+      });
+      expect(Atomics.load(hostParkWord, 0)).toBe(0);
+    }
+    submit.drain(Number.POSITIVE_INFINITY, (d) => { expect(done(complete, d.seq)).toBe(true); });
+    // Well before the watchdog (PENDING_WAKE_MS, 50 ms) could have woken a parked host.
+    const late = new Promise<string>((resolve) => {
+      setTimeout(() => { resolve('late'); }, 20);
+    });
+    expect(await Promise.race([secondSettled.then(() => 'settled'), late])).toBe('settled');
+    expect(settled).toEqual([1, 2]);
+    plane.close();
+    pool.close(new Error('done'));
   });
 });
