@@ -513,9 +513,10 @@ export class HostDataPlane {
 
   /**
    * Turns of the event loop until `isReady` holds (true), or the poll window from `from`
-   * passed or more than POLL_MAX_IN_FLIGHT inputs are in flight (false: park instead). The
-   * application's reactions to the last outcomes run in the first turn: inputs it submits
-   * then count.
+   * passed, or nothing or more than POLL_MAX_IN_FLIGHT inputs are in flight (false: park
+   * instead). In flight is counted after each turn: the application's reactions to the last
+   * outcomes (however many promise hops away, e.g. an `await acquire()` before the next
+   * frame) have run by then.
    */
   async #poll(isReady: () => boolean, from: number): Promise<boolean> {
     const deadline = from + this.#pollMs;
@@ -523,7 +524,8 @@ export class HostDataPlane {
       await new Promise<void>((resolve) => {
         setImmediate(resolve);
       });
-      if (this.#waiting.size > POLL_MAX_IN_FLIGHT) return false;
+      const inFlight = this.#waiting.size;
+      if (inFlight === 0 || inFlight > POLL_MAX_IN_FLIGHT) return false;
       if (isReady()) return true;
       if (performance.now() >= deadline) return false;
     }
@@ -566,9 +568,8 @@ export class HostDataPlane {
           await Promise.resolve();
         }
         const isReady = (): boolean => this.#closed || complete.hasPending();
-        const inFlight = this.#waiting.size;
         const waitedFrom = performance.now();
-        if (this.#pollNext && inFlight > 0 && inFlight <= POLL_MAX_IN_FLIGHT && (await this.#poll(isReady, waitedFrom))) continue;
+        if (this.#pollNext && this.#waiting.size <= POLL_MAX_IN_FLIGHT && (await this.#poll(isReady, waitedFrom))) continue;
         // Doorbells by message end the park through wake(); otherwise Atomics.notify does.
         await (this.#options.doorbellByMessage === true ? bell.parkUntilWoken(isReady) : bell.parkAsync(isReady));
         if (this.#closed || complete.hasPending()) {

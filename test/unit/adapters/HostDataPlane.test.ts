@@ -299,7 +299,7 @@ describe('HostDataPlane', () => {
     });
   });
 
-  it('polls for the next outcome through turns of its event loop while the guest answers quickly, never parking', async () => {
+  it.each([0, 3])('polls for the next outcome through turns of its event loop while the guest answers quickly, never parking (next input %i promise hops after the outcome)', async (hops) => {
     const { plane, pool, submit, complete, hostParkWord } = setup(undefined, undefined, 1_000_000);
     const settled: number[] = [];
     let second: () => void = () => undefined;
@@ -315,10 +315,14 @@ describe('HostDataPlane', () => {
       plane.deliver({ kind: 'frame', seq, meta: { width: 8, height: 1, format: 'gray', timestamp: seq }, data }, (settledSeq) => {
         pool.release(data);
         settled.push(settledSeq);
-        // The application feeds the next frame from the outcome, as a round-trip client does.
+        // The application feeds the next frame from the outcome, as a round-trip client does
+        // (after an `await acquire()`, say: a few promise hops later).
         if (settledSeq === 1) {
-          deliver(2);
-          first();
+          void (async () => {
+            for (let hop = 0; hop < hops; hop++) await Promise.resolve();
+            deliver(2);
+            first();
+          })();
         } else second();
       });
     };
