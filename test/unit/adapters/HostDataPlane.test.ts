@@ -340,11 +340,22 @@ describe('HostDataPlane', () => {
       expect(Atomics.load(hostParkWord, 0)).toBe(0);
     }
     submit.drain(Number.POSITIVE_INFINITY, (d) => { expect(done(complete, d.seq)).toBe(true); });
-    // Well before the watchdog (PENDING_WAKE_MS, 50 ms) could have woken a parked host.
-    const late = new Promise<string>((resolve) => {
-      setTimeout(() => { resolve('late'); }, 20);
+    // Read on one of the host's next turns. A parked host would wait for its watchdog
+    // (PENDING_WAKE_MS, 50 ms: thousands of turns of this loop). Counted in turns, not in time,
+    // so a stalled machine cannot fail it.
+    let isSettled = false;
+    void secondSettled.then(() => {
+      isSettled = true;
     });
-    expect(await Promise.race([secondSettled.then(() => 'settled'), late])).toBe('settled');
+    let turns = 0;
+    while (!isSettled && turns < 100_000) {
+      await new Promise<void>((resolve) => {
+        setImmediate(resolve);
+      });
+      turns += 1;
+    }
+    expect(isSettled).toBe(true);
+    expect(turns).toBeLessThanOrEqual(5);
     expect(settled).toEqual([1, 2]);
     plane.close();
     pool.close(new Error('done'));
