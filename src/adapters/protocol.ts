@@ -1,6 +1,6 @@
 /**
- * The wire protocol between the host and an out-of-thread guest (a worker thread now, a
- * child process later): a version, the launch data, the closed union of data-port messages,
+ * The wire protocol between the host and an out-of-thread guest (a worker thread or a
+ * child process): a version, the launch data, the closed union of data-port messages,
  * the kinds of ring descriptors, and the frame format codes. Host and guest share only this
  * file (and the transport it names).
  *

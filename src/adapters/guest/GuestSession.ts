@@ -87,13 +87,15 @@ interface Pending {
  * The guest side of one generation, whatever carries it (a worker thread or a plugin
  * process): it runs the plugin through {@link PluginRunner}, takes deliveries from the
  * submit ring and the data port and runs them strictly in `dseq` order, posts outputs and
- * logs on the port, and returns outcomes (a `done` frame on the complete ring, with the
+ * logs on the port, and returns outcomes (for an input that came on the ring: a frame's
+ * `done`, or a message's result when it fits a ring entry, on the complete ring with the
  * port-message barrier; everything else on the port). When idle it parks on its event loop
  * (`Atomics.waitAsync`, or a promise a message doorbell resolves); a channel may allow a
  * short blocking wait first (`blockingParkMs`: `Atomics.wait`, or a futex), which wakes in
  * microseconds instead of a turn of the event loop — bounded, and never for longer than
  * EVENT_LOOP_TURN_MS since the event loop last ran, so the plugin's own timers and I/O
- * wait at most about that long. It drains every available descriptor per wake-up.
+ * wait at most about that long — and a short poll of the ring before that (`spinMicros`).
+ * It drains every available descriptor per wake-up.
  */
 export class GuestSession {
   readonly #launch: GuestLaunch;
