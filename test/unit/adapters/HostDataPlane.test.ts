@@ -360,4 +360,38 @@ describe('HostDataPlane', () => {
     plane.close();
     pool.close(new Error('done'));
   });
+
+  it('never polls after a wake-up that brought nothing (a guest ringing at will)', async () => {
+    const { plane, pool, hostParkWord } = setup(undefined, undefined, 1_000_000);
+    const turn = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        setImmediate(resolve);
+      });
+    /** Turns until the host's park flag is up (it parked), at most `limit`; how many it took. */
+    const untilParked = async (limit: number): Promise<number> => {
+      let turns = 0;
+      while (Atomics.load(hostParkWord, 0) === 0 && turns < limit) {
+        await turn();
+        turns += 1;
+      }
+      return turns;
+    };
+    // Nothing in flight yet: the host parks after one look.
+    await untilParked(5);
+    expect(Atomics.load(hostParkWord, 0)).toBe(1);
+    const data = pool.take(8);
+    plane.deliver({ kind: 'frame', seq: 1, meta: { width: 8, height: 1, format: 'gray', timestamp: 1 }, data }, () => undefined);
+    for (let ring = 0; ring < 3; ring++) {
+      // A doorbell with nothing on the ring; the host looks, finds nothing, and parks again
+      // (its park flag up) instead of polling for its whole window (1 s here).
+      plane.wake();
+      await turn();
+      const turns = await untilParked(100_000);
+      expect(Atomics.load(hostParkWord, 0)).toBe(1);
+      expect(turns).toBeLessThanOrEqual(5);
+    }
+    plane.close();
+    pool.release(data);
+    pool.close(new Error('done'));
+  });
 });
