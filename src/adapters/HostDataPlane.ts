@@ -568,7 +568,8 @@ export class HostDataPlane {
           await Promise.resolve();
         }
         const isReady = (): boolean => this.#closed || complete.hasPending();
-        const waitedFrom = performance.now();
+        // Read only where it is used: with polling off (one core) a park costs no clock read.
+        const waitedFrom = this.#pollMs > 0 ? performance.now() : 0;
         if (this.#pollNext && this.#waiting.size <= POLL_MAX_IN_FLIGHT && (await this.#poll(isReady, waitedFrom))) continue;
         // Doorbells by message end the park through wake(); otherwise Atomics.notify does.
         await (this.#options.doorbellByMessage === true ? bell.parkUntilWoken(isReady) : bell.parkAsync(isReady));

@@ -297,9 +297,10 @@ export class DescriptorRing {
    * {@link DescriptorRing.violation}) and that descriptor is not delivered. `visit` gets a
    * private copy of each descriptor and, for a payload kind (`inPayload`), a private copy of
    * its `length` payload bytes, copied once before the visit and valid only during it (the
-   * same buffer is reused); for other kinds that argument holds nothing of the descriptor's. The head is published once per batch (each tail read),
-   * not per descriptor, to keep the head's cache line from bouncing; also when `visit`
-   * throws, covering the descriptor it threw on.
+   * same buffer is reused); for other kinds that argument holds nothing of the descriptor's.
+   * The head is published once per batch (each tail read), not per descriptor, to keep the
+   * head's cache line from bouncing; also when `visit` throws, covering the descriptor it
+   * threw on.
    *
    * @throws Error when called on a producer or re-entered from `visit`.
    */

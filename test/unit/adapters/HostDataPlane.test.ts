@@ -84,6 +84,23 @@ function setup(
   return { plane, pool, submit, complete, violations, violated, hostParkWord: new Int32Array(buffer, layout.complete.consumerParkOffset, 1) };
 }
 
+/** One turn of the event loop. */
+function turn(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    setImmediate(resolve);
+  });
+}
+
+/** Turns of the event loop until `condition` holds, at most `limit`; how many it took. */
+async function turnsUntil(condition: () => boolean, limit: number): Promise<number> {
+  let turns = 0;
+  while (!condition() && turns < limit) {
+    await turn();
+    turns += 1;
+  }
+  return turns;
+}
+
 function done(complete: DescriptorRing, seq: number): boolean {
   return complete.tryPush({ slot: 0, length: 0, seq, generation: 1, kind: COMPLETE_DONE, width: 0, height: 0, formatCode: 0, timestamp: 0, aux: 0 });
 }
@@ -105,9 +122,7 @@ describe('HostDataPlane', () => {
     // Closed: what the guest pushes next is never read (it stays on the ring).
     done(complete, seq++);
     plane.wake();
-    await new Promise<void>((resolve) => {
-      setImmediate(resolve);
-    });
+    await turn();
     expect(complete.size()).toBe(1);
     expect(violations).toHaveLength(1);
     plane.close();
@@ -333,10 +348,8 @@ describe('HostDataPlane', () => {
     await firstSettled;
     // Frame 2 is in flight: the host polls. It never raises its park flag, so the guest
     // would not ring it, and the outcome pushed without a doorbell is read all the same.
-    for (let turn = 0; turn < 5; turn++) {
-      await new Promise<void>((resolve) => {
-        setImmediate(resolve);
-      });
+    for (let i = 0; i < 5; i++) {
+      await turn();
       expect(Atomics.load(hostParkWord, 0)).toBe(0);
     }
     submit.drain(Number.POSITIVE_INFINITY, (d) => { expect(done(complete, d.seq)).toBe(true); });
@@ -347,13 +360,7 @@ describe('HostDataPlane', () => {
     void secondSettled.then(() => {
       isSettled = true;
     });
-    let turns = 0;
-    while (!isSettled && turns < 100_000) {
-      await new Promise<void>((resolve) => {
-        setImmediate(resolve);
-      });
-      turns += 1;
-    }
+    const turns = await turnsUntil(() => isSettled, 100_000);
     expect(isSettled).toBe(true);
     expect(turns).toBeLessThanOrEqual(5);
     expect(settled).toEqual([1, 2]);
@@ -363,19 +370,8 @@ describe('HostDataPlane', () => {
 
   it('never polls after a wake-up that brought nothing (a guest ringing at will)', async () => {
     const { plane, pool, hostParkWord } = setup(undefined, undefined, 1_000_000);
-    const turn = (): Promise<void> =>
-      new Promise<void>((resolve) => {
-        setImmediate(resolve);
-      });
-    /** Turns until the host's park flag is up (it parked), at most `limit`; how many it took. */
-    const untilParked = async (limit: number): Promise<number> => {
-      let turns = 0;
-      while (Atomics.load(hostParkWord, 0) === 0 && turns < limit) {
-        await turn();
-        turns += 1;
-      }
-      return turns;
-    };
+    /** Turns until the host's park flag is up (it parked). */
+    const untilParked = (limit: number): Promise<number> => turnsUntil(() => Atomics.load(hostParkWord, 0) !== 0, limit);
     // Nothing in flight yet: the host parks after one look.
     await untilParked(5);
     expect(Atomics.load(hostParkWord, 0)).toBe(1);

@@ -120,10 +120,18 @@ describe('Doorbell (one thread)', () => {
     return { doorbell, calls, word: new Int32Array(sab, 8, 1) };
   }
 
-  /** A spinning bell on a fake clock: every read of it advances 1 µs; `wait` advances `sleepMs`. */
+  /**
+   * A spinning bell on a fake clock: every read of it advances 1 µs; `wait` advances `sleepMs`.
+   * `never` is a condition that never holds and counts its checks in `probe.checks`.
+   */
   function spinningBell(spinMicros: number) {
     const sab = new SharedArrayBuffer(64);
     const clock = { ms: 0, reads: 0, sleepMs: 0, waits: 0 };
+    const probe = { checks: 0 };
+    const never = (): boolean => {
+      probe.checks += 1;
+      return false;
+    };
     const doorbell = new Doorbell(sab, 8, {
       spinMicros,
       now: () => {
@@ -137,7 +145,7 @@ describe('Doorbell (one thread)', () => {
         return clock.sleepMs >= timeoutMs ? 'timed-out' : 'ok';
       },
     });
-    return { doorbell, clock, word: new Int32Array(sab, 8, 1) };
+    return { doorbell, clock, word: new Int32Array(sab, 8, 1), never, probe };
   }
 
   it('does not notify a peer that is not parked', () => {
@@ -165,18 +173,13 @@ describe('Doorbell (one thread)', () => {
   });
 
   it('spins for at most its window by the clock, then sleeps with the flag raised', () => {
-    const { doorbell, clock } = spinningBell(20);
-    let checks = 0;
-    const never = (): boolean => {
-      checks += 1;
-      return false;
-    };
+    const { doorbell, clock, never, probe } = spinningBell(20);
     clock.sleepMs = 5;
     expect(doorbell.park(never, 5)).toBe('timed-out');
     // The start, then a read every 16 polls: 20 until the 20 µs deadline. The checks: those
     // polls, the re-check after raising the flag and the check after the timeout.
     expect(clock.reads).toBe(1 + 20);
-    expect(checks).toBe(20 * 16 + 2);
+    expect(probe.checks).toBe(20 * 16 + 2);
     expect(clock.waits).toBe(1);
     expect(doorbell.isParked).toBe(false);
   });
@@ -197,26 +200,21 @@ describe('Doorbell (one thread)', () => {
   });
 
   it('spins again only after a park that ended within the window', () => {
-    const { doorbell, clock } = spinningBell(20);
-    let checks = 0;
-    const never = (): boolean => {
-      checks += 1;
-      return false;
-    };
+    const { doorbell, clock, never, probe } = spinningBell(20);
     // A long sleep (a ring after 1 ms): the next park does not spin.
     clock.sleepMs = 1;
     expect(doorbell.park(never, 5)).toBe('woken');
-    checks = 0;
+    probe.checks = 0;
     expect(doorbell.park(never, 5)).toBe('woken');
-    expect(checks).toBe(1); // only the re-check after raising the flag
+    expect(probe.checks).toBe(1); // only the re-check after raising the flag
     // That park was rung within the window (no spin, a 10 µs sleep): the next one spins.
-    checks = 0;
+    probe.checks = 0;
     clock.sleepMs = 0.01;
     expect(doorbell.park(never, 5)).toBe('woken');
-    expect(checks).toBe(1);
-    checks = 0;
+    expect(probe.checks).toBe(1);
+    probe.checks = 0;
     expect(doorbell.park(never, 5)).toBe('woken');
-    expect(checks).toBeGreaterThan(16);
+    expect(probe.checks).toBeGreaterThan(16);
     // That one spun in vain (20 µs) and slept: the next does not spin. A quick ring re-arms.
     clock.sleepMs = 0.01;
     expect(doorbell.park(never, 5)).toBe('woken');
@@ -224,10 +222,10 @@ describe('Doorbell (one thread)', () => {
     // 20 µs window): only a peer that published within the window earns one.
     clock.sleepMs = 1;
     expect(doorbell.park(never, 0.005)).toBe('timed-out');
-    checks = 0;
+    probe.checks = 0;
     clock.sleepMs = 0;
     expect(doorbell.park(never, 5)).toBe('woken');
-    expect(checks).toBe(1);
+    expect(probe.checks).toBe(1);
   });
 
   it('never spins longer than the timeout of the park', () => {
