@@ -69,6 +69,12 @@ export interface GuestChannel {
    */
   readonly spinMicros?: number;
   /**
+   * The loop's clock in ms (default `performance.now`): when it has been busy long enough to
+   * owe the event loop a turn, and how long a blocking park may last. Injected by tests so a
+   * stalled machine does not change which path the loop takes.
+   */
+  readonly now?: () => number;
+  /**
    * The host's doorbells arrive as messages (a pipe), reported through
    * {@link GuestSession.wake}, not by `Atomics.notify`: the session then sleeps on a promise
    * that `wake` resolves directly, saving the extra turn an `Atomics.waitAsync` would take.
@@ -278,9 +284,10 @@ export class GuestSession {
     if (runner === undefined || this.#running) return;
     this.#running = true;
     const blockingParkMs = this.#channel.blockingParkMs;
-    let lastTurn = performance.now();
+    const now = this.#channel.now ?? (() => performance.now());
+    let lastTurn = now();
     while (this.#running) {
-      if (performance.now() - lastTurn >= EVENT_LOOP_TURN_MS) {
+      if (now() - lastTurn >= EVENT_LOOP_TURN_MS) {
         // Busy for a while (inputs back to back, or blocking parks): let timers, I/O, the
         // heartbeat and control calls run before the next input.
         this.#channel.flush?.();
@@ -288,7 +295,7 @@ export class GuestSession {
         await new Promise<void>((resolve) => {
           setImmediate(resolve);
         });
-        lastTurn = performance.now();
+        lastTurn = now();
         continue;
       }
       this.#drainRing();
@@ -308,7 +315,7 @@ export class GuestSession {
         // ~25 µs of an isolated message round trip).
         const messagesLikely = this.#channel.doorbellByMessage === true && this.#lastByMessage;
         if (blockingParkMs !== undefined && stopAfter === undefined && !messagesLikely) {
-          const budget = Math.min(blockingParkMs, EVENT_LOOP_TURN_MS - (performance.now() - lastTurn));
+          const budget = Math.min(blockingParkMs, EVENT_LOOP_TURN_MS - (now() - lastTurn));
           // Not while the next delivery is on its way by message (CONTROL_POSTED): only the
           // event loop reads it. Woken by a frame: run it now. Woken otherwise (a message or a
           // control call, both of which ring) or timed out: the event loop must run.
@@ -322,13 +329,13 @@ export class GuestSession {
             // port hand over all it holds before the loop runs them; this wait would take
             // them one per task.)
             await this.#awaitPort();
-            lastTurn = performance.now();
+            lastTurn = now();
             continue;
           }
         }
         const parked = await this.#sleep(() => this.#submit.hasPending() || this.#fromPort.has(this.#expected) || this.#stopAfter !== undefined);
         // A real wait resolves in a task of its own: the event loop has had its turn.
-        if (parked !== 'ready') lastTurn = performance.now();
+        if (parked !== 'ready') lastTurn = now();
         continue;
       }
       this.#expected += 1;

@@ -20,6 +20,8 @@ interface Harness {
   readonly posted: GuestToHost[];
   /** Times the loop slept in the (injected) blocking wait. */
   readonly waits: () => number;
+  /** Resolves at the loop's first blocking wait. */
+  readonly firstWait: Promise<void>;
   /** Resolves at the loop's next blocking wait. */
   nextWait(): Promise<void>;
   send(dseq: number, message: unknown): void;
@@ -36,6 +38,10 @@ function harness(): Harness {
   let listener: ((message: HostToGuest) => void) | undefined;
   let waits = 0;
   let onWait: (() => void) | undefined;
+  let reachedFirstWait: () => void = () => undefined;
+  const firstWait = new Promise<void>((resolve) => {
+    reachedFirstWait = resolve;
+  });
   const channel: GuestChannel = {
     post: (message) => {
       posted.push(message);
@@ -45,10 +51,14 @@ function harness(): Harness {
       listener = l;
     },
     blockingParkMs: 1,
+    // A clock that never moves: however long this machine stalls, the loop never owes the
+    // event loop a turn nor runs out of park budget, so it takes the same path every run.
+    now: () => 0,
     // The first wait plays the host posting message 1 and ringing: it publishes
     // CONTROL_POSTED, then ends the wait. Later waits time out (nothing more comes).
     blockingWait: () => {
       waits += 1;
+      if (waits === 1) reachedFirstWait();
       onWait?.();
       onWait = undefined;
       if (waits > 1) return 'timed-out';
@@ -77,6 +87,7 @@ function harness(): Harness {
     control,
     posted,
     waits: () => waits,
+    firstWait,
     nextWait: () =>
       new Promise<void>((resolve) => {
         onWait = resolve;
@@ -93,7 +104,7 @@ function harness(): Harness {
   };
 }
 
-/** Lets the loop reach its next wait (it gets there within a few turns). */
+/** Gives the loop a few turns to do what it should not (park again, post an outcome). */
 async function turns(n = 5): Promise<void> {
   for (let i = 0; i < n; i++) {
     await new Promise<void>((resolve) => {
@@ -106,6 +117,7 @@ describe('GuestSession: waiting for a message the host posted', () => {
   it('waits for the port after a ring, then runs the message', async () => {
     const h = harness();
     await h.session.start();
+    await h.firstWait;
     await turns();
     // Woken for dseq 1, which is not here yet: the loop waits on the port, not in a new park.
     expect(h.waits()).toBe(1);
@@ -119,6 +131,7 @@ describe('GuestSession: waiting for a message the host posted', () => {
   it('ends the wait when stop() comes first', async () => {
     const h = harness();
     await h.session.start();
+    await h.firstWait;
     await turns();
     // Stop with nothing handed over: the wait ends and the plugin's stop runs.
     await expect(h.session.stop(0)).resolves.toBeGreaterThanOrEqual(0);
@@ -128,6 +141,7 @@ describe('GuestSession: waiting for a message the host posted', () => {
   it('ends the wait at the heartbeat tick when the host withdrew CONTROL_POSTED', async () => {
     const h = harness();
     await h.session.start();
+    await h.firstWait;
     await turns();
     expect(h.waits()).toBe(1);
     const waitsBefore = h.waits();
