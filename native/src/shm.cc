@@ -29,6 +29,7 @@
 #include <string>
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -445,6 +446,14 @@ void FutexWake(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(Integer::New(isolate, static_cast<int32_t>(rc)));
 }
 
+// schedYield() -> 0. Gives up the rest of this thread's time slice: on a core
+// shared with a peer the caller just woke, the peer runs now instead of when
+// the caller next sleeps. Never blocks; returns at once if nothing else is
+// runnable.
+void SchedYield(const FunctionCallbackInfo<Value>& args) {
+  args.GetReturnValue().Set(Integer::New(args.GetIsolate(), sched_yield()));
+}
+
 void SetFunction(Local<Context> context, Local<Object> target,
                  const char* name, FunctionCallback callback) {
   Isolate* isolate = context->GetIsolate();
@@ -470,6 +479,7 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   SetFunction(context, exports, "seals", Seals);
   SetFunction(context, exports, "futexWait", FutexWait);
   SetFunction(context, exports, "futexWake", FutexWake);
+  SetFunction(context, exports, "schedYield", SchedYield);
 
   Isolate* isolate = context->GetIsolate();
   Local<Object> constants = Object::New(isolate);

@@ -99,6 +99,16 @@ export interface HostDataPlaneOptions {
    * the core to answer).
    */
   readonly pollMicros?: number;
+  /**
+   * Gives up the rest of this thread's time slice (`sched_yield`, from the addon). Used only
+   * when this process may run on one core: after ringing a parked guest, the host hands it
+   * the core, so the guest runs the input (and pushes its outcome) before this side parks —
+   * which then finds the outcome instead of sleeping and being woken by a doorbell. Undefined:
+   * the guest runs when this side next sleeps.
+   */
+  readonly yieldCore?: (() => void) | undefined;
+  /** Cores this process may run on (default `availableParallelism()`); tests set it. */
+  readonly cores?: number;
 }
 
 /** What a generation's fence found: deliveries done (but not yet reported) and never started. */
@@ -148,7 +158,9 @@ export class HostDataPlane {
   #ringInputs = 0;
   #ringOutcomes = 0;
   /** Whether this process may run on more than one core (read once per generation). */
-  readonly #ringAtOnce = availableParallelism() > 1;
+  readonly #ringAtOnce: boolean;
+  /** On one core: hands the core to the guest just rung (see HostDataPlaneOptions.yieldCore). */
+  readonly #yieldCore: (() => void) | undefined;
   /** How long the loop polls before it parks, in ms (0: never). */
   readonly #pollMs: number;
   /** Whether the loop polls before it parks: adaptively, while the last wait for outcomes ended within the window. */
@@ -156,13 +168,15 @@ export class HostDataPlane {
   #ringScheduled = false;
   readonly #ringSubmit = (): void => {
     this.#ringScheduled = false;
-    this.#submitBell?.ring();
+    if (this.#submitBell?.ring() === true) this.#yieldCore?.();
   };
   /** Scratch of {@link encodeRingValue}. */
   readonly #value: RingValue = { tag: 0, number: 0, length: 0 };
 
   constructor(options: HostDataPlaneOptions) {
     this.#options = options;
+    this.#ringAtOnce = (options.cores ?? availableParallelism()) > 1;
+    this.#yieldCore = this.#ringAtOnce ? undefined : options.yieldCore;
     this.#pollMs = (options.pollMicros ?? (this.#ringAtOnce ? POLL_MICROS : 0)) / 1000;
     this.#pollNext = this.#pollMs > 0;
     const { rings, pool } = options;
@@ -564,8 +578,16 @@ export class HostDataPlane {
         }
         if (drained > 0) {
           // What the outcomes set off (an application feeding the next input from the last
-          // outcome) runs before this side parks: setting up the wait is off that path.
-          await Promise.resolve();
+          // outcome) runs before this side parks: setting up the wait is off that path. On one
+          // core with a yield, all of it, however many promise hops away: the next input is
+          // pushed, the guest rung and handed the core, and its outcome is then on the ring
+          // before this side would park.
+          if (this.#yieldCore === undefined) await Promise.resolve();
+          else {
+            await new Promise<void>((resolve) => {
+              setImmediate(resolve);
+            });
+          }
         }
         const isReady = (): boolean => this.#closed || complete.hasPending();
         // Read only where it is used: with polling off (one core) a park costs no clock read.

@@ -70,6 +70,12 @@ export interface ShmBinding {
   readonly futexWait?: (buffer: SharedArrayBuffer, byteOffset: number, expected: number, timeoutMs: number) => 0 | 1 | 2;
   /** Wakes up to `count` sleepers of {@link futexWait} on that word; returns how many woke. */
   readonly futexWake?: (buffer: SharedArrayBuffer, byteOffset: number, count: number) => number;
+  /**
+   * `sched_yield()`: gives up the rest of the calling thread's time slice, so a peer it just
+   * woke on the same core runs now. Never blocks (returns at once when nothing else is
+   * runnable). Optional like the futex pair: an older build lacks it.
+   */
+  readonly schedYield?: () => number;
   readonly constants: ShmConstants;
 }
 
@@ -78,8 +84,8 @@ export const SHM_ADDON_DISABLE_ENV = 'PLUGIN_SEAM_NO_ADDON';
 
 const PACKAGE_NAME = 'plugin-seam';
 const ADDON_RELATIVE_PATH = path.join('native', 'build', 'Release', 'plugin_seam_shm.node');
-// futexWait/futexWake are not required: an addon built before them still shares memory
-// (both sides check for them and do without a blocking park).
+// futexWait/futexWake/schedYield are not required: an addon built before them still shares
+// memory (callers check for them and do without a blocking park or a yield).
 const FUNCTIONS = ['createSegment', 'mapSegment', 'closeFd', 'setParentDeathSignal', 'seals'] as const;
 
 type LoadOutcome = { readonly binding: ShmBinding } | { readonly reason: string };

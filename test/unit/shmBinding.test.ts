@@ -349,6 +349,13 @@ describe.skipIf(binding === undefined)('shm addon', () => {
     expect(await withTimeout(exited, 'child exit')).toEqual([0, null]);
   });
 
+  it('yields the core and returns at once (schedYield)', () => {
+    const { schedYield } = shm;
+    if (schedYield === undefined) throw new Error('the built addon has no schedYield: rebuild it (npm run build:native)');
+    // sched_yield cannot fail on Linux; it returns even with nothing else to run.
+    for (let i = 0; i < 3; i++) expect(schedYield()).toBe(0);
+  });
+
   it('futexWait and futexWake refuse what is not an aligned word of a SharedArrayBuffer', () => {
     const { futexWait, futexWake } = futex();
     const { fd, buffer } = shm.createSegment(4096);

@@ -6,6 +6,7 @@ import type { Fault } from '../../machines/lifecycleTypes.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { SharedFramePool } from '../../transport/SharedFramePool.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
+import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest } from '../Adapter.js';
 import { GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
@@ -99,6 +100,9 @@ class EmbeddedSession implements GenerationSession {
       post: (message) => {
         this.#outbox.push(message);
       },
+      // On one core, the worker answers before the host parks (the addon is optional here:
+      // without it the worker runs when the host next sleeps).
+      yieldCore: loadShmBinding()?.schedYield,
       sink: request.sink,
       inputBudgetMs: request.inputBudgetMs,
       maxArrayBufferMb: request.limits.maxArrayBufferMb,

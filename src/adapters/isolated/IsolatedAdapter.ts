@@ -197,6 +197,8 @@ class IsolatedSession implements GenerationSession {
         this.#sendFrame(DOORBELL_FRAME);
       },
       doorbellByMessage: true,
+      // On one core, the child answers before the host parks: no doorbell on the pipe.
+      yieldCore: binding?.schedYield,
       sink: request.sink,
       inputBudgetMs: request.inputBudgetMs,
       maxArrayBufferMb: request.limits.maxArrayBufferMb,

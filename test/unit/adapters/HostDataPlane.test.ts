@@ -34,6 +34,7 @@ function setup(
     throw new Error('every frame of this test goes on the ring');
   },
   pollMicros = 0,
+  oneCore?: { readonly yieldCore: () => void },
 ): {
   plane: HostDataPlane;
   pool: SharedFramePool;
@@ -44,6 +45,8 @@ function setup(
   violated: Promise<void>;
   /** The host's park word on the complete ring (0: awake). */
   hostParkWord: Int32Array;
+  /** The guest's park word on the submit ring (2: asleep in a blocking wait). */
+  guestParkWord: Int32Array;
 } {
   const layout = computeSegmentLayout({ slots: 4, slotBytes: 64, ringCapacity: CAPACITY });
   const buffer = new SharedArrayBuffer(layout.totalBytes + CONTROL_BYTES);
@@ -62,6 +65,7 @@ function setup(
     control: new Int32Array(buffer, layout.totalBytes, CONTROL_BYTES / 4),
     post,
     pollMicros,
+    ...(oneCore === undefined ? {} : { cores: 1, yieldCore: oneCore.yieldCore }),
     sink,
     inputBudgetMs: undefined,
     maxArrayBufferMb: undefined,
@@ -81,7 +85,16 @@ function setup(
     isSlotless: () => true,
     inPayload: completeInPayload,
   });
-  return { plane, pool, submit, complete, violations, violated, hostParkWord: new Int32Array(buffer, layout.complete.consumerParkOffset, 1) };
+  return {
+    plane,
+    pool,
+    submit,
+    complete,
+    violations,
+    violated,
+    hostParkWord: new Int32Array(buffer, layout.complete.consumerParkOffset, 1),
+    guestParkWord: new Int32Array(buffer, layout.submit.consumerParkOffset, 1),
+  };
 }
 
 /** One turn of the event loop. */
@@ -388,6 +401,119 @@ describe('HostDataPlane', () => {
     }
     plane.close();
     pool.release(data);
+    pool.close(new Error('done'));
+  });
+
+  it.each([0, 3])('on one core, hands the core to the guest it rang, which answers before the host parks (next input %i promise hops after the outcome)', async (hops) => {
+    const TRIPS = 20;
+    let yields = 0;
+    const hostParkedAtYield: number[] = [];
+    let doorbells = 0;
+    // The guest sleeps in a blocking wait between inputs; handed the core, it runs what is on
+    // the submit ring, pushes the outcomes, rings the host only if the host parked (as the
+    // real guest does), and sleeps again.
+    const guest = {
+      yieldCore: (): void => {
+        yields += 1;
+        hostParkedAtYield.push(Atomics.load(h.hostParkWord, 0));
+        h.submit.drain(Number.POSITIVE_INFINITY, (d) => {
+          expect(done(h.complete, d.seq)).toBe(true);
+        });
+        if (Atomics.load(h.hostParkWord, 0) !== 0) {
+          doorbells += 1;
+          Atomics.store(h.hostParkWord, 0, 0);
+          Atomics.notify(h.hostParkWord, 0);
+        }
+        Atomics.store(h.guestParkWord, 0, 2);
+      },
+    };
+    const h = setup(undefined, undefined, 0, guest);
+    Atomics.store(h.guestParkWord, 0, 2);
+    const settled: number[] = [];
+    let allSettled = false;
+    const deliver = (seq: number): void => {
+      const data = h.pool.take(8);
+      h.plane.deliver({ kind: 'frame', seq, meta: { width: 8, height: 1, format: 'gray', timestamp: seq }, data }, (settledSeq) => {
+        h.pool.release(data);
+        settled.push(settledSeq);
+        if (settledSeq === TRIPS) {
+          allSettled = true;
+          return;
+        }
+        void (async () => {
+          for (let hop = 0; hop < hops; hop++) await Promise.resolve();
+          deliver(settledSeq + 1);
+        })();
+      });
+    };
+    deliver(1);
+    // Counted in turns, not time: a trip takes a turn or two; a watchdog rescue (50 ms)
+    // thousands.
+    const turns = await turnsUntil(() => allSettled, 1_000_000);
+    expect(settled).toEqual(Array.from({ length: TRIPS }, (_, i) => i + 1));
+    expect(yields).toBe(TRIPS);
+    // The first input found the host parked (nothing was in flight): that outcome needs the
+    // doorbell. Every later one is on the ring before the host parks.
+    expect(hostParkedAtYield).toEqual([1, ...Array.from({ length: TRIPS - 1 }, () => 0)]);
+    expect(doorbells).toBe(1);
+    expect(turns).toBeLessThanOrEqual(3 * TRIPS);
+    h.plane.close();
+    h.pool.close(new Error('done'));
+  });
+
+  it('never yields with a core to spare, nor to a guest that was not asleep', async () => {
+    let yields = 0;
+    const h = setup(undefined, undefined, 0, {
+      yieldCore: () => {
+        yields += 1;
+      },
+    });
+    // Awake guest: the ring costs a load and hands nothing over.
+    const data = h.pool.take(8);
+    let isSettled = false;
+    h.plane.deliver({ kind: 'frame', seq: 1, meta: { width: 8, height: 1, format: 'gray', timestamp: 1 }, data }, () => {
+      isSettled = true;
+    });
+    await turn();
+    expect(yields).toBe(0);
+    h.submit.drain(Number.POSITIVE_INFINITY, (d) => {
+      expect(done(h.complete, d.seq)).toBe(true);
+    });
+    h.plane.wake();
+    await turnsUntil(() => isSettled, 100_000);
+    expect(isSettled).toBe(true);
+    h.plane.close();
+    h.pool.release(data);
+    h.pool.close(new Error('done'));
+    // Two cores: the option is ignored.
+    const layout = computeSegmentLayout({ slots: 1, slotBytes: 64, ringCapacity: CAPACITY });
+    const buffer = new SharedArrayBuffer(layout.totalBytes + CONTROL_BYTES);
+    const pool = new SharedFramePool({ slots: 1, slotBytes: 64, poisonReleased: false });
+    const noop = (): void => undefined;
+    const plane = new HostDataPlane({
+      generation: 1,
+      pool,
+      rings: { buffer, layout },
+      control: new Int32Array(buffer, layout.totalBytes, CONTROL_BYTES / 4),
+      post: noop,
+      cores: 2,
+      yieldCore: () => {
+        yields += 1;
+      },
+      sink: { output: noop, log: noop, heartbeat: noop, lost: noop, lingering: noop, stale: noop },
+      inputBudgetMs: undefined,
+      maxArrayBufferMb: undefined,
+      onOverLimit: noop,
+      onViolation: noop,
+    });
+    Atomics.store(new Int32Array(buffer, layout.submit.consumerParkOffset, 1), 0, 2);
+    const two = pool.take(8);
+    plane.deliver({ kind: 'frame', seq: 1, meta: { width: 8, height: 1, format: 'gray', timestamp: 1 }, data: two }, noop);
+    await turn();
+    expect(Atomics.load(new Int32Array(buffer, layout.submit.consumerParkOffset, 1), 0)).toBe(0);
+    expect(yields).toBe(0);
+    plane.close();
+    pool.release(two);
     pool.close(new Error('done'));
   });
 });
