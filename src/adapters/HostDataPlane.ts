@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { PollGovernor } from '../transport/PollGovernor.js';
 import { DescriptorRing } from '../transport/DescriptorRing.js';
 import { Doorbell } from '../transport/Doorbell.js';
 import type { NotifyFn } from '../transport/Doorbell.js';
@@ -109,6 +110,8 @@ export interface HostDataPlaneOptions {
   readonly yieldCore?: (() => void) | undefined;
   /** Cores this process may run on (default `availableParallelism()`); tests set it. */
   readonly cores?: number;
+  /** The poll's clock in ms (default `performance.now`); tests inject one. */
+  readonly now?: () => number;
 }
 
 /** What a generation's fence found: deliveries done (but not yet reported) and never started. */
@@ -163,8 +166,9 @@ export class HostDataPlane {
   readonly #yieldCore: (() => void) | undefined;
   /** How long the loop polls before it parks, in ms (0: never). */
   readonly #pollMs: number;
-  /** Whether the loop polls before it parks: adaptively, while the last wait for outcomes ended within the window. */
-  #pollNext: boolean;
+  /** Whether the loop polls before it parks: after waits that ended within the window, backing off after misses. */
+  readonly #pollGovernor = new PollGovernor();
+  readonly #now: () => number;
   #ringScheduled = false;
   readonly #ringSubmit = (): void => {
     this.#ringScheduled = false;
@@ -176,9 +180,9 @@ export class HostDataPlane {
   constructor(options: HostDataPlaneOptions) {
     this.#options = options;
     this.#ringAtOnce = (options.cores ?? availableParallelism()) > 1;
+    this.#now = options.now ?? (() => performance.now());
     this.#yieldCore = this.#ringAtOnce ? undefined : options.yieldCore;
     this.#pollMs = (options.pollMicros ?? (this.#ringAtOnce ? POLL_MICROS : 0)) / 1000;
-    this.#pollNext = this.#pollMs > 0;
     const { rings, pool } = options;
     if (rings !== undefined && pool !== undefined) {
       DescriptorRing.initialize(rings.buffer, rings.layout.submit);
@@ -526,22 +530,22 @@ export class HostDataPlane {
   }
 
   /**
-   * Turns of the event loop until `isReady` holds (true), or the poll window from `from`
-   * passed, or nothing or more than POLL_MAX_IN_FLIGHT inputs are in flight (false: park
-   * instead). In flight is counted after each turn: the application's reactions to the last
-   * outcomes (however many promise hops away, e.g. an `await acquire()` before the next
-   * frame) have run by then.
+   * Turns of the event loop until `isReady` holds ('caught'), or the poll window from `from`
+   * passed ('missed'), or nothing or more than POLL_MAX_IN_FLIGHT inputs are in flight
+   * ('gave-way': park instead). In flight is counted after each turn: the application's
+   * reactions to the last outcomes (however many promise hops away, e.g. an `await
+   * acquire()` before the next frame) have run by then.
    */
-  async #poll(isReady: () => boolean, from: number): Promise<boolean> {
+  async #poll(isReady: () => boolean, from: number): Promise<'caught' | 'missed' | 'gave-way'> {
     const deadline = from + this.#pollMs;
     for (;;) {
       await new Promise<void>((resolve) => {
         setImmediate(resolve);
       });
       const inFlight = this.#waiting.size;
-      if (inFlight === 0 || inFlight > POLL_MAX_IN_FLIGHT) return false;
-      if (isReady()) return true;
-      if (performance.now() >= deadline) return false;
+      if (inFlight === 0 || inFlight > POLL_MAX_IN_FLIGHT) return 'gave-way';
+      if (isReady()) return 'caught';
+      if (this.#now() >= deadline) return 'missed';
     }
   }
 
@@ -591,19 +595,31 @@ export class HostDataPlane {
         }
         const isReady = (): boolean => this.#closed || complete.hasPending();
         // Read only where it is used: with polling off (one core) a park costs no clock read.
-        const waitedFrom = this.#pollMs > 0 ? performance.now() : 0;
-        if (this.#pollNext && this.#waiting.size <= POLL_MAX_IN_FLIGHT && (await this.#poll(isReady, waitedFrom))) continue;
+        const waitedFrom = this.#pollMs > 0 ? this.#now() : 0;
+        const governor = this.#pollGovernor;
+        let missed = false;
+        if (this.#pollMs > 0 && this.#waiting.size <= POLL_MAX_IN_FLIGHT && governor.next()) {
+          const poll = await this.#poll(isReady, waitedFrom);
+          if (poll === 'caught') {
+            governor.caught();
+            continue;
+          }
+          if (poll === 'missed') {
+            governor.missed();
+            missed = true;
+          }
+        }
         // Doorbells by message end the park through wake(); otherwise Atomics.notify does.
         await (this.#options.doorbellByMessage === true ? bell.parkUntilWoken(isReady) : bell.parkAsync(isReady));
         if (this.#closed || complete.hasPending()) {
-          // Outcomes within the window (counted from before any poll that failed): worth
-          // polling for the next ones.
-          this.#pollNext = this.#pollMs > 0 && performance.now() - waitedFrom <= this.#pollMs;
+          // Outcomes within the window: worth polling for the next ones (after a miss, the
+          // governor's back-off decides instead).
+          if (this.#pollMs > 0 && !missed) governor.waited(this.#now() - waitedFrom <= this.#pollMs);
           empty = 0;
           continue;
         }
         // A wake-up with nothing to read never earns a poll (a guest could ring at will).
-        this.#pollNext = false;
+        if (this.#pollMs > 0) governor.waited(false);
         empty += 1;
         await new Promise<void>((resolve) => {
           if (empty > EMPTY_WAKES_BEFORE_TIMER) setTimeout(resolve, 1);

@@ -1,3 +1,4 @@
+import { PollGovernor } from './PollGovernor.js';
 /**
  * How a doorbell wakes a parked peer: called with the park word (an Int32Array of length 1)
  * after the ringer has cleared the peer's parked flag, and whether the peer sleeps in a
@@ -36,9 +37,11 @@ export interface DoorbellOptions {
    * within that window costs neither side a notification nor a wake-up (~10 µs each way on
    * this class of machine). Only worth it when the peer runs on another core: a spinning
    * thread that shares the core with its peer keeps the peer from publishing at all.
-   * Adaptive: a park spins only when the previous park ended within the window, so a peer
-   * that publishes at longer intervals costs no spinning at all after one park. The
-   * event-loop parks never spin.
+   * Adaptive ({@link PollGovernor}): a park spins only when the previous park ended within
+   * the window, so a peer that publishes at longer intervals costs no spinning at all after
+   * one park; a spin that misses backs off (the next 2, 4 … 256 parks do not spin), which is
+   * what keeps a machine without a core to spare from burning one. The event-loop parks never
+   * spin.
    */
   readonly spinMicros?: number;
   /** The clock the spin is bounded by, in ms (default `performance.now`); for tests. */
@@ -101,8 +104,8 @@ export class Doorbell {
   readonly #word: Int32Array;
   readonly #spinMicros: number;
   readonly #now: () => number;
-  /** Whether the next blocking park spins: the last one ended within the spin window. */
-  #spinNext = true;
+  /** Whether the next blocking park spins (after parks that ended within the window, backing off after misses). */
+  readonly #spinGovernor = new PollGovernor();
   readonly #notify: NotifyFn;
   readonly #wait: BlockingWaitFn;
   /** Ends the pending {@link parkUntilWoken}, if any. */
@@ -199,9 +202,17 @@ export class Doorbell {
     if (this.#spinMicros === 0) return this.#parkBlocking(isReady, timeoutMs);
     const window = this.#spinMicros / 1000;
     const start = this.#now();
-    if (this.#spinNext && this.#spin(isReady, start + Math.min(window, timeoutMs))) return 'ready';
+    const governor = this.#spinGovernor;
+    const spins = governor.next();
+    if (spins) {
+      if (this.#spin(isReady, start + Math.min(window, timeoutMs))) {
+        governor.caught();
+        return 'ready';
+      }
+      governor.missed();
+    }
     const outcome = this.#parkBlocking(isReady, timeoutMs);
-    this.#spinNext = outcome !== 'timed-out' && this.#now() - start <= window;
+    if (!spins) governor.waited(outcome !== 'timed-out' && this.#now() - start <= window);
     return outcome;
   }
 

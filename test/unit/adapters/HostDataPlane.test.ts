@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Delivery, DeliveryResult, GenerationSink } from '../../../src/adapters/Adapter.js';
 import type { HostToGuest, RingValue } from '../../../src/adapters/protocol.js';
 import { HostDataPlane } from '../../../src/adapters/HostDataPlane.js';
+import type { HostDataPlaneOptions } from '../../../src/adapters/HostDataPlane.js';
 import {
   COMPLETE_DONE,
   COMPLETE_KINDS,
@@ -34,7 +35,7 @@ function setup(
     throw new Error('every frame of this test goes on the ring');
   },
   pollMicros = 0,
-  oneCore?: { readonly yieldCore: () => void },
+  extra: Pick<HostDataPlaneOptions, 'cores' | 'yieldCore' | 'now'> = {},
 ): {
   plane: HostDataPlane;
   pool: SharedFramePool;
@@ -65,7 +66,7 @@ function setup(
     control: new Int32Array(buffer, layout.totalBytes, CONTROL_BYTES / 4),
     post,
     pollMicros,
-    ...(oneCore === undefined ? {} : { cores: 1, yieldCore: oneCore.yieldCore }),
+    ...extra,
     sink,
     inputBudgetMs: undefined,
     maxArrayBufferMb: undefined,
@@ -427,7 +428,7 @@ describe('HostDataPlane', () => {
         Atomics.store(h.guestParkWord, 0, 2);
       },
     };
-    const h = setup(undefined, undefined, 0, guest);
+    const h = setup(undefined, undefined, 0, { cores: 1, yieldCore: guest.yieldCore });
     Atomics.store(h.guestParkWord, 0, 2);
     const settled: number[] = [];
     let allSettled = false;
@@ -464,6 +465,7 @@ describe('HostDataPlane', () => {
   it('never yields with a core to spare, nor to a guest that was not asleep', async () => {
     let yields = 0;
     const h = setup(undefined, undefined, 0, {
+      cores: 1,
       yieldCore: () => {
         yields += 1;
       },
@@ -515,5 +517,63 @@ describe('HostDataPlane', () => {
     plane.close();
     pool.release(two);
     pool.close(new Error('done'));
+  });
+
+  it('backs off after a poll that ran out its window: the next two waits park at once, then it polls again', async () => {
+    // The poll's clock moves only when this test says: a poll ends by the clock or by an
+    // outcome, never by how fast this machine is.
+    const clock = { ms: 0 };
+    const h = setup(undefined, undefined, 50, { now: () => clock.ms });
+    const parked = (): boolean => Atomics.load(h.hostParkWord, 0) !== 0;
+    let next = 1;
+    const settled: number[] = [];
+    const deliver = (): void => {
+      const seq = next++;
+      const data = h.pool.take(8);
+      h.plane.deliver({ kind: 'frame', seq, meta: { width: 8, height: 1, format: 'gray', timestamp: seq }, data }, (settledSeq) => {
+        h.pool.release(data);
+        settled.push(settledSeq);
+        // The application feeds the next frame from each outcome.
+        deliver();
+      });
+    };
+    /** The guest answers every frame it has, ringing the host only if it parked. */
+    const answer = (): void => {
+      h.submit.drain(Number.POSITIVE_INFINITY, (d) => {
+        expect(done(h.complete, d.seq)).toBe(true);
+      });
+      if (parked()) h.plane.wake();
+    };
+    await turnsUntil(parked, 100);
+    deliver();
+    // Frame 1 found the host parked; answered at once (no time passes on the clock), so the
+    // wait for it ended within the window: the host polls for frame 2.
+    answer();
+    await turnsUntil(() => settled.length === 1, 100);
+    const pollTurns = await turnsUntil(parked, 20);
+    expect(parked()).toBe(false);
+    expect(pollTurns).toBe(20);
+    // The guest is late: the poll runs out its 50 µs and the host parks.
+    clock.ms += 0.05;
+    await turnsUntil(parked, 100);
+    expect(parked()).toBe(true);
+    // Frames 2 and 3 are answered as quickly as frame 1 was, yet the host parks at once for
+    // frames 3 and 4 (the clock is frozen: a poll now would never end).
+    for (const seq of [2, 3]) {
+      answer();
+      await turnsUntil(() => settled.length === seq, 100);
+      expect(await turnsUntil(parked, 100)).toBeLessThan(100);
+      expect(parked()).toBe(true);
+    }
+    // The back-off is over: the host polls for frame 5, and a quick answer is caught without
+    // a doorbell.
+    answer();
+    await turnsUntil(() => settled.length === 4, 100);
+    expect(await turnsUntil(parked, 20)).toBe(20);
+    answer();
+    await turnsUntil(() => settled.length === 5, 100);
+    expect(settled).toEqual([1, 2, 3, 4, 5]);
+    h.plane.close();
+    h.pool.close(new Error('done'));
   });
 });

@@ -228,6 +228,32 @@ describe('Doorbell (one thread)', () => {
     expect(probe.checks).toBe(1);
   });
 
+  it('backs off after a spin that missed: 2, then 4, 8 parks without a spin, even rung within the window; a catch ends it', () => {
+    const { doorbell, clock, never, probe } = spinningBell(20);
+    // Every park is rung 10 µs in, well inside the 20 µs window: without the back-off, every
+    // other park would spin its whole window in vain (what a core shared with the peer does).
+    clock.sleepMs = 0.01;
+    /** Parks that do not spin before one that does (and misses). */
+    const quietParks = (): number => {
+      for (let parks = 0; parks < 1000; parks++) {
+        probe.checks = 0;
+        expect(doorbell.park(never, 5)).toBe('woken');
+        if (probe.checks > 1) return parks;
+      }
+      throw new Error('no park spun');
+    };
+    expect(quietParks()).toBe(0);
+    expect([quietParks(), quietParks(), quietParks()]).toEqual([2, 4, 8]);
+    // Sit out the back-off (16 parks), then a spin that catches the peer ends it: the very next
+    // park spins again, and its miss starts over at 2.
+    for (let park = 0; park < 16; park++) doorbell.park(never, 5);
+    let polls = 0;
+    expect(doorbell.park(() => ++polls > 20, 5)).toBe('ready');
+    expect(polls).toBe(21);
+    expect(quietParks()).toBe(0);
+    expect(quietParks()).toBe(2);
+  });
+
   it('never spins longer than the timeout of the park', () => {
     const { doorbell, clock } = spinningBell(MAX_SPIN_MICROS);
     clock.sleepMs = 1;
