@@ -17,6 +17,7 @@ import { createRuntime } from 'plugin-seam';
 import type { Mode, OverflowPolicy } from 'plugin-seam';
 import { fixture } from '../conformance/harness.js';
 import { KNOWN_BUGS } from '../property/knownBugs.js';
+import { monitorLoopStall } from '../property/loopStall.js';
 import { hasEnded, signalOwnChild } from '../property/ownChild.js';
 import { until } from '../property/until.js';
 import { ClientLoad } from './ClientLoad.js';
@@ -97,6 +98,7 @@ describe('nemesis', () => {
     const delay = monitorEventLoopDelay({ resolution: 10 });
     const nemesis = new Nemesis(targets, history, seededRandom(SEED), { heartbeatMs: HEARTBEAT_MS, inputMs: INPUT_MS, messageQueue: MESSAGE_QUEUE });
     let load: NodeJS.Timeout | undefined;
+    let stalls: ReturnType<typeof monitorLoopStall> | undefined;
     const t0 = performance.now();
     try {
       await Promise.all(
@@ -106,6 +108,7 @@ describe('nemesis', () => {
         }),
       );
       delay.enable();
+      stalls = monitorLoopStall();
       nemesis.start(FAULT_INTERVAL_MS);
       let tick = 0;
       load = setInterval(() => {
@@ -150,6 +153,7 @@ describe('nemesis', () => {
     const closed = await Promise.all(targets.map((t) => t.client.close(5_000)));
     const shutdownMs = performance.now() - t1;
     delay.disable();
+    const stall = stalls?.stop() ?? { maxMs: Number.POSITIVE_INFINITY, wallMaxMs: Number.POSITIVE_INFINITY };
     const pidsOf = (t: NemesisTarget): number[] => [...t.pids.values()].filter((pid) => pid !== process.pid);
     const all = targets.flatMap(pidsOf);
     await until(() => all.every(hasEnded), 5_000, 10);
@@ -174,7 +178,7 @@ describe('nemesis', () => {
         `  outcomes: ${list(outcomes)}; outputs ${outputs}`,
         `  failures: ${list(failures) || 'none'}`,
         `  per instance: ${targets.map((t) => `${t.p.id} g${t.p.status.generation} restarts ${t.p.status.restarts} submitted ${t.client.submitted}`).join('; ')}`,
-        `  host event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms`,
+        `  host event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms (${stall.maxMs.toFixed(1)} ms net of waiting for a CPU)`,
         `  plugin processes: ${all.length}, all ended: ${all.every(hasEnded)}`,
       ].join('\n'),
     );
@@ -184,6 +188,7 @@ describe('nemesis', () => {
     expect(closed, 'every client call settled after shutdown').toEqual(targets.map(() => true));
     expect([...targets.flatMap((t) => t.client.unexpected), ...unexpected.map(String)]).toEqual([]);
     expect(faults).toBeGreaterThan(SECONDS * 3);
-    expect(delay.max / 1e6, 'the host event loop stalled').toBeLessThan(2_000);
+    // Net of the time the host waited for a CPU: a loaded machine is not the host stalling.
+    expect(stall.maxMs, 'the host event loop stalled').toBeLessThan(2_000);
   }, (SECONDS + 60) * 1_000);
 });

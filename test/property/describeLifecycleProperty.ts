@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import type { Mode } from 'plugin-seam';
 import { ModelStats } from './ModelStats.js';
 import { lifecycleProperty } from './lifecycleProperty.js';
+import { monitorLoopStall } from './loopStall.js';
 
 /**
  * Declares the lifecycle property test of `mode`: `SEAM_PROPERTY_RUNS` runs, or `defaultRuns`.
@@ -26,24 +27,28 @@ export function describeLifecycleProperty(mode: Mode, defaultRuns: number): void
     it('keeps every invariant under random commands and faults', async () => {
       const delay = monitorEventLoopDelay({ resolution: 10 });
       const unexpected: unknown[] = [];
+      let stall = { maxMs: Number.POSITIVE_INFINITY, wallMaxMs: Number.POSITIVE_INFINITY };
       const record = (error: unknown): void => {
         unexpected.push(error);
       };
       const stats = new ModelStats();
       delay.enable();
+      const stalls = monitorLoopStall();
       process.on('unhandledRejection', record);
       process.on('uncaughtException', record);
       try {
         await fc.assert(lifecycleProperty(mode, stats), { numRuns: runs, interruptAfterTimeLimit: timeoutMs - 15_000, markInterruptAsFailure: false });
       } finally {
+        stall = stalls.stop();
         delay.disable();
         process.off('unhandledRejection', record);
         process.off('uncaughtException', record);
       }
-      console.log(`${stats.summary(`lifecycle model [${mode}]`)}\n  host event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms`);
+      console.log(`${stats.summary(`lifecycle model [${mode}]`)}\n  host event-loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms (${stall.maxMs.toFixed(1)} ms net of waiting for a CPU)`);
       expect(unexpected, 'uncaught exceptions or unhandled rejections in the host').toEqual([]);
       expect(stats.runs).toBeGreaterThan(0);
-      expect(delay.max / 1e6, 'the host event loop stalled').toBeLessThan(1_000);
+      // Net of the time the host waited for a CPU: a loaded machine is not the host stalling.
+      expect(stall.maxMs, 'the host event loop stalled').toBeLessThan(1_000);
     }, timeoutMs);
   });
 }

@@ -329,7 +329,9 @@ describe('HostDataPlane', () => {
   });
 
   it.each([0, 3])('polls for the next outcome through turns of its event loop while the guest answers quickly, never parking (next input %i promise hops after the outcome)', async (hops) => {
-    const { plane, pool, submit, complete, hostParkWord } = setup(undefined, undefined, 1_000_000);
+    // A clock that never moves: however long this machine stalls, the poll window (1 s) never
+    // runs out, so the loop takes the same path every run.
+    const { plane, pool, submit, complete, hostParkWord } = setup(undefined, undefined, 1_000_000, { now: () => 0 });
     const settled: number[] = [];
     let second: () => void = () => undefined;
     const secondSettled = new Promise<void>((resolve) => {
@@ -383,7 +385,7 @@ describe('HostDataPlane', () => {
   });
 
   it('never polls after a wake-up that brought nothing (a guest ringing at will)', async () => {
-    const { plane, pool, hostParkWord } = setup(undefined, undefined, 1_000_000);
+    const { plane, pool, hostParkWord } = setup(undefined, undefined, 1_000_000, { now: () => 0 });
     /** Turns until the host's park flag is up (it parked). */
     const untilParked = (limit: number): Promise<number> => turnsUntil(() => Atomics.load(hostParkWord, 0) !== 0, limit);
     // Nothing in flight yet: the host parks after one look.
