@@ -296,7 +296,9 @@ export class GuestSession {
           setImmediate(resolve);
         });
         lastTurn = now();
-        continue;
+        // On to the ring, not back to this check: a thread descheduled right here (a loaded
+        // machine) would otherwise take turn after turn and never run an input.
+        if (!this.#running) break;
       }
       this.#drainRing();
       const next = this.#next();

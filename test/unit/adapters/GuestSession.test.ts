@@ -29,7 +29,7 @@ interface Harness {
   outcome(seq: number): Promise<GuestToHost>;
 }
 
-function harness(): Harness {
+function harness(now: () => number = () => 0): Harness {
   const layout = computeSegmentLayout({ slots: 2, slotBytes: 64, ringCapacity: 4 });
   const rings = new SharedArrayBuffer(layout.totalBytes + CONTROL_BYTES);
   const control = new Int32Array(rings, layout.totalBytes, CONTROL_BYTES / 4);
@@ -51,9 +51,9 @@ function harness(): Harness {
       listener = l;
     },
     blockingParkMs: 1,
-    // A clock that never moves: however long this machine stalls, the loop never owes the
-    // event loop a turn nor runs out of park budget, so it takes the same path every run.
-    now: () => 0,
+    // By default a clock that never moves: however long this machine stalls, the loop never
+    // owes the event loop a turn nor runs out of park budget, so it takes the same path every run.
+    now,
     // The first wait plays the host posting message 1 and ringing: it publishes
     // CONTROL_POSTED, then ends the wait. Later waits time out (nothing more comes).
     blockingWait: () => {
@@ -153,4 +153,15 @@ describe('GuestSession: waiting for a message the host posted', () => {
     expect(h.waits()).toBeGreaterThan(waitsBefore);
     await h.session.stop(0);
   });
+
+  it('runs inputs even when its clock jumps past the turn budget between every two reads (a descheduled thread)', async () => {
+    let ms = 0;
+    const h = harness(() => (ms += 5));
+    await h.session.start();
+    // Every check finds the loop owing the event loop a turn; it takes one, then runs what
+    // is there instead of checking again (which, on this clock, would never end).
+    h.send(1, { op: 'echo', value: 'late' });
+    await expect(h.outcome(1)).resolves.toMatchObject({ t: 'outcome', seq: 1, ok: true, value: 'late' });
+    await h.session.stop(1);
+  }, 10_000);
 });
