@@ -112,6 +112,8 @@ export interface HostDataPlaneOptions {
   readonly cores?: number;
   /** The poll's clock in ms (default `performance.now`); tests inject one. */
   readonly now?: () => number;
+  /** The watchdog's period in ms (default PENDING_WAKE_MS); tests lengthen it. */
+  readonly pendingWakeMs?: number;
 }
 
 /** What a generation's fence found: deliveries done (but not yet reported) and never started. */
@@ -564,7 +566,7 @@ export class HostDataPlane {
     if (complete === undefined || bell === undefined) return;
     const watchdog = setInterval(() => {
       if (this.#waiting.size > 0) this.wake();
-    }, PENDING_WAKE_MS);
+    }, this.#options.pendingWakeMs ?? PENDING_WAKE_MS);
     watchdog.unref();
     let empty = 0;
     try {

@@ -35,7 +35,7 @@ function setup(
     throw new Error('every frame of this test goes on the ring');
   },
   pollMicros = 0,
-  extra: Pick<HostDataPlaneOptions, 'cores' | 'yieldCore' | 'now'> = {},
+  extra: Pick<HostDataPlaneOptions, 'cores' | 'yieldCore' | 'now' | 'pendingWakeMs'> = {},
 ): {
   plane: HostDataPlane;
   pool: SharedFramePool;
@@ -430,7 +430,8 @@ describe('HostDataPlane', () => {
         Atomics.store(h.guestParkWord, 0, 2);
       },
     };
-    const h = setup(undefined, undefined, 0, { cores: 1, yieldCore: guest.yieldCore });
+    // No watchdog within the test: only the guest's doorbell may wake a parked host here.
+    const h = setup(undefined, undefined, 0, { cores: 1, yieldCore: guest.yieldCore, pendingWakeMs: 3_600_000 });
     Atomics.store(h.guestParkWord, 0, 2);
     const settled: number[] = [];
     let allSettled = false;
@@ -525,7 +526,9 @@ describe('HostDataPlane', () => {
     // The poll's clock moves only when this test says: a poll ends by the clock or by an
     // outcome, never by how fast this machine is.
     const clock = { ms: 0 };
-    const h = setup(undefined, undefined, 50, { now: () => clock.ms });
+    // No watchdog within the test: its wake-ups (every 50 ms, on a stalled machine between two
+    // steps) are waits too, and would use up the back-off this test counts.
+    const h = setup(undefined, undefined, 50, { now: () => clock.ms, pendingWakeMs: 3_600_000 });
     const parked = (): boolean => Atomics.load(h.hostParkWord, 0) !== 0;
     let next = 1;
     const settled: number[] = [];
