@@ -116,6 +116,13 @@ export interface HostDataPlaneOptions {
   readonly pendingWakeMs?: number;
 }
 
+/** Resolves on the next turn of the event loop (its check phase). */
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    setImmediate(resolve);
+  });
+}
+
 /** What a generation's fence found: deliveries done (but not yet reported) and never started. */
 export interface FenceResult {
   readonly unstarted: readonly number[];
@@ -541,9 +548,7 @@ export class HostDataPlane {
   async #poll(isReady: () => boolean, from: number): Promise<'caught' | 'missed' | 'gave-way'> {
     const deadline = from + this.#pollMs;
     for (;;) {
-      await new Promise<void>((resolve) => {
-        setImmediate(resolve);
-      });
+      await nextTurn();
       const inFlight = this.#waiting.size;
       if (inFlight === 0 || inFlight > POLL_MAX_IN_FLIGHT) return 'gave-way';
       if (isReady()) return 'caught';
@@ -577,9 +582,7 @@ export class HostDataPlane {
           // Outcomes kept coming while they were read (an application that feeds the next
           // frame from each outcome, synchronously, and a guest as fast): the event loop
           // turns before the next drain, so the host's timers and I/O are never held off.
-          await new Promise<void>((resolve) => {
-            setImmediate(resolve);
-          });
+          await nextTurn();
           continue;
         }
         if (drained > 0) {
@@ -588,12 +591,7 @@ export class HostDataPlane {
           // core with a yield, all of it, however many promise hops away: the next input is
           // pushed, the guest rung and handed the core, and its outcome is then on the ring
           // before this side would park.
-          if (this.#yieldCore === undefined) await Promise.resolve();
-          else {
-            await new Promise<void>((resolve) => {
-              setImmediate(resolve);
-            });
-          }
+          await (this.#yieldCore === undefined ? Promise.resolve() : nextTurn());
         }
         const isReady = (): boolean => this.#closed || complete.hasPending();
         // Read only where it is used: with polling off (one core) a park costs no clock read.
