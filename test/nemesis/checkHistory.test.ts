@@ -128,6 +128,22 @@ describe('checkHistory', () => {
     expect(rules(drafts)).toEqual([]);
   });
 
+  it('prints the stop and the continue of a stop-detected violation, however far apart', () => {
+    const between = Array.from({ length: 40 }, (_, n) => ({ kind: 'submit' as const, generation: 1, what: 'frame' as const, input: 100 + n }));
+    const drafts = variant(
+      6,
+      0,
+      { kind: 'fault', generation: 1, fault: 'SIGSTOP(long)', pid: 7, state: 'running' },
+      ...between,
+      { kind: 'fault', generation: 1, fault: 'SIGCONT', pid: 7, state: 'running' },
+    );
+    const events = history(drafts);
+    const text = formatViolations(events, checkHistory(events, { budgets: BUDGETS, slackMs: 0 }).filter((v) => v.rule === 'stop-detected'));
+    expect(text).toMatch(/>> #\d+ .* FAULT SIGSTOP\(long\) pid 7 in running/);
+    expect(text).toMatch(/>> #\d+ .* FAULT SIGCONT pid 7 in running/);
+    expect(text).toContain('…');
+  });
+
   it('prints the violating part of the history', () => {
     const events = history(variant(7, 2, status('failed', 1, { failure: lost(1) }), { kind: 'output', generation: 1, channel: 'late', seq: 2, of: 1 }, status('stopped', 1)));
     const text = formatViolations(events, checkHistory(events, { budgets: BUDGETS, slackMs: 0 }));

@@ -283,31 +283,41 @@ function onFault(r: InstanceReplay, e: Extract<HistoryEvent, { kind: 'fault' }>,
   // From starting, only the (long) start deadline applies: nothing is due yet.
   if (stop === undefined || !stop.long || stop.state === 'starting' || !LIVE.has(stop.state)) return;
   if (!r.ended(stop.generation)) {
-    violate('stop-detected', `generation ${stop.generation} stopped (pid ${pid}) past its deadlines, still ${r.state} when continued`, [stop.index, r.statusIndex]);
+    violate('stop-detected', `generation ${stop.generation} stopped (pid ${pid}) past its deadlines, still ${r.state} when continued`, [r.statusIndex, stop.index, index]);
   }
 }
 
 /**
  * The violations with the part of the history that shows each: the events involved (marked
- * `>>`) and the same instance's events around them.
+ * `>>`) and, around each of them, up to `context` of the same instance's events (ledger and
+ * log lines left out), gaps between windows shown as `…`.
  */
 export function formatViolations(events: readonly HistoryEvent[], violations: readonly Violation[], context = 12, limit = 8): string {
   const parts: string[] = [`${violations.length} violation(s):`];
   for (const v of violations.slice(0, limit)) {
     parts.push(`\n[${v.rule}] ${v.instance}: ${v.message}`);
     if (v.events.length === 0) continue;
-    const involved = new Set(v.events);
-    const from = Math.max(0, Math.min(...v.events) - context * 8);
-    const to = Math.min(events.length - 1, Math.max(...v.events) + 3);
-    const lines: string[] = [];
-    for (let i = from; i <= to; i++) {
+    const involved = new Set(v.events.filter((i) => i >= 0 && i < events.length));
+    // The instance's own events (and the involved ones), in history order.
+    const shown: number[] = [];
+    for (let i = 0; i < events.length; i++) {
       const e = events[i];
-      if (e === undefined || (e.instance !== v.instance && !involved.has(i))) continue;
-      if (!involved.has(i) && (e.kind === 'ledger' || e.kind === 'log')) continue;
-      lines.push(`${involved.has(i) ? '>>' : '  '} ${formatEvent(e, i)}`);
+      if (e === undefined) continue;
+      if (involved.has(i) || (e.instance === v.instance && e.kind !== 'ledger' && e.kind !== 'log')) shown.push(i);
     }
-    const firstInvolved = lines.findIndex((l) => l.startsWith('>>'));
-    parts.push(...lines.slice(Math.max(0, firstInvolved - context), firstInvolved + context * 2 + involved.size));
+    const keep = new Set<number>();
+    shown.forEach((i, at) => {
+      if (!involved.has(i)) return;
+      for (let k = Math.max(0, at - context); k <= Math.min(shown.length - 1, at + context); k++) keep.add(k);
+    });
+    let last = -2;
+    for (const at of [...keep].sort((a, b) => a - b)) {
+      if (last >= 0 && at !== last + 1) parts.push('   …');
+      const i = shown[at] ?? -1;
+      const e = events[i];
+      if (e !== undefined) parts.push(`${involved.has(i) ? '>>' : '  '} ${formatEvent(e, i)}`);
+      last = at;
+    }
   }
   if (violations.length > limit) parts.push(`\n… and ${violations.length - limit} more`);
   return parts.join('\n');
