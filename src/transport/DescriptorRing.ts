@@ -123,6 +123,8 @@ export class DescriptorRing {
   readonly #payloadBytes: number;
   /** The payload areas, one Buffer view per entry (made on first use). */
   readonly #payloads: Buffer[] = [];
+  /** Producer: the counter whose entry {@link reservePayload} found free (-1: none since the last push). */
+  #reserved = -1;
   /** Consumer: where a payload is copied before its visitor sees it (never shared memory). */
   readonly #scratch: Buffer;
   readonly #sab: SharedArrayBuffer;
@@ -236,12 +238,14 @@ export class DescriptorRing {
   /**
    * Producer: the payload area of the entry the next {@link tryPush} fills, to write a payload
    * kind's bytes into first; undefined when the ring is full or violated (the entry may still
-   * be the consumer's). Valid until that push.
+   * be the consumer's). Valid until that push, which then does not read the consumer's
+   * counter again: the entry was free, and an honest consumer only frees more.
    */
   reservePayload(): Buffer | undefined {
     if (this.role !== 'producer') throw new Error('DescriptorRing.reservePayload: this end is the consumer');
     const used = this.#used();
     if (used < 0 || used === this.capacity) return undefined;
+    this.#reserved = this.#counter;
     return this.#payloadAt(this.#counter & this.#mask);
   }
 
@@ -263,8 +267,11 @@ export class DescriptorRing {
     if (this.role !== 'producer') throw new Error('DescriptorRing.tryPush: this end is the consumer');
     this.#checkOutgoing(desc);
     if (this.#violation !== undefined) return false;
-    const used = this.#used();
-    if (used < 0 || used === this.capacity) return false;
+    if (this.#reserved !== this.#counter) {
+      const used = this.#used();
+      if (used < 0 || used === this.capacity) return false;
+    }
+    this.#reserved = -1;
     const tail = this.#counter;
     const index = tail & this.#mask;
     const base = index * DESCRIPTOR_WORDS;

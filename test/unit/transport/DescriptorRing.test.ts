@@ -270,6 +270,25 @@ describe('DescriptorRing payload kinds', () => {
     expect(consumer.violation).toBeUndefined();
   });
 
+  it("reads the consumer's counter once per payload push: tryPush fills the entry reservePayload found free", () => {
+    const { segment, producer } = payloadPair();
+    const head = new Uint32Array(segment.sab, segment.layout.submit.headOffset, 1);
+    const area = producer.reservePayload();
+    expect(area).toBeDefined();
+    // Between the two calls the consumer's head becomes invalid (ahead of the tail): the push
+    // does not look again, the next read of the head does.
+    head[0] = 3;
+    expect(producer.tryPush(desc(0, { kind: PAYLOAD_KIND, slot: 0, length: 1 }))).toBe(true);
+    expect(producer.violation).toBeUndefined();
+    expect(producer.reservePayload()).toBeUndefined();
+    expect(producer.violation).toMatchObject({ violation: 'ring_index' });
+    // A push without a reservation still checks the head.
+    const { segment: other, producer: fresh } = payloadPair();
+    new Uint32Array(other.sab, other.layout.submit.headOffset, 1)[0] = 3;
+    expect(fresh.tryPush(desc(0, { kind: PAYLOAD_KIND, slot: 0, length: 1 }))).toBe(false);
+    expect(fresh.violation).toMatchObject({ violation: 'ring_index' });
+  });
+
   it('takes a payload kind up to the payload area, no slot, and refuses more as a violation', () => {
     const { segment, producer, consumer } = payloadPair();
     const payloadBytes = segment.layout.submit.payloadBytes;
