@@ -17,7 +17,7 @@ import { createRuntime } from 'plugin-seam';
 import type { Mode, OverflowPolicy } from 'plugin-seam';
 import { fixture } from '../conformance/harness.js';
 import { KNOWN_BUGS } from '../property/knownBugs.js';
-import { monitorLoopStall } from '../property/loopStall.js';
+import { monitorLoopStall } from '../fixtures/loopStall.js';
 import { hasEnded, signalOwnChild } from '../property/ownChild.js';
 import { until } from '../property/until.js';
 import { ClientLoad } from './ClientLoad.js';

@@ -11,7 +11,7 @@ import { CallTracker } from './CallTracker.js';
 import { LIVE, LifecycleObserver } from './LifecycleObserver.js';
 import { KNOWN_BUGS } from './knownBugs.js';
 import { hasEnded, procStat, signalOwnChild } from './ownChild.js';
-import { runQueueWaitMs } from './loopStall.js';
+import { runQueueWaitMs } from '../fixtures/loopStall.js';
 import { until } from './until.js';
 
 /** What the plugin does in `start` of a given generation. */

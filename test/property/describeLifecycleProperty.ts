@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import type { Mode } from 'plugin-seam';
 import { ModelStats } from './ModelStats.js';
 import { lifecycleProperty } from './lifecycleProperty.js';
-import { monitorLoopStall } from './loopStall.js';
+import { monitorLoopStall } from '../fixtures/loopStall.js';
 
 /**
  * Declares the lifecycle property test of `mode`: `SEAM_PROPERTY_RUNS` runs, or `defaultRuns`.
