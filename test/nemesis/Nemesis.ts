@@ -60,6 +60,8 @@ export class Nemesis {
   readonly #random: () => number;
   readonly #timings: NemesisTimings;
   readonly #timers = new Set<NodeJS.Timeout>();
+  /** Pids stopped by this nemesis and not continued yet. */
+  readonly #stopped = new Set<number>();
   readonly #operating = new Set<string>();
   readonly #operations = new Set<Promise<void>>();
   #running = false;
@@ -183,10 +185,15 @@ export class Nemesis {
       case 'SIGSTOP(short)':
       case 'SIGSTOP(long)': {
         // Short: well inside the heartbeat deadline. Long: past every deadline that applies.
+        // One stop at a time per process: a second stop would be ended by the first one's
+        // SIGCONT (a long stop continued after a few ms, which the checker rightly reports).
+        if (this.#stopped.has(pid)) return;
         const ms = fault === 'SIGSTOP(short)' ? heartbeatMs / 4 : 3 * Math.max(heartbeatMs, inputMs);
         this.#record(target, fault, pid);
         if (!signalOwnChild(pid, 'SIGSTOP')) return;
+        this.#stopped.add(pid);
         this.#after(ms, () => {
+          this.#stopped.delete(pid);
           this.#record(target, 'SIGCONT', pid);
           signalOwnChild(pid, 'SIGCONT');
         });

@@ -105,6 +105,17 @@ describe('checkHistory', () => {
       variant(6, 0, { kind: 'fault', generation: 1, fault: 'SIGSTOP(long)', pid: 7, state: 'running' }, { kind: 'fault', generation: 1, fault: 'SIGCONT', pid: 7, state: 'running' }),
       'stop-detected',
     ],
+    [
+      'one-stop: a process stopped again while stopped',
+      variant(
+        6,
+        0,
+        { kind: 'fault', generation: 1, fault: 'SIGSTOP(short)', pid: 7, state: 'running' },
+        { kind: 'fault', generation: 1, fault: 'SIGSTOP(long)', pid: 7, state: 'running' },
+        { kind: 'fault', generation: 1, fault: 'SIGCONT', pid: 7, state: 'running' },
+      ),
+      'one-stop',
+    ],
     ['kill-detected: a SIGKILLed generation that never ends', variant(7, 3, { kind: 'fault', generation: 1, fault: 'SIGKILL', pid: 7, state: 'running' }), 'kill-detected'],
   ] as const)('%s', (_name, drafts, rule) => {
     expect(rules(drafts)).toContain(rule);

@@ -18,6 +18,8 @@
 //   client saw and the outputs delivered, and nothing is queued or in flight.
 // - stop-detected: a live generation whose process was stopped past its deadlines is
 //   declared failed before the process is continued.
+// - one-stop: the nemesis stops a process only while it is not stopped already (else a
+//   short stop's SIGCONT ends a long one early, and stop-detected would blame the runtime).
 // - kill-detected: a SIGKILLed live generation is declared ended before the run ends.
 // - pool: once stopped, every frame slot of an instance can be acquired again (recorded only
 //   where no known runtime bug breaks it).
@@ -274,6 +276,12 @@ function onFault(r: InstanceReplay, e: Extract<HistoryEvent, { kind: 'fault' }>,
   if (e.fault === 'SIGKILL' && LIVE.has(e.state)) r.kills.push({ index, generation: e.generation });
   if (pid === undefined) return;
   if (e.fault === 'SIGSTOP(long)' || e.fault === 'SIGSTOP(short)') {
+    const earlier = r.stops.get(pid);
+    if (earlier !== undefined) {
+      // The first stop's SIGCONT would end the second early: the stop checks would not hold.
+      violate('one-stop', `pid ${pid} stopped again while stopped: the history cannot tell which stop a SIGCONT ends`, [earlier.index, index]);
+      return;
+    }
     r.stops.set(pid, { index, generation: e.generation, long: e.fault === 'SIGSTOP(long)', state: e.state });
     return;
   }
