@@ -178,9 +178,10 @@ export class Nemesis {
     if (pid === undefined) return;
     const { heartbeatMs, inputMs } = this.#timings;
     switch (fault) {
+      // Recorded once sent (a process that has just ended is not signalled): the history holds
+      // what was done. The same tick, so the state recorded is the one the signal met.
       case 'SIGKILL':
-        this.#record(target, fault, pid);
-        signalOwnChild(pid, 'SIGKILL');
+        if (signalOwnChild(pid, 'SIGKILL')) this.#record(target, fault, pid);
         return;
       case 'SIGSTOP(short)':
       case 'SIGSTOP(long)': {
@@ -189,8 +190,8 @@ export class Nemesis {
         // SIGCONT (a long stop continued after a few ms, which the checker rightly reports).
         if (this.#stopped.has(pid)) return;
         const ms = fault === 'SIGSTOP(short)' ? heartbeatMs / 4 : 3 * Math.max(heartbeatMs, inputMs);
-        this.#record(target, fault, pid);
         if (!signalOwnChild(pid, 'SIGSTOP')) return;
+        this.#record(target, fault, pid);
         this.#stopped.add(pid);
         this.#after(ms, () => {
           this.#stopped.delete(pid);
