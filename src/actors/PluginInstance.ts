@@ -25,6 +25,7 @@ import type { FramePool } from '../transport/FramePool.js';
 import type { ResolvedLoadOptions } from './LoadOptions.js';
 import { createGenerationLogic } from './generationActor.js';
 import type { FrameInput, FrameOutcome, FrameSlot, LedgerCounters, PluginLog, PluginOutput, PluginStatus } from './instanceTypes.js';
+import { SeqMap } from '../transport/SeqMap.js';
 
 /** How one accepted input ends. */
 type Outcome =
@@ -106,7 +107,7 @@ export class PluginInstance {
   readonly #logs = new Subject<PluginLog>();
   readonly #pool: FramePool;
   readonly #queue: Entry[] = [];
-  readonly #inFlight = new Map<number, Entry>();
+  readonly #inFlight = new SeqMap<Entry>();
   /** Slots handed out by `acquire()` and not yet submitted or released. */
   readonly #slots = new WeakMap<object, Uint8Array>();
   readonly #counters: MutableCounters = {
@@ -498,7 +499,7 @@ export class PluginInstance {
     } catch {
       // dispose is forced teardown; a failure here must not leave inputs pending.
     }
-    const inFlight = [...this.#inFlight.values()].filter((entry) => entry.generation === generation);
+    const inFlight = this.#inFlight.values().filter((entry) => entry.generation === generation);
     for (const entry of inFlight) {
       this.#inFlight.delete(entry.seq);
       this.#clearTimer(entry);

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { SeqMap } from '../transport/SeqMap.js';
 import { PollGovernor } from '../transport/PollGovernor.js';
 import { DescriptorRing } from '../transport/DescriptorRing.js';
 import { Doorbell } from '../transport/Doorbell.js';
@@ -156,7 +157,7 @@ export class HostDataPlane {
   readonly #complete: DescriptorRing | undefined;
   readonly #submitBell: Doorbell | undefined;
   readonly #completeBell: Doorbell | undefined;
-  readonly #waiting = new Map<number, Waiting>();
+  readonly #waiting = new SeqMap<Waiting>();
   /** Ring outcomes waiting for the port messages posted before them. */
   readonly #blocked: Blocked[] = [];
   /** Control replies waiting for the port messages posted before them. */

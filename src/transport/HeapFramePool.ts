@@ -15,8 +15,12 @@ export class HeapFramePool implements FramePool {
   readonly capacity: number;
   readonly #poison: boolean;
   readonly #free: ArrayBuffer[] = [];
-  /** Buffers handed out that belong to the pool (count towards `capacity`). */
-  readonly #pooled = new Set<ArrayBuffer>();
+  /**
+   * The pool's buffers, true while handed out. Flipped in place, never deleted: a `Set` that
+   * took and dropped a buffer per frame made V8 promote what it touched (see SeqMap).
+   */
+  readonly #out = new WeakMap<ArrayBuffer, boolean>();
+  #inUse = 0;
   readonly #waiters = new BufferWaiters();
   #allocated = 0;
 
@@ -27,7 +31,7 @@ export class HeapFramePool implements FramePool {
 
   /** Buffers of the pool currently handed out. */
   get inUse(): number {
-    return this.#pooled.size;
+    return this.#inUse;
   }
 
   /** A pooled buffer of at least `byteLength` bytes, waiting for one to be released if need be. */
@@ -47,7 +51,7 @@ export class HeapFramePool implements FramePool {
     const buffer = view.buffer as ArrayBuffer;
     // An overflow copy too: a plugin that kept it must read garbage, as from a pooled one.
     if (this.#poison) new Uint8Array(buffer).fill(0xde);
-    if (!this.#pooled.delete(buffer)) return;
+    if (!this.#takeBack(buffer)) return;
     this.#free.push(buffer);
     this.#serveWaiters();
   }
@@ -58,7 +62,7 @@ export class HeapFramePool implements FramePool {
    */
   discard(view: Uint8Array, _generation: number): void {
     const buffer = view.buffer as ArrayBuffer;
-    if (!this.#pooled.delete(buffer)) return;
+    if (!this.#takeBack(buffer)) return;
     this.#allocated -= 1;
     this.#serveWaiters();
   }
@@ -82,8 +86,17 @@ export class HeapFramePool implements FramePool {
     } else if (buffer.byteLength < byteLength) {
       buffer = new ArrayBuffer(byteLength);
     }
-    this.#pooled.add(buffer);
+    this.#out.set(buffer, true);
+    this.#inUse += 1;
     return new Uint8Array(buffer, 0, byteLength);
+  }
+
+  /** Whether `buffer` is the pool's and was handed out; if so, it no longer is. */
+  #takeBack(buffer: ArrayBuffer): boolean {
+    if (this.#out.get(buffer) !== true) return false;
+    this.#out.set(buffer, false);
+    this.#inUse -= 1;
+    return true;
   }
 
   #serveWaiters(): void {

@@ -32,6 +32,7 @@ import type { BlockingWaitFn, NotifyFn, ParkOutcome } from '../../transport/Door
 import type { SegmentLayout } from '../../transport/segmentLayout.js';
 import { PluginRunner } from './PluginRunner.js';
 import { loadPluginDefinition } from './loadPluginDefinition.js';
+import { SeqMap } from '../../transport/SeqMap.js';
 
 const MIB = 1024 * 1024;
 
@@ -112,7 +113,7 @@ export class GuestSession {
   readonly #completeBell: Doorbell;
   readonly #frames: Uint8Array;
   readonly #control: Int32Array;
-  readonly #fromPort = new Map<number, Delivery>();
+  readonly #fromPort = new SeqMap<Delivery>();
   readonly #fromRing: Pending[] = [];
   #runner: PluginRunner | undefined;
   #expected = 1;

@@ -6,6 +6,7 @@ import { loadPluginDefinition } from '../guest/loadPluginDefinition.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { HeapFramePool } from '../../transport/HeapFramePool.js';
 import { copyValue } from '../copyValue.js';
+import { SeqMap } from '../../transport/SeqMap.js';
 
 /**
  * `inline` mode: the plugin runs on the host's own thread through direct calls.
@@ -41,7 +42,7 @@ class InlineSession implements GenerationSession {
   /** Inputs wait for #turn (every later one too, to keep their order) until it resolves. */
   #deferred = false;
   /** Inputs handed over but waiting for #turn: not started, so a fence gives them back. */
-  readonly #waitingTurn = new Set<number>();
+  readonly #waitingTurn = new SeqMap<true>();
   #fenced = false;
 
   constructor(request: LaunchRequest) {
@@ -96,7 +97,7 @@ class InlineSession implements GenerationSession {
       this.#deferred = true;
     }
     if (this.#deferred) {
-      this.#waitingTurn.add(input.seq);
+      this.#waitingTurn.set(input.seq, true);
       void this.#turn.then(() => {
         // Handed back by the fence, or the generation ended meanwhile: never started.
         if (!this.#waitingTurn.delete(input.seq) || this.#fenced || this.#disposed) return;
@@ -144,7 +145,7 @@ class InlineSession implements GenerationSession {
   /** Inputs still waiting for the event loop's turn never started: the next generation gets them. */
   fence(): { readonly unstarted: readonly number[]; readonly completed: ReadonlyMap<number, DeliveryResult> } {
     this.#fenced = true;
-    const unstarted = [...this.#waitingTurn];
+    const unstarted = this.#waitingTurn.keys();
     this.#waitingTurn.clear();
     return { unstarted, completed: new Map() };
   }
