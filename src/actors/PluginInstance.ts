@@ -670,23 +670,30 @@ export class PluginInstance {
       this.#countQueuedFrame(entry, -1);
       this.#counters.queued -= 1;
       this.#counters.inFlight += 1;
-      const budget = this.#options.timeouts.input;
       entry.generation = attached.generation;
-      entry.timer =
-        budget === undefined
-          ? undefined
-          : this.#env.clock.setTimeout(() => {
-              this.#inputOverBudget(entry.seq, attached.generation, budget);
-            }, budget);
+      if (this.#options.timeouts.input !== undefined) this.#armBudget(entry, attached.generation, this.#options.timeouts.input);
       this.#inFlight.set(entry.seq, entry);
-      try {
-        attached.session.deliver(entry.delivery, attached.settle);
-      } catch (error) {
-        // Settled later, as a delivery always is, never inside this loop.
-        queueMicrotask(() => {
-          attached.settle(entry.seq, { ok: false, error });
-        });
-      }
+      this.#deliver(attached, entry);
+    }
+  }
+
+  // The closures an input may need live in these two methods, not in #pump's loop: a closure
+  // there would cost every input a context object, created or not.
+
+  #armBudget(entry: Entry, generation: number, budget: number): void {
+    entry.timer = this.#env.clock.setTimeout(() => {
+      this.#inputOverBudget(entry.seq, generation, budget);
+    }, budget);
+  }
+
+  #deliver(attached: Attached, entry: Entry): void {
+    try {
+      attached.session.deliver(entry.delivery, attached.settle);
+    } catch (error) {
+      // Settled later, as a delivery always is, never inside the pump's loop.
+      queueMicrotask(() => {
+        attached.settle(entry.seq, { ok: false, error });
+      });
     }
   }
 

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { SeqMap } from '../transport/SeqMap.js';
 import { PollGovernor } from '../transport/PollGovernor.js';
 import { DescriptorRing } from '../transport/DescriptorRing.js';
+import type { MutableDescriptor } from '../transport/DescriptorRing.js';
 import { Doorbell } from '../transport/Doorbell.js';
 import type { NotifyFn } from '../transport/Doorbell.js';
 import type { SharedFramePool } from '../transport/SharedFramePool.js';
@@ -186,9 +187,12 @@ export class HostDataPlane {
   };
   /** Scratch of {@link encodeRingValue}. */
   readonly #value: RingValue = { tag: 0, number: 0, length: 0 };
+  /** Scratch of the submit ring's pushes (copied into shared memory by tryPush): no descriptor object per input. */
+  readonly #desc: MutableDescriptor;
 
   constructor(options: HostDataPlaneOptions) {
     this.#options = options;
+    this.#desc = { slot: 0, length: 0, seq: 0, generation: options.generation, kind: 0, width: 0, height: 0, formatCode: 0, timestamp: 0, aux: 0 };
     this.#ringAtOnce = (options.cores ?? availableParallelism()) > 1;
     this.#now = options.now ?? (() => performance.now());
     this.#yieldCore = this.#ringAtOnce ? undefined : options.yieldCore;
@@ -413,19 +417,17 @@ export class HostDataPlane {
     const slot = pool.slotOf(input.data);
     const code = formatCode(input.meta.format);
     if (slot === undefined || code === undefined) return false;
-    const pushed = this.#submit.tryPush({
-      slot,
-      length: input.data.byteLength,
-      seq: input.seq,
-      generation: this.#options.generation,
-      kind: SUBMIT_FRAME,
-      width: input.meta.width,
-      height: input.meta.height,
-      formatCode: code,
-      timestamp: input.meta.timestamp,
-      aux: dseq,
-    });
-    if (!pushed) return false;
+    const desc = this.#desc;
+    desc.slot = slot;
+    desc.length = input.data.byteLength;
+    desc.seq = input.seq;
+    desc.kind = SUBMIT_FRAME;
+    desc.width = input.meta.width;
+    desc.height = input.meta.height;
+    desc.formatCode = code;
+    desc.timestamp = input.meta.timestamp;
+    desc.aux = dseq;
+    if (!this.#submit.tryPush(desc)) return false;
     this.#pushed();
     return true;
   }
@@ -437,19 +439,17 @@ export class HostDataPlane {
     if (submit === undefined || area === undefined) return false;
     const value = this.#value;
     if (!encodeRingValue(input.message, area, value)) return false;
-    const pushed = submit.tryPush({
-      slot: 0,
-      length: value.length,
-      seq: input.seq,
-      generation: this.#options.generation,
-      kind: SUBMIT_MESSAGE,
-      width: 0,
-      height: 0,
-      formatCode: value.tag,
-      timestamp: value.number,
-      aux: dseq,
-    });
-    if (!pushed) return false;
+    const desc = this.#desc;
+    desc.slot = 0;
+    desc.length = value.length;
+    desc.seq = input.seq;
+    desc.kind = SUBMIT_MESSAGE;
+    desc.width = 0;
+    desc.height = 0;
+    desc.formatCode = value.tag;
+    desc.timestamp = value.number;
+    desc.aux = dseq;
+    if (!submit.tryPush(desc)) return false;
     this.#pushed();
     return true;
   }

@@ -26,6 +26,12 @@ export interface Descriptor {
   readonly aux: number;
 }
 
+/**
+ * A {@link Descriptor} a producer fills in place and pushes again and again: `tryPush` copies
+ * it into shared memory, so one scratch object serves every push (no allocation per input).
+ */
+export type MutableDescriptor = { -readonly [K in keyof Descriptor]: Descriptor[K] };
+
 /** Which rule a peer-written value broke. */
 export type RingViolationKind = 'ring_index' | 'slot' | 'length' | 'seq' | 'generation' | 'kind';
 
@@ -374,8 +380,10 @@ export class DescriptorRing {
             this.#fail('generation', `descriptor ${counter}: generation ${generation}, expected ${expected}`);
             return delivered;
           }
-          // Copied before anything reads it: the peer may rewrite its payload at any time.
-          if (inPayload) this.#payloadAt(index).copy(this.#scratch, 0, 0, length);
+          // Copied before anything reads it: the peer may rewrite its payload at any time. The
+          // whole area (a few hundred bytes, one memmove): Buffer#copy of `length` bytes would
+          // allocate a view per descriptor.
+          if (inPayload && length > 0) this.#scratch.set(this.#payloadAt(index));
           this.#counter = (counter + 1) >>> 0;
           delivered++;
           visit({ slot, length, seq: seqHi * TWO_POW_32 + seqLo, generation, kind, width, height, formatCode, timestamp, aux }, this.#scratch);

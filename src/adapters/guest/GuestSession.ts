@@ -25,7 +25,7 @@ import {
 import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest, RingValue } from '../protocol.js';
 import { messageOf } from '../../errors.js';
 import { DescriptorRing } from '../../transport/DescriptorRing.js';
-import type { Descriptor } from '../../transport/DescriptorRing.js';
+import type { Descriptor, MutableDescriptor } from '../../transport/DescriptorRing.js';
 import { Doorbell } from '../../transport/Doorbell.js';
 import { POISON_BYTE } from '../../transport/SlotPool.js';
 import type { BlockingWaitFn, NotifyFn, ParkOutcome } from '../../transport/Doorbell.js';
@@ -130,9 +130,12 @@ export class GuestSession {
   #portWaiter: (() => void) | undefined;
   /** Scratch of {@link encodeRingValue}. */
   readonly #value: RingValue = { tag: 0, number: 0, length: 0 };
+  /** Scratch of the complete ring's pushes (tryPush copies it): no descriptor object per outcome. */
+  readonly #desc: MutableDescriptor;
 
   constructor(launch: GuestLaunch, layout: SegmentLayout, channel: GuestChannel) {
     this.#launch = launch;
+    this.#desc = { slot: 0, length: 0, seq: 0, generation: launch.generation, kind: 0, width: 0, height: 0, formatCode: 0, timestamp: 0, aux: 0 };
     this.#channel = channel;
     const { buffer } = launch.rings;
     this.#submit = new DescriptorRing(buffer, layout.submit, {
@@ -432,18 +435,14 @@ export class GuestSession {
       if (area === undefined || !encodeRingValue(value, area, encoded)) return false;
       kind = COMPLETE_VALUE;
     }
-    return this.#complete.tryPush({
-      slot: 0,
-      length: encoded.length,
-      seq,
-      generation: this.#launch.generation,
-      kind,
-      width: 0,
-      height: 0,
-      formatCode: encoded.tag,
-      timestamp: encoded.number,
-      aux: this.#posted,
-    });
+    const desc = this.#desc;
+    desc.length = encoded.length;
+    desc.seq = seq;
+    desc.kind = kind;
+    desc.formatCode = encoded.tag;
+    desc.timestamp = encoded.number;
+    desc.aux = this.#posted;
+    return this.#complete.tryPush(desc);
   }
 
   #settle(pending: Pending, result: DeliveryResult): void {
