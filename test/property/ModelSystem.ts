@@ -318,7 +318,11 @@ export class ModelSystem {
       return;
     }
     const failure = this.observer.failures.get(g);
-    if (failure !== undefined && failure.cause !== 'signal' && failure.cause !== 'exit') {
+    // An input error the plugin reported before the SIGKILL landed (a poison frame it was
+    // running, under onInputError 'restart') may be read first: the generation did fail on
+    // its own, and the first classification stands. A SIGKILL cannot produce that detail.
+    const inputError = failure?.cause === 'threw' && /^input \d+: /.test(failure.detail ?? '');
+    if (failure !== undefined && failure.cause !== 'signal' && failure.cause !== 'exit' && !inputError) {
       this.#violations.push(`SIGKILLed generation ${g} classified ${failure.class}/${failure.cause}`);
     }
   }

@@ -33,6 +33,11 @@ export const DEFAULT_REGRESSION_PLAN: ModelPlan = { heartbeatMs: 1_000, onInputE
 export const REGRESSIONS: readonly RegressionCase[] = [
   // ---- scenarios pinned on purpose ----
   {
+    name: 'a SIGKILL racing the input error of a poison frame: either classification is the first (2026-11-26, a 300-run isolated property run)',
+    mode: 'isolated',
+    commands: 'frames(1 poison),kill,start,run,frames(1 poison),tick(0),kill',
+  },
+  {
     name: 'an input that never settles loses its generation at the input budget; the next one answers',
     mode: 'inline',
     commands: 'send(hang),send(echo),expire,tick(1000),send(echo)',
