@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { SeqMap } from '../transport/SeqMap.js';
 import { PollGovernor } from '../transport/PollGovernor.js';
-import { DescriptorRing } from '../transport/DescriptorRing.js';
+import { DescriptorRing, scratchDescriptor } from '../transport/DescriptorRing.js';
 import type { MutableDescriptor } from '../transport/DescriptorRing.js';
 import { Doorbell } from '../transport/Doorbell.js';
 import type { NotifyFn } from '../transport/Doorbell.js';
@@ -192,7 +192,7 @@ export class HostDataPlane {
 
   constructor(options: HostDataPlaneOptions) {
     this.#options = options;
-    this.#desc = { slot: 0, length: 0, seq: 0, generation: options.generation, kind: 0, width: 0, height: 0, formatCode: 0, timestamp: 0, aux: 0 };
+    this.#desc = scratchDescriptor(options.generation);
     this.#ringAtOnce = (options.cores ?? availableParallelism()) > 1;
     this.#now = options.now ?? (() => performance.now());
     this.#yieldCore = this.#ringAtOnce ? undefined : options.yieldCore;

@@ -32,6 +32,11 @@ export interface Descriptor {
  */
 export type MutableDescriptor = { -readonly [K in keyof Descriptor]: Descriptor[K] };
 
+/** A zeroed {@link MutableDescriptor} of `generation`: a producer's scratch for its pushes. */
+export function scratchDescriptor(generation: number): MutableDescriptor {
+  return { slot: 0, length: 0, seq: 0, generation, kind: 0, width: 0, height: 0, formatCode: 0, timestamp: 0, aux: 0 };
+}
+
 /** Which rule a peer-written value broke. */
 export type RingViolationKind = 'ring_index' | 'slot' | 'length' | 'seq' | 'generation' | 'kind';
 

@@ -24,7 +24,7 @@ import {
 } from '../protocol.js';
 import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest, RingValue } from '../protocol.js';
 import { messageOf } from '../../errors.js';
-import { DescriptorRing } from '../../transport/DescriptorRing.js';
+import { DescriptorRing, scratchDescriptor } from '../../transport/DescriptorRing.js';
 import type { Descriptor, MutableDescriptor } from '../../transport/DescriptorRing.js';
 import { Doorbell } from '../../transport/Doorbell.js';
 import { POISON_BYTE } from '../../transport/SlotPool.js';
@@ -135,7 +135,7 @@ export class GuestSession {
 
   constructor(launch: GuestLaunch, layout: SegmentLayout, channel: GuestChannel) {
     this.#launch = launch;
-    this.#desc = { slot: 0, length: 0, seq: 0, generation: launch.generation, kind: 0, width: 0, height: 0, formatCode: 0, timestamp: 0, aux: 0 };
+    this.#desc = scratchDescriptor(launch.generation);
     this.#channel = channel;
     const { buffer } = launch.rings;
     this.#submit = new DescriptorRing(buffer, layout.submit, {
