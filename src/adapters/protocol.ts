@@ -220,6 +220,12 @@ export interface GuestLaunch {
 export interface EmbeddedLaunch extends GuestLaunch {
   readonly controlPort: import('node:worker_threads').MessagePort;
   readonly layout: import('../transport/segmentLayout.js').SegmentLayout;
+  /**
+   * The host wakes a guest in a blocking wait with the addon's futex wake (see
+   * `futexDoorbell.ts`), so the guest must sleep in the addon's futex wait, not
+   * `Atomics.wait`, or not block at all. False: `Atomics.wait`/`Atomics.notify`.
+   */
+  readonly futexDoorbell: boolean;
 }
 
 /**

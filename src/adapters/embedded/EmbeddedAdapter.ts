@@ -6,6 +6,8 @@ import type { Fault } from '../../machines/lifecycleTypes.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { SharedFramePool } from '../../transport/SharedFramePool.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
+import { atomicsNotify } from '../../transport/Doorbell.js';
+import { futexBlockingWait, futexNotify } from '../../transport/futexDoorbell.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest } from '../Adapter.js';
 import { GenerationFault } from '../Adapter.js';
@@ -92,6 +94,9 @@ class EmbeddedSession implements GenerationSession {
     const layout = computeSegmentLayout({ slots: 1, slotBytes: 64, ringCapacity: RING_CAPACITY });
     const rings = new SharedArrayBuffer(layout.totalBytes);
     const controlBuffer = new SharedArrayBuffer(CONTROL_BYTES);
+    // The addon is optional here: without it, Atomics.wait/notify and no yield.
+    const binding = loadShmBinding();
+    const futexDoorbell = futexBlockingWait(binding) !== undefined && binding?.futexWake !== undefined;
     this.#plane = new HostDataPlane({
       generation: request.generation,
       pool: this.#pool,
@@ -100,9 +105,12 @@ class EmbeddedSession implements GenerationSession {
       post: (message) => {
         this.#outbox.push(message);
       },
-      // On one core, the worker answers before the host parks (the addon is optional here:
-      // without it the worker runs when the host next sleeps).
-      yieldCore: loadShmBinding()?.schedYield,
+      // A worker asleep in a blocking wait is woken by a futex wake: Atomics.notify would cost
+      // it two more context switches on one core (see futexDoorbell.ts).
+      ...(futexDoorbell ? { notifyGuest: futexNotify(binding, atomicsNotify) } : {}),
+      // On one core, the worker answers before the host parks (without the addon it runs when
+      // the host next sleeps).
+      yieldCore: binding?.schedYield,
       sink: request.sink,
       inputBudgetMs: request.inputBudgetMs,
       maxArrayBufferMb: request.limits.maxArrayBufferMb,
@@ -130,6 +138,7 @@ class EmbeddedSession implements GenerationSession {
       poisonReleased: request.poisonReleased,
       controlPort: port2,
       layout,
+      futexDoorbell,
     };
     this.#died = new Promise<never>((_resolve, reject) => {
       this.#reportDeath = (fault) => {

@@ -8,16 +8,20 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { GuestSession } from '../guest/GuestSession.js';
+import type { GuestChannel } from '../guest/GuestSession.js';
 import { PROTOCOL_VERSION } from '../protocol.js';
 import type { EmbeddedLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 import { MessageBatcher } from '../../transport/MessageBatcher.js';
 import { isImmutablePrimitive } from '../copyValue.js';
+import { futexBlockingWait } from '../../transport/futexDoorbell.js';
+import { loadShmBinding } from '../../transport/shmBinding.js';
 
 /**
- * How long an idle guest sleeps in `Atomics.wait` for the next frame before it parks with
+ * How long an idle guest sleeps in a blocking wait for the next frame before it parks with
  * `Atomics.waitAsync`: a frame that follows within it wakes the plugin in microseconds, not
  * a turn of the worker's event loop. A plugin timer due meanwhile runs up to this late; over
- * a run of frames the session still turns the event loop every EVENT_LOOP_TURN_MS.
+ * a run of frames the session still turns the event loop every EVENT_LOOP_TURN_MS. Also how
+ * long `worker.terminate()` may wait for a futex wait to return (native code it cannot cut).
  */
 const BLOCKING_PARK_MS = 1;
 /** The host wakes from `Atomics.waitAsync` in ~10 µs: its next input is usually here within 40. */
@@ -27,6 +31,17 @@ const launch = workerData as EmbeddedLaunch;
 const port = parentPort;
 if (port === null || launch.version !== PROTOCOL_VERSION) {
   throw new Error(`plugin-seam embedded guest: protocol version ${String(launch.version)} is not ${PROTOCOL_VERSION}`);
+}
+
+/**
+ * How the session may block: on the addon's futex when the host wakes blocking waits with a
+ * futex wake (`launch.futexDoorbell`), else in `Atomics.wait`. Told to use a futex but unable
+ * to load the addon here, it never blocks: `Atomics.wait` would not hear the host's wake.
+ */
+function blockingPark(): Pick<GuestChannel, 'blockingParkMs' | 'spinMicros' | 'blockingWait'> {
+  if (!launch.futexDoorbell) return { blockingParkMs: BLOCKING_PARK_MS, spinMicros: SPIN_MICROS };
+  const blockingWait = futexBlockingWait(loadShmBinding());
+  return blockingWait === undefined ? {} : { blockingParkMs: BLOCKING_PARK_MS, spinMicros: SPIN_MICROS, blockingWait };
 }
 
 // Outcomes leave in one post per turn; outputs and logs leave at once (after what is
@@ -49,10 +64,9 @@ const session = new GuestSession(launch, launch.layout, {
   flush: () => {
     outbox.flush();
   },
-  // The host is a thread of this process: Atomics.notify reaches a blocking wait here, and
-  // the host rings after every port message and control call (see EmbeddedAdapter).
-  blockingParkMs: BLOCKING_PARK_MS,
-  spinMicros: SPIN_MICROS,
+  // The host rings after every port message and control call (see EmbeddedAdapter), so a
+  // blocking wait hears of everything.
+  ...blockingPark(),
   listen: (listener) => {
     port.on('message', (message: HostToGuest | HostToGuest[]) => {
       if (Array.isArray(message)) for (const one of message) listener(one);

@@ -52,13 +52,13 @@ export interface GuestChannel {
   /**
    * How long, in ms, an idle session may sleep in a blocking wait for the next frame before
    * it parks on its event loop (undefined: never block). Only for a guest the host can wake
-   * in that wait — `Atomics.notify` for a thread of the same process, a futex wake for a
-   * process sharing the segment (`blockingWait`) — and only when the host rings after every
+   * in that wait — `Atomics.notify` for a thread of the same process, or a futex wake
+   * (`blockingWait`, see futexDoorbell.ts) — and only when the host rings after every
    * message and control call: a blocked thread runs no event loop, so nothing else would
    * wake it before the timeout.
    */
   readonly blockingParkMs?: number;
-  /** How the blocking park sleeps (default `Atomics.wait`; a futex for another process). */
+  /** How the blocking park sleeps (default `Atomics.wait`; the addon's futex, see futexDoorbell.ts). */
   readonly blockingWait?: BlockingWaitFn;
   /**
    * How long, in µs, the blocking park first polls the ring (adaptive: see

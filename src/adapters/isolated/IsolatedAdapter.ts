@@ -12,6 +12,7 @@ import type { FramePool } from '../../transport/FramePool.js';
 import { HeapFramePool } from '../../transport/HeapFramePool.js';
 import { SharedFramePool } from '../../transport/SharedFramePool.js';
 import { findPackageRoot } from '../../transport/findPackageRoot.js';
+import { futexNotify } from '../../transport/futexDoorbell.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { ShmBinding } from '../../transport/shmBinding.js';
@@ -182,20 +183,12 @@ class IsolatedSession implements GenerationSession {
       post: (message) => {
         this.#send(message);
       },
-      notifyGuest: (word, blocking) => {
-        // A guest in a blocking wait sleeps on a futex of the shared segment: wake it there,
-        // in microseconds; one parked on its event loop hears the doorbell on the pipe.
-        if (blocking && binding?.futexWake !== undefined) {
-          try {
-            binding.futexWake(word.buffer as SharedArrayBuffer, word.byteOffset, 1);
-            return;
-          } catch {
-            // Cannot fail on our own mapping; if it ever did, the pipe still reaches the guest
-            // once its wait times out. Never an exception on the host for a child's flag.
-          }
-        }
+      // A guest in a blocking wait sleeps on a futex of the shared segment: wake it there, in
+      // microseconds; one parked on its event loop hears the doorbell on the pipe (so does a
+      // blocking one if the wake failed, once its wait times out).
+      notifyGuest: futexNotify(binding, () => {
         this.#sendFrame(DOORBELL_FRAME);
-      },
+      }),
       doorbellByMessage: true,
       // On one core, the child answers before the host parks: no doorbell on the pipe.
       yieldCore: binding?.schedYield,

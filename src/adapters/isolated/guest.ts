@@ -24,6 +24,7 @@ import {
 import type { GuestLaunch, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch } from '../protocol.js';
 import { FrameDecoder, encodeFrame } from '../../transport/FrameDecoder.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
+import { futexBlockingWait } from '../../transport/futexDoorbell.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import { pipeEndpoint } from './pipeEndpoint.js';
 
@@ -41,12 +42,9 @@ const BLOCKING_PARK_MS = 1;
  * more than a thread: its next input is usually here within 80 µs.
  */
 const SPIN_MICROS = 80;
-/** The addon's futexWait takes at most this long a timeout. */
-const FUTEX_MAX_TIMEOUT_MS = 60_000;
-const FUTEX_OUTCOMES = ['ok', 'not-equal', 'timed-out'] as const;
 const binding = loadShmBinding();
-/** Absent from an addon built before it existed: then the guest just never blocks. */
-const futexWait = binding?.futexWait;
+/** Absent from an addon built before futexWait existed: then the guest just never blocks. */
+const futexWait = futexBlockingWait(binding);
 // Die with the host, even if it is SIGKILLed (a busy child would otherwise be orphaned).
 if (binding !== undefined && !binding.setParentDeathSignal(SIGKILL)) process.exit(70);
 
@@ -149,8 +147,7 @@ function launch(spec: IsolatedLaunch): void {
         ? {
             blockingParkMs: BLOCKING_PARK_MS,
             spinMicros: SPIN_MICROS,
-            blockingWait: (word: Int32Array, expected: number, timeoutMs: number) =>
-              FUTEX_OUTCOMES[futexWait(word.buffer as SharedArrayBuffer, word.byteOffset, expected, Math.min(timeoutMs, FUTEX_MAX_TIMEOUT_MS))],
+            blockingWait: futexWait,
           }
         : {}),
     },

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import ts from 'typescript';
 
-const MODULES = ['segmentLayout', 'DescriptorRing', 'PollGovernor', 'Doorbell'] as const;
+const MODULES = ['segmentLayout', 'DescriptorRing', 'PollGovernor', 'Doorbell', 'futexDoorbell'] as const;
 
 /** A directory holding the transpiled transport modules and guest scripts. */
 export interface CompiledTransport {

@@ -1,0 +1,130 @@
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Doorbell, atomicsNotify } from '../../../src/transport/Doorbell.js';
+import type { NotifyFn } from '../../../src/transport/Doorbell.js';
+import { futexBlockingWait, futexNotify } from '../../../src/transport/futexDoorbell.js';
+import { loadShmBinding } from '../../../src/transport/shmBinding.js';
+import type { ShmBinding } from '../../../src/transport/shmBinding.js';
+import { compileTransport, startWorker, waitUntil, type CompiledTransport } from './support/workerHarness.js';
+
+/** A binding with only the futex calls, recording them (pure logic: what the helpers call). */
+function fakeBinding(wait: (timeoutMs: number) => 0 | 1 | 2, wake: () => number): { binding: ShmBinding; calls: string[] } {
+  const calls: string[] = [];
+  const binding = {
+    futexWait: (_buffer: SharedArrayBuffer, byteOffset: number, expected: number, timeoutMs: number) => {
+      calls.push(`wait ${byteOffset} ${expected} ${timeoutMs}`);
+      return wait(timeoutMs);
+    },
+    futexWake: (_buffer: SharedArrayBuffer, byteOffset: number, count: number) => {
+      calls.push(`wake ${byteOffset} ${count}`);
+      return wake();
+    },
+  } as unknown as ShmBinding;
+  return { binding, calls };
+}
+
+describe('futexBlockingWait', () => {
+  it('is undefined without the addon or without its futexWait', () => {
+    expect(futexBlockingWait(undefined)).toBeUndefined();
+    expect(futexBlockingWait({} as ShmBinding)).toBeUndefined();
+  });
+
+  it("waits on the word's own offset, caps the timeout at the addon's 60 s and maps its result", () => {
+    const results: (0 | 1 | 2)[] = [0, 1, 2];
+    const { binding, calls } = fakeBinding(() => results.shift() ?? 2, () => 0);
+    const wait = futexBlockingWait(binding);
+    if (wait === undefined) throw new Error('expected a wait');
+    const word = new Int32Array(new SharedArrayBuffer(64), 8, 1);
+    expect(wait(word, 2, 1)).toBe('ok');
+    expect(wait(word, 2, Number.POSITIVE_INFINITY)).toBe('not-equal');
+    expect(wait(word, 2, 0.5)).toBe('timed-out');
+    expect(calls).toEqual(['wait 8 2 1', 'wait 8 2 60000', 'wait 8 2 0.5']);
+  });
+});
+
+describe('futexNotify', () => {
+  const word = new Int32Array(new SharedArrayBuffer(64), 12, 1);
+
+  it('is the fallback itself without futexWake', () => {
+    const otherwise: NotifyFn = () => undefined;
+    expect(futexNotify(undefined, otherwise)).toBe(otherwise);
+    expect(futexNotify({} as ShmBinding, otherwise)).toBe(otherwise);
+  });
+
+  it('wakes a blocking sleeper with futexWake and any other with the fallback', () => {
+    const { binding, calls } = fakeBinding(() => 0, () => 1);
+    const notify = futexNotify(binding, (_word, blocking) => calls.push(`otherwise ${String(blocking)}`));
+    notify(word, true);
+    notify(word, false);
+    expect(calls).toEqual(['wake 12 1', 'otherwise false']);
+  });
+
+  it('falls back when futexWake throws, and throws nothing itself', () => {
+    const { binding, calls } = fakeBinding(
+      () => 0,
+      () => {
+        throw new RangeError('no such word');
+      },
+    );
+    const notify = futexNotify(binding, (_word, blocking) => calls.push(`otherwise ${String(blocking)}`));
+    expect(() => {
+      notify(word, true);
+    }).not.toThrow();
+    expect(calls).toEqual(['wake 12 1', 'otherwise true']);
+  });
+});
+
+const binding = loadShmBinding();
+const addonPath = fileURLToPath(new URL('../../../native/build/Release/plugin_seam_shm.node', import.meta.url));
+
+/**
+ * Guest: parks once with the blocking Doorbell.park on the addon's futex (as the embedded
+ * guest does when the host says so), then reports how the park ended and how long it took.
+ */
+const PARK_GUEST = `
+import { createRequire } from 'node:module';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Doorbell } from './Doorbell.js';
+import { futexBlockingWait } from './futexDoorbell.js';
+
+const { sab, addonPath, timeoutMs } = workerData;
+const flag = new Int32Array(sab, 4, 1);
+const bell = new Doorbell(sab, 0, { wait: futexBlockingWait(createRequire(import.meta.url)(addonPath)) });
+const t0 = performance.now();
+const outcome = bell.park(() => Atomics.load(flag, 0) === 1, timeoutMs);
+parentPort.postMessage({ outcome, ms: performance.now() - t0 });
+`;
+
+describe.skipIf(binding?.futexWait === undefined || binding.futexWake === undefined)('futex doorbell between two threads', () => {
+  let compiled: CompiledTransport;
+  beforeAll(async () => {
+    compiled = await compileTransport();
+  });
+  afterAll(async () => {
+    await compiled.cleanup();
+  });
+
+  it('a thread parked on the futex is woken by futexNotify, and not by Atomics.notify', async () => {
+    const TIMEOUT_MS = 10_000;
+    const sab = new SharedArrayBuffer(64);
+    const started = startWorker(await compiled.script('park-guest.mjs', PARK_GUEST), { sab, addonPath, timeoutMs: TIMEOUT_MS });
+    try {
+      const host = new Doorbell(sab, 0, { notify: futexNotify(binding, atomicsNotify) });
+      // Handshake on the park word, not a sleep: raised means the guest is parked or about to be.
+      await waitUntil(() => host.isParked, 'the guest parks');
+      // V8 has no waiter on the word: the guest sleeps in the kernel, where Atomics.notify
+      // does not reach. That is why host and guest must agree (EmbeddedLaunch.futexDoorbell).
+      expect(Atomics.notify(new Int32Array(sab, 0, 1), 0)).toBe(0);
+      Atomics.store(new Int32Array(sab, 4, 1), 0, 1);
+      expect(host.ring()).toBe(true);
+      const report = (await started.firstMessage) as { outcome: string; ms: number };
+      expect(report.outcome).toBe('woken');
+      expect(report.ms).toBeLessThan(TIMEOUT_MS);
+    } finally {
+      const exited = once(started.worker, 'exit');
+      await started.worker.terminate();
+      await exited;
+    }
+  });
+});
