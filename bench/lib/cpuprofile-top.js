@@ -8,6 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
+import { exitQuietlyOnEpipe } from './stdout.js';
+
+exitQuietlyOnEpipe();
 
 /**
  * @typedef {{ id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }} ProfileNode

@@ -23,6 +23,9 @@ import { parseArgs } from 'node:util';
 import { createRuntime } from 'plugin-seam';
 import { timePipelined } from '../lib/drive.js';
 import { ConnectFeeder, PIPELINE_DEPTH, frameClient, messageClient, openSmall } from './clients.js';
+import { exitQuietlyOnEpipe } from '../lib/stdout.js';
+
+exitQuietlyOnEpipe();
 
 const { values } = parseArgs({ options: { mode: { type: 'string', default: 'embedded' }, seconds: { type: 'string', default: '1.8' } } });
 const mode = values.mode === 'inline' || values.mode === 'isolated' ? values.mode : 'embedded';

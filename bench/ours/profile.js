@@ -18,6 +18,9 @@ import { createRuntime } from 'plugin-seam';
 import { timePipelined, timeRoundTrips } from '../lib/drive.js';
 import { ConnectFeeder, SHAPES, frameClient, frameMaker, messageClient, openLarge, openSmall } from './clients.js';
 import { feedFixedCount } from './feeder.js';
+import { exitQuietlyOnEpipe } from '../lib/stdout.js';
+
+exitQuietlyOnEpipe();
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -19,6 +19,9 @@ import { parseArgs } from 'node:util';
 import { createRuntime } from 'plugin-seam';
 import { timePipelined, timeRoundTrips } from '../lib/drive.js';
 import { ConnectFeeder, PIPELINE_DEPTH, frameClient, messageClient, openSmall } from './clients.js';
+import { exitQuietlyOnEpipe } from '../lib/stdout.js';
+
+exitQuietlyOnEpipe();
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
