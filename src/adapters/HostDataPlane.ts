@@ -419,7 +419,7 @@ export class HostDataPlane {
     if (slot === undefined || code === undefined) return false;
     const desc = this.#desc;
     desc.slot = slot;
-    desc.length = input.data.byteLength;
+    desc.length = input.data.length;
     desc.seq = input.seq;
     desc.kind = SUBMIT_FRAME;
     desc.width = input.meta.width;

@@ -45,3 +45,29 @@ describe('SharedFramePool quarantine', () => {
     expect(p.inUse).toBe(0);
   });
 });
+
+describe('SharedFramePool.slotOf', () => {
+  it('knows the views it lent, and checks any other view of a slot in full', () => {
+    const p = pool(3);
+    const { slotStride } = p.layout;
+    const first = p.take(16);
+    const second = p.take(64);
+    expect(p.slotOf(first)).toBe(0);
+    expect(p.slotOf(second)).toBe(1);
+    // The application's own views of a slot it holds: same memory, another object.
+    expect(p.slotOf(new Uint8Array(p.buffer, slotStride, 8))).toBe(1);
+    expect(p.slotOf(new Uint8Array(p.buffer, 0, 64))).toBe(0);
+    // Not a slot start, longer than a slot, a slot nobody holds, another buffer at the same offset.
+    expect(p.slotOf(new Uint8Array(p.buffer, 1, 8))).toBeUndefined();
+    expect(p.slotOf(new Uint8Array(p.buffer, 0, slotStride + 1))).toBeUndefined();
+    expect(p.slotOf(new Uint8Array(p.buffer, 2 * slotStride, 8))).toBeUndefined();
+    expect(p.slotOf(new Uint8Array(new SharedArrayBuffer(p.buffer.byteLength), slotStride, 8))).toBeUndefined();
+    expect(p.slotOf(new Uint8Array(64))).toBeUndefined();
+    // Released: its lent view no longer names a slot; lent again, the new view does.
+    p.release(first);
+    expect(p.slotOf(first)).toBeUndefined();
+    const third = p.take(32);
+    expect(p.slotOf(third)).toBe(2);
+    expect(p.slotOf(first)).toBeUndefined();
+  });
+});
