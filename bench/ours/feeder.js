@@ -157,26 +157,37 @@ export function feedFixedCount(feeder, { count, depth, make }) {
 }
 
 /**
- * Warm-up that also fixes the count of a repetition: runs doubling batches until they lasted
- * `warmupMs` in total and the last one at least a quarter of it, then returns count ≈ the
- * last batch's rate × `durationMs` (at least 4 × depth). At least three batches, and only the
- * last one counts: the first ones pay for JIT warm-up and first-touch page faults of fresh slots.
+ * Warm-up that also fixes the count of a repetition: runs doubling batches until one lasts a
+ * quarter of `warmupMs`, then repeats that count until two batches in a row agree on the rate
+ * (within 25 %), having spent `warmupMs` in all (at most ten times that), and returns count ≈
+ * the faster of those two rates × `durationMs` (at least 4 × depth). At least three batches:
+ * the first ones pay for JIT warm-up and first-touch page faults of fresh slots. Two that
+ * agree, because one batch caught in a stall (a GC, the machine's other tenants) once made a
+ * repetition of 16 frames, timed mostly as pipeline fill.
  * @param {ConnectFeeder} feeder
  * @param {FixedCountOptions['make']} make
  * @param {{ depth: number, warmupMs: number, durationMs: number }} o
  * @returns {Promise<number>}
  */
 export async function calibrateCount(feeder, make, o) {
+  const warmUs = o.warmupMs * 1000;
   let count = Math.max(o.depth, 4);
   let rate = 0;
+  let previous = 0;
   let spent = 0;
   for (let batch = 1; ; batch++) {
     const us = await feedFixedCount(feeder, { count, depth: o.depth, make });
     spent += us;
+    const long = us >= warmUs / 4;
+    if (!long) {
+      count *= 2;
+      continue;
+    }
+    // Long batches only, all of the same count from here on.
+    previous = rate;
     rate = count / (us / 1e6);
-    // Never the first batches alone: they fault in fresh slots (4K: ~8,100 pages each).
-    if (batch >= 3 && spent >= o.warmupMs * 1000 && us >= (o.warmupMs * 1000) / 4) break;
-    count *= 2;
+    const agree = previous > 0 && Math.abs(rate - previous) <= 0.25 * Math.max(rate, previous);
+    if (batch >= 3 && spent >= warmUs && (agree || spent >= 10 * warmUs)) break;
   }
-  return Math.max(o.depth * 4, Math.round((rate * o.durationMs) / 1000));
+  return Math.max(o.depth * 4, Math.round((Math.max(rate, previous) * o.durationMs) / 1000));
 }
