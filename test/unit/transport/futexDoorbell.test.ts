@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Doorbell, atomicsNotify } from '../../../src/transport/Doorbell.js';
@@ -79,10 +80,12 @@ const binding = loadShmBinding();
 const addonPath = fileURLToPath(new URL('../../../native/build/Release/plugin_seam_shm.node', import.meta.url));
 
 /**
- * Guest: parks once with the blocking Doorbell.park on the addon's futex (as the embedded
- * guest does when the host says so), then reports how the park ended and how long it took.
+ * Guest: says which thread it is, then parks once with the blocking Doorbell.park on the
+ * addon's futex (as the embedded guest does when the host says so), and reports how the park
+ * ended and how long it took.
  */
 const PARK_GUEST = `
+import { readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Doorbell } from './Doorbell.js';
@@ -91,10 +94,20 @@ import { futexBlockingWait } from './futexDoorbell.js';
 const { sab, addonPath, timeoutMs } = workerData;
 const flag = new Int32Array(sab, 4, 1);
 const bell = new Doorbell(sab, 0, { wait: futexBlockingWait(createRequire(import.meta.url)(addonPath)) });
+parentPort.postMessage({ thread: readlinkSync('/proc/thread-self') });
 const t0 = performance.now();
 const outcome = bell.park(() => Atomics.load(flag, 0) === 1, timeoutMs);
 parentPort.postMessage({ outcome, ms: performance.now() - t0 });
 `;
+
+/** What the kernel says a thread of this process is blocked in (`/proc/<pid>/task/<tid>/wchan`). */
+function blockedIn(thread: string): string {
+  try {
+    return readFileSync(`/proc/${thread}/wchan`, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 describe.skipIf(binding?.futexWait === undefined || binding.futexWake === undefined)('futex doorbell between two threads', () => {
   let compiled: CompiledTransport;
@@ -105,22 +118,31 @@ describe.skipIf(binding?.futexWait === undefined || binding.futexWake === undefi
     await compiled.cleanup();
   });
 
-  it('a thread parked on the futex is woken by futexNotify, and not by Atomics.notify', async () => {
+  it('a thread asleep on the futex is woken by futexNotify, and not by Atomics.notify', async () => {
     const TIMEOUT_MS = 10_000;
     const sab = new SharedArrayBuffer(64);
     const started = startWorker(await compiled.script('park-guest.mjs', PARK_GUEST), { sab, addonPath, timeoutMs: TIMEOUT_MS });
+    const report = new Promise<{ outcome: string; ms: number }>((resolve) => {
+      started.worker.on('message', (message: { outcome?: string; ms?: number }) => {
+        if (message.outcome !== undefined) resolve(message as { outcome: string; ms: number });
+      });
+    });
     try {
+      const { thread } = (await started.firstMessage) as { thread: string };
       const host = new Doorbell(sab, 0, { notify: futexNotify(binding, atomicsNotify) });
-      // Handshake on the park word, not a sleep: raised means the guest is parked or about to be.
+      // Handshakes, not sleeps: the park word raised, then the kernel saying the thread sleeps
+      // in a futex wait. A ring before that would end the park without any wake (the word
+      // changes under the wait), which would prove nothing here.
       await waitUntil(() => host.isParked, 'the guest parks');
+      await waitUntil(() => blockedIn(thread).includes('futex'), 'the guest sleeps in the kernel');
       // V8 has no waiter on the word: the guest sleeps in the kernel, where Atomics.notify
       // does not reach. That is why host and guest must agree (EmbeddedLaunch.futexDoorbell).
       expect(Atomics.notify(new Int32Array(sab, 0, 1), 0)).toBe(0);
       Atomics.store(new Int32Array(sab, 4, 1), 0, 1);
       expect(host.ring()).toBe(true);
-      const report = (await started.firstMessage) as { outcome: string; ms: number };
-      expect(report.outcome).toBe('woken');
-      expect(report.ms).toBeLessThan(TIMEOUT_MS);
+      const { outcome, ms } = await report;
+      expect(outcome).toBe('woken');
+      expect(ms).toBeLessThan(TIMEOUT_MS);
     } finally {
       const exited = once(started.worker, 'exit');
       await started.worker.terminate();
