@@ -24,8 +24,15 @@ export const SHAPES = /** @type {const} */ ({
 
 /** In flight for the pipelined runs (and the ring capacity of embedded and isolated mode). */
 export const PIPELINE_DEPTH = 64;
-/** Slots of the large-frame instance: a few more than the frames kept in flight. */
-export const LARGE_SLOTS = 6;
+/**
+ * Slots of the large-frame instance: as many as frames kept in flight (4), as the SAB peer's
+ * ring has. Every slot a run cycles through is memory the plugin's reads walk: a reader
+ * touching each page of a 4K frame took ~210 µs per frame over 4 slots and ~290 µs over 6
+ * (one thread, every 4096th byte; the TLB and caches hold less of 6 × 8,100 pages), so 6
+ * slots against the peer's 4 measured the footprint, not the hand-off. A slot is released
+ * before its frame's outcome is delivered, so the next `acquire()` finds one free.
+ */
+export const LARGE_SLOTS = 4;
 
 /**
  * @typedef {import('plugin-seam').PluginInstance} PluginInstance
