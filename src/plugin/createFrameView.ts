@@ -1,21 +1,12 @@
 import { FrameExpired } from '../errors.js';
 import type { FrameView } from './types.js';
 
-/** The metadata of a frame, without its bytes. */
+/** What the application said of a frame (the runtime adds `seq` and `generation`). */
 export interface FrameMeta {
-  readonly seq: number;
-  readonly generation: number;
   readonly width: number;
   readonly height: number;
   readonly format: string;
   readonly timestamp: number;
-}
-
-/** A {@link FrameView} together with the switch that ends its lifetime. */
-export interface FrameViewHandle {
-  readonly view: FrameView;
-  /** Ends the view's lifetime: from now on `view.data` throws `FrameExpired`. Idempotent. */
-  expire(): void;
 }
 
 /**
@@ -31,9 +22,9 @@ class FrameViewImpl implements FrameView {
   readonly timestamp: number;
   #bytes: Uint8Array | undefined;
 
-  constructor(meta: FrameMeta, data: Uint8Array) {
-    this.seq = meta.seq;
-    this.generation = meta.generation;
+  constructor(seq: number, generation: number, meta: FrameMeta, data: Uint8Array) {
+    this.seq = seq;
+    this.generation = generation;
     this.width = meta.width;
     this.height = meta.height;
     this.format = meta.format;
@@ -47,22 +38,22 @@ class FrameViewImpl implements FrameView {
   }
 
   /** Ends a view's lifetime (static, so plugins see no `expire` on their frames). */
-  static expire(view: FrameViewImpl): void {
-    view.#bytes = undefined;
+  static expire(view: FrameView): void {
+    if (view instanceof FrameViewImpl) view.#bytes = undefined;
   }
 }
 
 /**
  * Builds the `FrameView` a plugin receives, enforcing the payload-lifetime rule the same way
- * in every mode: `data` may be read until `expire()` is called (when `onFrame` settles).
- * Every guest (inline, worker, child) builds its views here, so the rule cannot drift.
+ * in every mode: `data` may be read until {@link expireFrameView} is called (when `onFrame`
+ * settles). Every guest (inline, worker, child) builds its views here, so the rule cannot
+ * drift. One object per frame: no handle, closure or merged metadata beside it.
  */
-export function createFrameView(meta: FrameMeta, data: Uint8Array): FrameViewHandle {
-  const view = new FrameViewImpl(meta, data);
-  return {
-    view,
-    expire() {
-      FrameViewImpl.expire(view);
-    },
-  };
+export function createFrameView(seq: number, generation: number, meta: FrameMeta, data: Uint8Array): FrameView {
+  return new FrameViewImpl(seq, generation, meta, data);
+}
+
+/** Ends the lifetime of a view {@link createFrameView} made: from now on `view.data` throws `FrameExpired`. Idempotent. */
+export function expireFrameView(view: FrameView): void {
+  FrameViewImpl.expire(view);
 }

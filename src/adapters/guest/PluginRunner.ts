@@ -1,5 +1,5 @@
 import { messageOf } from '../../errors.js';
-import { createFrameView } from '../../plugin/createFrameView.js';
+import { createFrameView, expireFrameView } from '../../plugin/createFrameView.js';
 import type { LogLevel, PluginContext, PluginDefinition, PluginLogger } from '../../plugin/types.js';
 import type { Delivery, DeliveryResult } from '../Adapter.js';
 import { DELIVERY_DONE } from '../Adapter.js';
@@ -118,11 +118,11 @@ export class PluginRunner {
     this.#current = input.seq;
     try {
       if (input.kind === 'frame') {
-        const handle = createFrameView({ seq: input.seq, generation: this.#context.generation, ...input.meta }, input.data);
+        const view = createFrameView(input.seq, this.#context.generation, input.meta, input.data);
         try {
-          await this.#definition.onFrame?.(handle.view, this.#context);
+          await this.#definition.onFrame?.(view, this.#context);
         } finally {
-          handle.expire();
+          expireFrameView(view);
         }
         return DELIVERY_DONE;
       }
