@@ -96,7 +96,9 @@ export function encodeRingValue(value: unknown, area: Buffer, out: RingValue): b
       return true;
     case 'string': {
       // A lone surrogate would come back as U+FFFD: such a string goes by message.
-      if (value.length * 3 > area.byteLength && Buffer.byteLength(value, 'utf8') > area.byteLength) return false;
+      // `length` (a Buffer's byteLength) because V8 inlines it; `byteLength` is a call.
+      const room = area.length;
+      if (value.length * 3 > room && Buffer.byteLength(value, 'utf8') > room) return false;
       if (!isWellFormed.call(value)) return false;
       out.tag = VALUE_STRING;
       out.length = area.write(value, 0, 'utf8');
