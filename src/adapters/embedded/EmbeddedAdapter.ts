@@ -7,7 +7,7 @@ import type { FramePool } from '../../transport/FramePool.js';
 import { SharedFramePool } from '../../transport/SharedFramePool.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { atomicsNotify } from '../../transport/Doorbell.js';
-import { futexBlockingWait, futexNotify } from '../../transport/futexDoorbell.js';
+import { futexNotify } from '../../transport/futexDoorbell.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest } from '../Adapter.js';
 import { GenerationFault } from '../Adapter.js';
@@ -96,7 +96,7 @@ class EmbeddedSession implements GenerationSession {
     const controlBuffer = new SharedArrayBuffer(CONTROL_BYTES);
     // The addon is optional here: without it, Atomics.wait/notify and no yield.
     const binding = loadShmBinding();
-    const futexDoorbell = futexBlockingWait(binding) !== undefined && binding?.futexWake !== undefined;
+    const futexDoorbell = binding?.futexWait !== undefined && binding.futexWake !== undefined;
     this.#plane = new HostDataPlane({
       generation: request.generation,
       pool: this.#pool,

@@ -39,9 +39,10 @@ if (port === null || launch.version !== PROTOCOL_VERSION) {
  * to load the addon here, it never blocks: `Atomics.wait` would not hear the host's wake.
  */
 function blockingPark(): Pick<GuestChannel, 'blockingParkMs' | 'spinMicros' | 'blockingWait'> {
-  if (!launch.futexDoorbell) return { blockingParkMs: BLOCKING_PARK_MS, spinMicros: SPIN_MICROS };
+  const park = { blockingParkMs: BLOCKING_PARK_MS, spinMicros: SPIN_MICROS };
+  if (!launch.futexDoorbell) return park;
   const blockingWait = futexBlockingWait(loadShmBinding());
-  return blockingWait === undefined ? {} : { blockingParkMs: BLOCKING_PARK_MS, spinMicros: SPIN_MICROS, blockingWait };
+  return blockingWait === undefined ? {} : { ...park, blockingWait };
 }
 
 // Outcomes leave in one post per turn; outputs and logs leave at once (after what is
