@@ -13,6 +13,13 @@
  * take consecutive cells) with backward-shift deletion: no tombstones, no rehash while its
  * size stays put, no allocation except when it grows.
  *
+ * Robin Hood order: a key never sits further from its home cell than a key it passed while
+ * probing (an insert that would puts itself there and carries the other one on). That is what
+ * lets a deletion stop at the first key already at home — in plain linear probing it must scan
+ * to the next empty cell, and deleting the oldest of a window of consecutive sequence numbers
+ * (the input that settles) walked the whole window: 64 cells per settle, ~5 % of the embedded
+ * host's time at 64 in flight. Lookups stop as early, at a key nearer its home than the probe.
+ *
  * Iteration (`keys`, `values`, `entries`, `for…of`) is in ascending key order, which for
  * sequence numbers is the order they were handed over; it sorts, so it is for the rare paths
  * (a fence, a lost generation), not per input.
@@ -50,41 +57,47 @@ export class SeqMap<V> implements Iterable<[number, V]> {
   }
 
   get(key: number): V | undefined {
-    const keys = this.#keys;
-    const mask = this.#mask;
-    for (let i = key & mask; ; i = (i + 1) & mask) {
-      const k = keys[i];
-      if (k === key) return this.#values[i];
-      if (k === EMPTY) return undefined;
-    }
+    const i = this.#find(key);
+    return i < 0 ? undefined : this.#values[i];
   }
 
   has(key: number): boolean {
-    const keys = this.#keys;
-    const mask = this.#mask;
-    for (let i = key & mask; ; i = (i + 1) & mask) {
-      const k = keys[i];
-      if (k === key) return true;
-      if (k === EMPTY) return false;
-    }
+    return this.#find(key) >= 0;
   }
 
   /** @throws RangeError when `key` is not a non-negative safe integer. */
   set(key: number, value: V): this {
     if (!Number.isSafeInteger(key) || key < 0) throw new RangeError(`SeqMap: a key must be a non-negative safe integer, got ${key}`);
-    const keys = this.#keys;
-    const mask = this.#mask;
-    let i = key & mask;
-    for (; ; i = (i + 1) & mask) {
-      const k = keys[i];
-      if (k === key) {
-        this.#values[i] = value;
-        return this;
-      }
-      if (k === EMPTY) break;
+    const found = this.#find(key);
+    if (found >= 0) {
+      this.#values[found] = value;
+      return this;
     }
-    keys[i] = key;
-    this.#values[i] = value;
+    const keys = this.#keys;
+    const values = this.#values;
+    const mask = this.#mask;
+    let carriedKey = key;
+    let carriedValue: V | undefined = value;
+    let distance = 0;
+    for (let i = key & mask; ; i = (i + 1) & mask) {
+      const k = keys[i] ?? EMPTY;
+      if (k === EMPTY) {
+        keys[i] = carriedKey;
+        values[i] = carriedValue;
+        break;
+      }
+      const theirs = (i - (k & mask)) & mask;
+      if (theirs < distance) {
+        // Robin Hood: the key further from home takes the cell, the other one moves on.
+        keys[i] = carriedKey;
+        const v = values[i];
+        values[i] = carriedValue;
+        carriedKey = k;
+        carriedValue = v;
+        distance = theirs;
+      }
+      distance += 1;
+    }
     this.#size += 1;
     // At most half full: probes stay short, and an empty cell always ends a probe.
     if (this.#size * 2 > keys.length) this.#grow();
@@ -92,24 +105,17 @@ export class SeqMap<V> implements Iterable<[number, V]> {
   }
 
   delete(key: number): boolean {
+    const i = this.#find(key);
+    if (i < 0) return false;
     const keys = this.#keys;
     const values = this.#values;
     const mask = this.#mask;
-    let i = key & mask;
-    for (; ; i = (i + 1) & mask) {
-      const k = keys[i];
-      if (k === key) break;
-      if (k === EMPTY) return false;
-    }
-    // Backward-shift: move later members of the probe run into the hole when their home cell
-    // does not lie cyclically in (hole, their cell], so every probe still finds them.
+    // Backward shift: each following key that is away from home moves one cell back, until an
+    // empty cell or a key at home (Robin Hood order: nothing after it has a claim on the hole).
     let hole = i;
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
       const k = keys[j] ?? EMPTY;
-      if (k === EMPTY) break;
-      const home = k & mask;
-      const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (between) continue;
+      if (k === EMPTY || (k & mask) === j) break;
       keys[hole] = k;
       values[hole] = values[j];
       hole = j;
@@ -118,6 +124,19 @@ export class SeqMap<V> implements Iterable<[number, V]> {
     values[hole] = undefined;
     this.#size -= 1;
     return true;
+  }
+
+  /** The cell holding `key`, or -1. */
+  #find(key: number): number {
+    const keys = this.#keys;
+    const mask = this.#mask;
+    for (let i = key & mask, distance = 0; ; i = (i + 1) & mask, distance++) {
+      const k = keys[i] ?? EMPTY;
+      if (k === key) return i;
+      // Empty, or a key nearer its home than this probe is to `key`'s: Robin Hood order would
+      // have put `key` before it.
+      if (k === EMPTY || ((i - (k & mask)) & mask) < distance) return -1;
+    }
   }
 
   clear(): void {
