@@ -71,6 +71,8 @@ const VALUE_STRING = 5;
 /** Tags below this are values; any other is a protocol violation. */
 export const RING_VALUE_TAGS = 6;
 
+const UTF8 = new TextEncoder();
+
 /** `String.prototype.isWellFormed` (ES2024, Node 20+), which the ES2023 lib does not declare. */
 const isWellFormed = (String.prototype as unknown as { isWellFormed: (this: string) => boolean }).isWellFormed;
 
@@ -96,12 +98,14 @@ export function encodeRingValue(value: unknown, area: Buffer, out: RingValue): b
       return true;
     case 'string': {
       // A lone surrogate would come back as U+FFFD: such a string goes by message.
-      // `length` (a Buffer's byteLength) because V8 inlines it; `byteLength` is a call.
-      const room = area.length;
-      if (value.length * 3 > room && Buffer.byteLength(value, 'utf8') > room) return false;
       if (!isWellFormed.call(value)) return false;
+      // encodeInto writes whole characters while they fit and says how many it read: a
+      // string it did not finish does not fit. About half the cost of Buffer#write for a
+      // short string (~80 against ~150 ns for 64 characters), once per message each way.
+      const { read, written } = UTF8.encodeInto(value, area);
+      if (read !== value.length) return false;
       out.tag = VALUE_STRING;
-      out.length = area.write(value, 0, 'utf8');
+      out.length = written;
       return true;
     }
     case 'object':

@@ -41,6 +41,10 @@ describe('ring values', () => {
     // At the limit, in UTF-8 bytes.
     expect(roundTrip('x'.repeat(RING_PAYLOAD_BYTES))).toEqual({ encoded: true, decoded: 'x'.repeat(RING_PAYLOAD_BYTES) });
     expect(roundTrip('é'.repeat(RING_PAYLOAD_BYTES / 2))).toEqual({ encoded: true, decoded: 'é'.repeat(RING_PAYLOAD_BYTES / 2) });
+    // A last character that does not fit whole: refused, not cut.
+    expect(roundTrip(`${'x'.repeat(RING_PAYLOAD_BYTES - 1)}é`).encoded).toBe(false);
+    expect(roundTrip(`${'x'.repeat(RING_PAYLOAD_BYTES - 3)}😀`).encoded).toBe(false);
+    expect(roundTrip(`${'x'.repeat(RING_PAYLOAD_BYTES - 4)}😀`)).toEqual({ encoded: true, decoded: `${'x'.repeat(RING_PAYLOAD_BYTES - 4)}😀` });
   });
 
   it('decodes any bytes of a peer as a string, and names an unknown tag invalid', () => {
