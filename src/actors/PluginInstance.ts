@@ -132,6 +132,8 @@ export class PluginInstance {
   #nextSeq = 1;
   #outputSeq = 0;
   #state: LifecycleState = 'loaded';
+  /** Whether the state takes inputs (ACCEPTING and not terminally failed), cached per transition for the input path. */
+  #accepting = true;
   #terminal = false;
   #statusScheduled = false;
   #disposed = false;
@@ -540,7 +542,7 @@ export class PluginInstance {
 
   #refusal(): string | undefined {
     if (this.#disposed) return 'the runtime has shut down';
-    if (!ACCEPTING.has(this.#state) || this.#isTerminal()) return `instance is ${this.#state}`;
+    if (!this.#accepting) return `instance is ${this.#state}`;
     return undefined;
   }
 
@@ -652,8 +654,15 @@ export class PluginInstance {
     this.#counters.accepted += 1;
     this.#counters.queued += 1;
     if (entry.delivery.kind === 'message') this.#queuedMessages += 1;
-    this.#queue.push(entry);
     this.#scheduleStatus();
+    // The common case under load: nothing queued ahead and room in flight. The input goes
+    // straight to the generation, not through the queue (a push and a shift per input).
+    const attached = this.#queue.length === 0 ? this.#readyGeneration() : undefined;
+    if (attached !== undefined && this.#inFlight.size < attached.session.maxInFlight) {
+      this.#handOver(attached, entry);
+      return;
+    }
+    this.#queue.push(entry);
     this.#pump();
   }
 
@@ -664,19 +673,30 @@ export class PluginInstance {
 
   /** Hands queued inputs to the current generation while it is running and has room. */
   #pump(): void {
-    const attached = this.#attached;
-    if (attached === undefined || !attached.alive || !attached.ready || this.#state !== 'running') return;
+    const attached = this.#readyGeneration();
+    if (attached === undefined) return;
     while (this.#queue.length > 0 && this.#inFlight.size < attached.session.maxInFlight) {
       const entry = this.#queue.shift();
       if (entry === undefined) return;
-      this.#countQueuedFrame(entry, -1);
-      this.#counters.queued -= 1;
-      this.#counters.inFlight += 1;
-      entry.generation = attached.generation;
-      if (this.#options.timeouts.input !== undefined) this.#armBudget(entry, attached.generation, this.#options.timeouts.input);
-      this.#inFlight.set(entry.seq, entry);
-      this.#deliver(attached, entry);
+      this.#handOver(attached, entry);
     }
+  }
+
+  /** The current generation when it takes inputs (alive, ready, the instance running). */
+  #readyGeneration(): Attached | undefined {
+    const attached = this.#attached;
+    return attached !== undefined && attached.alive && attached.ready && this.#state === 'running' ? attached : undefined;
+  }
+
+  /** Moves one accepted input from queued to in flight on `attached`. */
+  #handOver(attached: Attached, entry: Entry): void {
+    this.#countQueuedFrame(entry, -1);
+    this.#counters.queued -= 1;
+    this.#counters.inFlight += 1;
+    entry.generation = attached.generation;
+    if (this.#options.timeouts.input !== undefined) this.#armBudget(entry, attached.generation, this.#options.timeouts.input);
+    this.#inFlight.set(entry.seq, entry);
+    this.#deliver(attached, entry);
   }
 
   // The closures an input may need live in these two methods, not in #pump's loop: a closure
@@ -797,6 +817,7 @@ export class PluginInstance {
     this.#terminal = state === 'failed' && snapshot.matches({ failed: 'terminal' });
     const changed = state !== this.#state;
     this.#state = state;
+    this.#accepting = ACCEPTING.has(state) && !this.#terminal;
     const attached = this.#attached;
     if (attached !== undefined && attached.generation === snapshot.context.generation && (state === 'started' || state === 'running')) {
       attached.ready = true;
