@@ -26,6 +26,7 @@ import type { ResolvedLoadOptions } from './LoadOptions.js';
 import { createGenerationLogic } from './generationActor.js';
 import type { FrameInput, FrameOutcome, FrameSlot, LedgerCounters, PluginLog, PluginOutput, PluginStatus } from './instanceTypes.js';
 import { SeqMap } from '../transport/SeqMap.js';
+import { FifoQueue } from '../transport/FifoQueue.js';
 
 /** How one accepted input ends. */
 type Outcome =
@@ -46,6 +47,11 @@ interface Entry {
   /** While in flight: the generation it was handed to, and its input-budget timer. */
   generation: number;
   timer: unknown;
+}
+
+/** A queued frame (drop-oldest drops the frame nearest the front; messages are never dropped). */
+function isFrameEntry(entry: Entry): boolean {
+  return entry.delivery.kind === 'frame';
 }
 
 interface Attached {
@@ -106,7 +112,8 @@ export class PluginInstance {
   readonly #outputs = new Subject<PluginOutput>();
   readonly #logs = new Subject<PluginLog>();
   readonly #pool: FramePool;
-  readonly #queue: Entry[] = [];
+  /** Accepted inputs waiting for room in flight (a FifoQueue: a burst may queue thousands). */
+  readonly #queue = new FifoQueue<Entry>();
   readonly #inFlight = new SeqMap<Entry>();
   /** Slots handed out by `acquire()` and not yet submitted or released. */
   readonly #slots = new WeakMap<object, Uint8Array>();
@@ -514,7 +521,7 @@ export class PluginInstance {
       this.#counters.queued += 1;
       this.#countQueuedFrame(entry, 1);
     }
-    this.#queue.unshift(...requeue);
+    this.#queue.unshiftAll(requeue);
     const orphans = inFlight.filter((entry) => !unstarted.has(entry.seq));
     if (orphans.length === 0) return;
     // The machine records the failure in the same transition that disposed us; read it
@@ -606,8 +613,7 @@ export class PluginInstance {
         return;
       }
       if (overflow === 'drop-oldest') {
-        const oldest = this.#queue.findIndex((e) => e.delivery.kind === 'frame');
-        const [victim] = oldest >= 0 ? this.#queue.splice(oldest, 1) : [];
+        const victim = this.#queue.removeFirst(isFrameEntry);
         if (victim !== undefined) this.#settleQueued(victim, 'overflow: drop-oldest');
       }
     }
@@ -657,7 +663,7 @@ export class PluginInstance {
     this.#scheduleStatus();
     // The common case under load: nothing queued ahead and room in flight. The input goes
     // straight to the generation, not through the queue (a push and a shift per input).
-    const attached = this.#queue.length === 0 ? this.#readyGeneration() : undefined;
+    const attached = this.#queue.size === 0 ? this.#readyGeneration() : undefined;
     if (attached !== undefined && this.#inFlight.size < attached.session.maxInFlight) {
       this.#handOver(attached, entry);
       return;
@@ -675,7 +681,7 @@ export class PluginInstance {
   #pump(): void {
     const attached = this.#readyGeneration();
     if (attached === undefined) return;
-    while (this.#queue.length > 0 && this.#inFlight.size < attached.session.maxInFlight) {
+    while (this.#queue.size > 0 && this.#inFlight.size < attached.session.maxInFlight) {
       const entry = this.#queue.shift();
       if (entry === undefined) return;
       this.#handOver(attached, entry);
@@ -799,7 +805,7 @@ export class PluginInstance {
   }
 
   #dropQueued(reason: string): void {
-    for (const entry of this.#queue.splice(0)) this.#settleQueued(entry, reason);
+    for (const entry of this.#queue.takeAll()) this.#settleQueued(entry, reason);
   }
 
   /** Releases a settled frame's buffer, or quarantines it when `deadGeneration` may still touch it. */

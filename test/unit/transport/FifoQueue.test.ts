@@ -6,16 +6,31 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FifoQueue } from '../../../src/transport/FifoQueue.js';
 
-type Op = { op: 'push'; value: number } | { op: 'shift' } | { op: 'peek' };
+type Op =
+  | { op: 'push'; value: number }
+  | { op: 'shift' }
+  | { op: 'peek' }
+  | { op: 'unshiftAll'; values: number[] }
+  | { op: 'removeFirst'; modulus: number }
+  | { op: 'takeAll' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ op: fc.constant('push' as const), value: fc.integer() }) },
   { weight: 4, arbitrary: fc.constant({ op: 'shift' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'peek' as const }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('unshiftAll' as const), values: fc.array(fc.integer(), { maxLength: 20 }) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('removeFirst' as const), modulus: fc.integer({ min: 1, max: 5 }) }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'takeAll' as const }) },
 );
 
+/** The predicate removeFirst is tried with: a value divisible by `modulus`. */
+const divisibleBy =
+  (modulus: number) =>
+  (value: number): boolean =>
+    value % modulus === 0;
+
 describe('FifoQueue', () => {
-  it('answers as an array with push and shift does, for any sequence of operations', () => {
+  it('answers as an array does, for any sequence of operations', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 400 }), fc.integer({ min: 1, max: 40 }), (ops, capacity) => {
         const model: number[] = [];
@@ -31,6 +46,19 @@ describe('FifoQueue', () => {
               break;
             case 'peek':
               expect(queue.peek()).toBe(model[0]);
+              break;
+            case 'unshiftAll':
+              model.unshift(...o.values);
+              queue.unshiftAll(o.values);
+              break;
+            case 'removeFirst': {
+              const index = model.findIndex(divisibleBy(o.modulus));
+              const [expected] = index >= 0 ? model.splice(index, 1) : [];
+              expect(queue.removeFirst(divisibleBy(o.modulus))).toBe(expected);
+              break;
+            }
+            case 'takeAll':
+              expect(queue.takeAll()).toEqual(model.splice(0));
               break;
           }
           expect(queue.size).toBe(model.length);
