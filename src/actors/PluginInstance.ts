@@ -37,9 +37,10 @@ type Outcome =
 
 interface Entry {
   readonly seq: number;
-  readonly delivery: Delivery;
+  /** What the generation is handed (a frame's copy may move into a slot while it waits: see #moveIntoPool). */
+  delivery: Delivery;
   /** The pooled buffer of a frame, released (or discarded) when the entry settles. */
-  readonly buffer: Uint8Array | undefined;
+  buffer: Uint8Array | undefined;
   /** How a message's caller hears of it; frames use `onFrame` instead. */
   readonly settle: ((outcome: Outcome) => void) | undefined;
   /** How a frame's stream hears of it (one function per `connect()`, shared by its frames). */
@@ -684,8 +685,23 @@ export class PluginInstance {
     while (this.#queue.size > 0 && this.#inFlight.size < attached.session.maxInFlight) {
       const entry = this.#queue.shift();
       if (entry === undefined) return;
+      this.#moveIntoPool(entry);
       this.#handOver(attached, entry);
     }
+  }
+
+  /**
+   * A frame that waited as a copy (every slot was in use when it came) moves into a slot
+   * freed since, if there is one, so it is handed over on the ring, not cloned into a message.
+   * Only for frames that waited: one handed over as it comes had its chance a moment ago.
+   */
+  #moveIntoPool(entry: Entry): void {
+    const delivery = entry.delivery;
+    if (delivery.kind !== 'frame' || entry.buffer === undefined) return;
+    const moved = this.#pool.moveIntoPool(entry.buffer);
+    if (moved === undefined) return;
+    entry.buffer = moved;
+    entry.delivery = { kind: 'frame', seq: delivery.seq, meta: delivery.meta, data: moved };
   }
 
   /** The current generation when it takes inputs (alive, ready, the instance running). */

@@ -12,6 +12,14 @@ export interface FramePool {
   acquire(byteLength: number, signal?: AbortSignal): Promise<Uint8Array>;
   /** A buffer of `byteLength` bytes now: pooled if one is free, otherwise a fresh heap buffer. */
   take(byteLength: number): Uint8Array;
+  /**
+   * A copy of `view` in a free pooled buffer when `view` is not one and the copy would travel
+   * better (a shared slot, where `view` would go as a copy by message); undefined otherwise.
+   * For a frame that waited in the queue as a copy because every buffer was in use: by the
+   * time it is handed over, one may be free. The caller then releases `view` no more (a copy
+   * is not pooled) and releases the returned buffer when the frame settles.
+   */
+  moveIntoPool(view: Uint8Array): Uint8Array | undefined;
   /** Gives a buffer back after its frame settled. */
   release(view: Uint8Array): void;
   /**

@@ -46,6 +46,11 @@ export class HeapFramePool implements FramePool {
     return this.#tryPooled(byteLength) ?? new Uint8Array(byteLength);
   }
 
+  /** Never: a heap buffer travels no better than another (the frame stays on this thread). */
+  moveIntoPool(_view: Uint8Array): undefined {
+    return undefined;
+  }
+
   /** Gives a buffer back. Pooled buffers are recycled; with `poisonReleased` every buffer is poisoned first. */
   release(view: Uint8Array): void {
     const buffer = view.buffer as ArrayBuffer;

@@ -105,6 +105,18 @@ export class SharedFramePool implements FramePool {
     return this.#tryAcquire(byteLength) ?? new Uint8Array(byteLength);
   }
 
+  /**
+   * A copy of `view` in a free slot, when `view` is not a slot (an overflow copy) and fits
+   * one. A frame in a slot is handed over on the ring; a copy goes by message, a structured
+   * clone that costs the same copy and several µs more (and the guest a heap allocation).
+   */
+  moveIntoPool(view: Uint8Array): Uint8Array | undefined {
+    if (this.#closed !== undefined || view.length === 0 || view.length > this.layout.slotBytes || this.slotOf(view) !== undefined) return undefined;
+    const slot = this.#tryAcquire(view.length);
+    slot?.set(view);
+    return slot;
+  }
+
   release(view: Uint8Array): void {
     const slot = this.slotOf(view);
     if (slot === undefined) return;

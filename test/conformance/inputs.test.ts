@@ -374,6 +374,31 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     await Promise.all([p.acquire(8), p.acquire(8)]);
   });
 
+  it('delivers a burst larger than the slots in order; frames that waited as copies move into freed slots', async () => {
+    // 4 slots, 100 frames at once: 4 take slots, the rest wait as copies. In flight is 1
+    // inline and 64 out of thread, so frames from 65 on wait in the queue until earlier
+    // ones settle, freeing slots: moved into one, they travel on the ring, not by message.
+    const p = await harness().running({ config: { reportMemory: true }, frames: { slots: 4, queue: 128 } });
+    const memory = collect(p, 'memory');
+    const frames = Array.from({ length: 100 }, (_, i) => frame({ fill: i % 250, timestamp: i }));
+    const outcomes = await lastValueFrom(p.connect(from(frames)).pipe(toArray()));
+    expect(outcomes.map((o) => o.kind)).toEqual(Array.from({ length: 100 }, () => 'done'));
+    expect(outcomes.map((o) => o.seq)).toEqual([...outcomes.map((o) => o.seq)].sort((x, y) => x - y));
+    const shared = memory.map((o) => (o.value as { shared: boolean }).shared);
+    expect(shared).toHaveLength(100);
+    if (mode === 'inline') {
+      // Inline there is no shared memory: the plugin reads the host's own buffers.
+      expect(shared.every((s) => !s)).toBe(true);
+      return;
+    }
+    expect(shared.slice(0, 4)).toEqual([true, true, true, true]);
+    // Handed over at once while every slot was taken: copies, by message.
+    expect(shared.slice(4, 64).every((s) => !s)).toBe(true);
+    // Frame 65 is handed over when frame 1 settles and frees its slot.
+    expect(shared[64]).toBe(true);
+    expect(p.status.counters).toMatchObject({ done: 100, inFlight: 0, queued: 0 });
+  });
+
   it('keeps the ledger balanced at every status, and in-flight drains to zero', async () => {
     const h = harness();
     const p = await h.running({ frames: { queue: 3, overflow: 'drop-oldest' }, restart: { onInputError: 'restart' } });
