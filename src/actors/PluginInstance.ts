@@ -41,8 +41,9 @@ interface Entry {
   delivery: Delivery;
   /** The pooled buffer of a frame, released (or discarded) when the entry settles. */
   buffer: Uint8Array | undefined;
-  /** How a message's caller hears of it; frames use `onFrame` instead. */
-  readonly settle: ((outcome: Outcome) => void) | undefined;
+  /** How a message's caller hears of it (its promise's two functions, no closure per message); frames use `onFrame` instead. */
+  readonly resolve: ((value: unknown) => void) | undefined;
+  readonly reject: ((error: unknown) => void) | undefined;
   /** How a frame's stream hears of it (one function per `connect()`, shared by its frames). */
   readonly onFrame: ((outcome: FrameOutcome) => void) | undefined;
   /** While in flight: the generation it was handed to, and its input-budget timer. */
@@ -303,31 +304,7 @@ export class PluginInstance {
       return Promise.reject(this.#refuse(`message is not structured-cloneable: ${messageOf(error)}`));
     }
     return new Promise((resolve, reject) => {
-      this.#accept({
-        seq,
-        delivery: { kind: 'message', seq, message: copy },
-        buffer: undefined,
-        onFrame: undefined,
-        generation: 0,
-        timer: undefined,
-        settle: (outcome) => {
-          this.#queuedMessagesSettled();
-          switch (outcome.kind) {
-            case 'done':
-              resolve(outcome.value);
-              return;
-            case 'failed':
-              reject(new InputFailed(seq, { cause: outcome.error, generation: outcome.generation, instanceId: this.id }));
-              return;
-            case 'dropped':
-              reject(new InputDropped(seq, outcome.reason, { generation: outcome.generation, instanceId: this.id }));
-              return;
-            case 'lost':
-              reject(this.#lostError(outcome));
-              return;
-          }
-        },
-      });
+      this.#accept({ seq, delivery: { kind: 'message', seq, message: copy }, buffer: undefined, resolve, reject, onFrame: undefined, generation: 0, timer: undefined });
     });
   }
 
@@ -636,7 +613,7 @@ export class PluginInstance {
     const meta = { width: frame.width, height: frame.height, format: frame.format, timestamp: frame.timestamp };
     this.#queuedFrames += 1;
     this.#queuedBytes += data.length;
-    this.#accept({ seq, delivery: { kind: 'frame', seq, meta, data }, buffer: data, settle: undefined, onFrame: settle, generation: 0, timer: undefined });
+    this.#accept({ seq, delivery: { kind: 'frame', seq, meta, data }, buffer: data, resolve: undefined, reject: undefined, onFrame: settle, generation: 0, timer: undefined });
   }
 
   #validateFrame(frame: FrameInput): string | undefined {
@@ -756,7 +733,11 @@ export class PluginInstance {
     if (result.ok) {
       this.#counters.done += 1;
       if (entry.onFrame !== undefined) entry.onFrame({ seq, generation, kind: 'done' });
-      else this.#settleEntry(entry, { kind: 'done', generation, value: result.value });
+      else if (entry.resolve !== undefined) {
+        // A message's reply, straight to its caller: no outcome object on the hot path.
+        this.#queuedMessagesSettled();
+        entry.resolve(result.value);
+      }
     } else {
       this.#counters.failed += 1;
       this.#settleEntry(entry, { kind: 'failed', generation, error: result.error });
@@ -794,11 +775,25 @@ export class PluginInstance {
 
   /** Tells whoever submitted the entry how it ended: a message's caller, or a frame's stream. */
   #settleEntry(entry: Entry, outcome: Outcome): void {
-    if (entry.settle !== undefined) {
-      entry.settle(outcome);
-      return;
-    }
     const seq = entry.seq;
+    const { resolve, reject } = entry;
+    if (resolve !== undefined && reject !== undefined) {
+      this.#queuedMessagesSettled();
+      switch (outcome.kind) {
+        case 'done':
+          resolve(outcome.value);
+          return;
+        case 'failed':
+          reject(new InputFailed(seq, { cause: outcome.error, generation: outcome.generation, instanceId: this.id }));
+          return;
+        case 'dropped':
+          reject(new InputDropped(seq, outcome.reason, { generation: outcome.generation, instanceId: this.id }));
+          return;
+        case 'lost':
+          reject(this.#lostError(outcome));
+          return;
+      }
+    }
     const generation = outcome.generation;
     switch (outcome.kind) {
       case 'done':
