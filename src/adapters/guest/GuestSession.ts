@@ -112,7 +112,7 @@ export class GuestSession {
   readonly #complete: DescriptorRing;
   readonly #submitBell: Doorbell;
   readonly #completeBell: Doorbell;
-  /** The frame slots' shared memory: a frame is a view of it, made per delivery. */
+  /** The frame slots' shared memory: a frame is a view of it (see #slotView). */
   readonly #frames: SharedArrayBuffer;
   /** The view last made of each slot (see #slotView). */
   readonly #slotViews: (Uint8Array | undefined)[] = [];
