@@ -17,7 +17,12 @@ export interface FrameOptions {
    * `drop-oldest`: drop the oldest waiting frame. `drop-newest`: drop the arriving frame.
    */
   readonly overflow?: OverflowPolicy;
-  /** Slots in the frame pool (bounds `acquire()`). Default: `queue` + 4. */
+  /**
+   * Slots in the frame pool (bounds `acquire()`). Default: `queue` + 4. A frame of the
+   * application's own buffer is copied into a free slot; with none free it waits as a heap
+   * copy, and moves into a slot freed by the time it is handed over (out of thread, a frame
+   * not in a slot goes by message, cloned).
+   */
   readonly slots?: number;
   /** Largest frame in bytes; out of thread, the size of each shared slot. Default 8 MiB (a 1080p RGBA frame fits). */
   readonly maxFrameBytes?: number;
