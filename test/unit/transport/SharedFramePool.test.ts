@@ -1,6 +1,7 @@
 // The frame pool's quarantine: slots a dead generation held come back once that generation
 // can no longer touch memory, whichever comes first — the adapter's reclaim (the worker or
-// child exited) or the runtime's discard (it settled the frame as lost).
+// child exited) or the runtime's discard (it settled the frame as lost). And how it knows
+// its views, reuses them, and moves a waiting copy into a slot.
 import { describe, expect, it } from 'vitest';
 import { SharedFramePool } from '../../../src/transport/SharedFramePool.js';
 
@@ -8,7 +9,7 @@ function pool(slots = 2): SharedFramePool {
   return new SharedFramePool({ slots, slotBytes: 64, poisonReleased: false });
 }
 
-describe('SharedFramePool quarantine', () => {
+describe('SharedFramePool', () => {
   it('keeps a discarded slot until its generation is reclaimed', () => {
     const p = pool(1);
     const view = p.take(16);
@@ -69,5 +70,40 @@ describe('SharedFramePool.slotOf', () => {
     const third = p.take(32);
     expect(p.slotOf(third)).toBe(2);
     expect(p.slotOf(first)).toBeUndefined();
+  });
+
+  it('moves a waiting copy into a free slot, with its bytes; never a slot, an oversized view, or with none free', () => {
+    const p = pool(2);
+    const held = p.take(16);
+    const copy = Uint8Array.from({ length: 24 }, (_, i) => i + 1);
+    const moved = p.moveIntoPool(copy);
+    expect(moved).toBeDefined();
+    expect(moved === undefined ? undefined : p.slotOf(moved)).toBe(1);
+    expect([...(moved ?? [])]).toEqual([...copy]);
+    expect(p.inUse).toBe(2);
+    // A slot already, or nothing free: nothing to do.
+    expect(p.moveIntoPool(held)).toBeUndefined();
+    expect(p.moveIntoPool(new Uint8Array(8))).toBeUndefined();
+    p.release(held);
+    // Larger than a slot, or empty: stays a copy.
+    expect(p.moveIntoPool(new Uint8Array(65))).toBeUndefined();
+    expect(p.moveIntoPool(new Uint8Array(0))).toBeUndefined();
+    expect(p.inUse).toBe(1);
+    // Closed: the instance is gone, nothing is handed over any more.
+    p.close(new Error('closed'));
+    expect(p.moveIntoPool(new Uint8Array(8))).toBeUndefined();
+  });
+
+  it('hands a slot its last view again for a frame of the same size, a new one for another size', () => {
+    const p = pool(1);
+    const first = p.take(16);
+    p.release(first);
+    const again = p.take(16);
+    expect(again).toBe(first);
+    p.release(again);
+    const other = p.take(32);
+    expect(other).not.toBe(first);
+    expect(other.length).toBe(32);
+    expect(p.slotOf(other)).toBe(0);
   });
 });
