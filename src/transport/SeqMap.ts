@@ -13,12 +13,12 @@
  * take consecutive cells) with backward-shift deletion: no tombstones, no rehash while its
  * size stays put, no allocation except when it grows.
  *
- * Robin Hood order: a key never sits further from its home cell than a key it passed while
- * probing (an insert that would puts itself there and carries the other one on). That is what
- * lets a deletion stop at the first key already at home — in plain linear probing it must scan
- * to the next empty cell, and deleting the oldest of a window of consecutive sequence numbers
- * (the input that settles) walked the whole window: 64 cells per settle, ~5 % of the embedded
- * host's time at 64 in flight. Lookups stop as early, at a key nearer its home than the probe.
+ * Robin Hood order: an insert that reaches a key nearer its home cell than itself takes that
+ * key's cell and carries the key on. That is what lets a deletion stop at the first key
+ * already at home — in plain linear probing it must scan to the next empty cell, and deleting
+ * the oldest of a window of consecutive sequence numbers (the input that settles) walked the
+ * whole window: 64 cells per settle, ~5 % of the embedded host's time at 64 in flight.
+ * Lookups stop as early, at a key nearer its home than the probe.
  *
  * Iteration (`keys`, `values`, `entries`, `for…of`) is in ascending key order, which for
  * sequence numbers is the order they were handed over; it sorts, so it is for the rare paths
