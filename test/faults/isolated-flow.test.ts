@@ -4,8 +4,6 @@
 // host must stay bounded and responsive, refuse or drop explicitly (never silently), and end
 // the offending generation with the right class. Deadlines run on the harness's simulated
 // clock; only the flood measurements and the /proc polls use real time, and they are bounded.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Subject, lastValueFrom, toArray } from 'rxjs';
 import { InputRefused, LostWhileRunning, TeardownFailed } from 'plugin-seam';
@@ -13,16 +11,13 @@ import type { FrameInput, FrameOutcome, PluginInstance } from 'plugin-seam';
 import { frame, useHarness } from '../conformance/harness.js';
 import { entering, expectBalanced, expectEnds, expectServes, expectState, guardHost, hasEnded } from '../fixtures/faultKit.js';
 import { monitorLoopStall } from '../fixtures/loopStall.js';
+import { collectGarbage } from '../fixtures/collectGarbage.js';
 
 guardHost();
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
 
-// A full garbage collection on demand, to measure what the host retains rather than what it
-// has not collected yet (drop-oldest copies each arriving frame before dropping the oldest).
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 
 async function pidOf(p: PluginInstance): Promise<number> {
   const pid = await p.send({ op: 'pid' });
@@ -76,6 +71,8 @@ describe('isolated faults: flow control, floods, exit blocked by output', () => 
     const source: FrameInput = frame({ fill: 3, length: 64 * KIB });
     const frames$ = new Subject<FrameInput>();
     const outcomes = lastValueFrom(p.connect(frames$).pipe(toArray()));
+    // Full collections around the flood: what the host retains, not what it has not collected
+    // yet (drop-oldest copies each arriving frame before dropping the oldest).
     collectGarbage();
     const before = process.memoryUsage();
     const replies: Promise<Reply>[] = [];

@@ -1,10 +1,9 @@
 // FifoQueue against the array it stands in for: the same answers for any sequence of pushes
 // and shifts (across wraparound and growth), and no reference kept to what it handed out.
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FifoQueue } from '../../../src/transport/FifoQueue.js';
+import { collectGarbage } from '../../fixtures/collectGarbage.js';
 
 type Op =
   | { op: 'push'; value: number }
@@ -88,11 +87,4 @@ function pushAndShift(queue: FifoQueue<object>): WeakRef<object> {
   queue.push({ handedOut: false });
   if (queue.shift() !== item) throw new Error('FifoQueue.shift returned another item');
   return new WeakRef(item);
-}
-
-/** A full garbage collection, without running the whole test process with --expose-gc. */
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
 }
