@@ -600,15 +600,13 @@ export class PluginInstance {
       this.#slots.delete(frame);
       if (frame.data.length !== data.length || frame.data.buffer !== data.buffer) {
         // The application replaced the slot's view: honour its bytes with one copy.
-        const copy = this.#pool.take(frame.data.length);
-        copy.set(frame.data);
+        const copy = this.#pool.copyIn(frame.data);
         this.#pool.release(data);
         data = copy;
       }
     } else {
       // The application keeps its buffer: exactly one copy, into a pooled slot.
-      data = this.#pool.take(frame.data.length);
-      data.set(frame.data);
+      data = this.#pool.copyIn(frame.data);
     }
     const meta = { width: frame.width, height: frame.height, format: frame.format, timestamp: frame.timestamp };
     this.#queuedFrames += 1;

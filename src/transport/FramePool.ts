@@ -13,6 +13,12 @@ export interface FramePool {
   /** A buffer of `byteLength` bytes now: pooled if one is free, otherwise a fresh heap buffer. */
   take(byteLength: number): Uint8Array;
   /**
+   * A copy of `source` now, in a buffer as {@link take} gives one: the runtime's one copy of a
+   * frame the application keeps. The pool copies, as it knows its memory best (shared slots
+   * are filled faster by the addon than by `TypedArray#set`).
+   */
+  copyIn(source: Uint8Array): Uint8Array;
+  /**
    * A copy of `view` in a free pooled buffer when `view` is not one and the copy would travel
    * better (a shared slot, where `view` would go as a copy by message); undefined otherwise.
    * For a frame that waited in the queue as a copy because every buffer was in use: by the

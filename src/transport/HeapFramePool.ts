@@ -46,6 +46,13 @@ export class HeapFramePool implements FramePool {
     return this.#tryPooled(byteLength) ?? new Uint8Array(byteLength);
   }
 
+  /** A copy of `source` in a buffer from {@link take}: heap to heap, `TypedArray#set` is libc's memmove. */
+  copyIn(source: Uint8Array): Uint8Array {
+    const copy = this.take(source.length);
+    copy.set(source);
+    return copy;
+  }
+
   /** Never: a heap buffer travels no better than another (the frame stays on this thread). */
   moveIntoPool(_view: Uint8Array): undefined {
     return undefined;

@@ -1,5 +1,6 @@
 import { BufferWaiters } from './BufferWaiters.js';
 import type { FramePool } from './FramePool.js';
+import { sharedCopy, type CopyBytesFn } from './sharedCopy.js';
 import { SlotPool } from './SlotPool.js';
 
 /** Where a frame slot lives in its shared buffer. */
@@ -44,14 +45,17 @@ export class SharedFramePool implements FramePool {
    * inline, ~25 ns each, and `slotOf` runs twice per frame.
    */
   readonly #lent: (Uint8Array | undefined)[];
+  /** Copies into a slot: the addon's memmove for frames of a KiB and more, when it is there. */
+  readonly #copy: CopyBytesFn;
 
   /**
    * @param allocate makes the shared buffer of a given size (default: an in-process
    *   `SharedArrayBuffer`; isolated mode passes the addon's sealed memfd segment, with the
    *   `close` that releases its descriptor).
+   *   `options.copy` fills a slot (default: {@link sharedCopy}, the addon's when loaded).
    */
   constructor(
-    options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean },
+    options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean; readonly copy?: CopyBytesFn },
     allocate: (byteLength: number) => { readonly buffer: SharedArrayBuffer; readonly fd?: number; readonly close?: () => void } = (byteLength) => ({
       buffer: new SharedArrayBuffer(byteLength),
     }),
@@ -64,6 +68,7 @@ export class SharedFramePool implements FramePool {
     this.#closeSegment = segment.close;
     this.#slots = new SlotPool(this.buffer, this.layout, { poisonReleased: options.poisonReleased });
     this.#lent = new Array<Uint8Array | undefined>(options.slots).fill(undefined);
+    this.#copy = options.copy ?? sharedCopy();
   }
 
   /** The memfd behind `buffer` when it can be shared with another process; undefined once closed. */
@@ -105,6 +110,20 @@ export class SharedFramePool implements FramePool {
     return this.#tryAcquire(byteLength) ?? new Uint8Array(byteLength);
   }
 
+  /** A copy of `source` in a free slot, or in a fresh heap buffer when none is free or it does not fit. */
+  copyIn(source: Uint8Array): Uint8Array {
+    const length = source.length;
+    const slot = length <= this.layout.slotBytes ? this.#tryAcquire(length) : undefined;
+    if (slot === undefined) {
+      // Heap to heap: TypedArray#set is memmove already.
+      const copy = new Uint8Array(length);
+      copy.set(source);
+      return copy;
+    }
+    this.#copy(slot, source);
+    return slot;
+  }
+
   /**
    * A copy of `view` in a free slot, when `view` is not a slot (an overflow copy) and fits
    * one. A frame in a slot is handed over on the ring; a copy goes by message, a structured
@@ -113,7 +132,7 @@ export class SharedFramePool implements FramePool {
   moveIntoPool(view: Uint8Array): Uint8Array | undefined {
     if (this.#closed !== undefined || view.length === 0 || view.length > this.layout.slotBytes || this.slotOf(view) !== undefined) return undefined;
     const slot = this.#tryAcquire(view.length);
-    slot?.set(view);
+    if (slot !== undefined) this.#copy(slot, view);
     return slot;
   }
 

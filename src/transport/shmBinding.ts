@@ -76,6 +76,13 @@ export interface ShmBinding {
    * runnable). Optional like the futex pair: an older build lacks it.
    */
   readonly schedYield?: () => number;
+  /**
+   * Copies every byte of `source` into `target` (same length, else RangeError) with libc's
+   * `memmove`. For copies into shared memory: V8's `TypedArray#set` copies to or from a
+   * SharedArrayBuffer with a relaxed-atomic word loop, 2–3× slower from ~16 KiB up. The
+   * caller keeps others from writing `target` meanwhile. Optional like the futex pair.
+   */
+  readonly copyBytes?: (target: Uint8Array, source: Uint8Array) => void;
   readonly constants: ShmConstants;
 }
 
@@ -84,7 +91,7 @@ export const SHM_ADDON_DISABLE_ENV = 'PLUGIN_SEAM_NO_ADDON';
 
 const PACKAGE_NAME = 'plugin-seam';
 const ADDON_RELATIVE_PATH = path.join('native', 'build', 'Release', 'plugin_seam_shm.node');
-// futexWait/futexWake/schedYield are not required: an addon built before them still shares
+// futexWait/futexWake/schedYield/copyBytes are not required: an addon built before them still shares
 // memory (callers check for them and do without a blocking park or a yield).
 const FUNCTIONS = ['createSegment', 'mapSegment', 'closeFd', 'setParentDeathSignal', 'seals'] as const;
 

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -354,6 +355,49 @@ describe.skipIf(binding === undefined)('shm addon', () => {
     if (schedYield === undefined) throw new Error('the built addon has no schedYield: rebuild it (npm run build:native)');
     // sched_yield cannot fail on Linux; it returns even with nothing else to run.
     for (let i = 0; i < 3; i++) expect(schedYield()).toBe(0);
+  });
+
+  it('copies bytes between views at any offset, into a segment and a SharedArrayBuffer (copyBytes)', () => {
+    const { copyBytes } = shm;
+    if (copyBytes === undefined) throw new Error('the built addon has no copyBytes: rebuild it (npm run build:native)');
+    const length = (1 << 20) + 3;
+    const heap = new Uint8Array(length + 5);
+    for (let i = 0; i < heap.length; i++) heap[i] = (i * 7 + (i >>> 8)) & 255;
+    const source = heap.subarray(5);
+    const { fd, buffer } = shm.createSegment(length + 64);
+    shm.closeFd(fd);
+    for (const target of [new Uint8Array(buffer, 17, length), new Uint8Array(new SharedArrayBuffer(length + 1), 1)]) {
+      const before = new Uint8Array(target.buffer, 0, target.byteOffset).slice();
+      copyBytes(target, source);
+      expect(Buffer.compare(target, source)).toBe(0);
+      // Nothing outside the target moved.
+      expect(Buffer.compare(new Uint8Array(target.buffer, 0, target.byteOffset), before)).toBe(0);
+    }
+    // Overlapping views of one buffer: memmove semantics.
+    const bytes = Uint8Array.from({ length: 16 }, (_, i) => i);
+    copyBytes(bytes.subarray(2, 10), bytes.subarray(0, 8));
+    expect(Array.from(bytes.subarray(0, 12))).toEqual([0, 1, 0, 1, 2, 3, 4, 5, 6, 7, 10, 11]);
+  });
+
+  it('copyBytes refuses views of different lengths and what is not a Uint8Array', () => {
+    const { copyBytes } = shm;
+    if (copyBytes === undefined) throw new Error('the built addon has no copyBytes: rebuild it (npm run build:native)');
+    const target = new Uint8Array(new SharedArrayBuffer(8));
+    expect(() => {
+      copyBytes(target, new Uint8Array(9));
+    }).toThrow(/target has 8 bytes, source 9/);
+    expect(() => {
+      copyBytes(target, new Uint16Array(4) as unknown as Uint8Array);
+    }).toThrow(TypeError);
+    expect(() => {
+      copyBytes(target.buffer as unknown as Uint8Array, new Uint8Array(8));
+    }).toThrow(TypeError);
+    const detached = new Uint8Array(8);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expect(() => {
+      copyBytes(target, detached);
+    }).toThrow(RangeError);
+    expect(Array.from(target)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
   });
 
   it('futexWait and futexWake refuse what is not an aligned word of a SharedArrayBuffer', () => {

@@ -2,7 +2,7 @@
 // can no longer touch memory, whichever comes first — the adapter's reclaim (the worker or
 // child exited) or the runtime's discard (it settled the frame as lost). And how it knows
 // its views, reuses them, and moves a waiting copy into a slot.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SharedFramePool } from '../../../src/transport/SharedFramePool.js';
 
 function pool(slots = 2): SharedFramePool {
@@ -105,5 +105,32 @@ describe('SharedFramePool.slotOf', () => {
     expect(other).not.toBe(first);
     expect(other.length).toBe(32);
     expect(p.slotOf(other)).toBe(0);
+  });
+
+  it('copies a frame into a free slot with its copy function, and onto the heap when none is free or it does not fit', () => {
+    const copy = vi.fn((target: Uint8Array, source: Uint8Array) => {
+      target.set(source);
+    });
+    const p = new SharedFramePool({ slots: 1, slotBytes: 64, poisonReleased: false, copy });
+    const source = Uint8Array.from({ length: 48 }, (_, i) => i + 1);
+    const inSlot = p.copyIn(source);
+    expect(p.slotOf(inSlot)).toBe(0);
+    expect(copy).toHaveBeenCalledTimes(1);
+    expect(Array.from(inSlot)).toEqual(Array.from(source));
+    // Every slot busy: a heap copy, not through the slot copy.
+    const overflow = p.copyIn(source);
+    expect(overflow.buffer).not.toBe(p.buffer);
+    expect(Array.from(overflow)).toEqual(Array.from(source));
+    p.release(inSlot);
+    const tooLarge = p.copyIn(new Uint8Array(65).fill(9));
+    expect(tooLarge.buffer).not.toBe(p.buffer);
+    expect(tooLarge.length).toBe(65);
+    expect(p.inUse).toBe(0);
+    expect(copy).toHaveBeenCalledTimes(1);
+    // moveIntoPool fills its slot the same way.
+    const moved = p.moveIntoPool(overflow);
+    expect(moved === undefined ? undefined : p.slotOf(moved)).toBe(0);
+    expect(copy).toHaveBeenCalledTimes(2);
+    expect(Array.from(moved ?? [])).toEqual(Array.from(source));
   });
 });
