@@ -142,6 +142,10 @@ export class DescriptorRing {
   #reserved = -1;
   /** Consumer: where a payload is copied before its visitor sees it (never shared memory). */
   readonly #scratch: Buffer;
+  /** Consumer: {@link #scratch} as words, copied into a word at a time. */
+  readonly #scratchWords: Uint32Array;
+  /** Consumer: every entry's payload area as words (empty without payload kinds). */
+  readonly #payloadWords: Uint32Array;
   readonly #sab: SharedArrayBuffer;
   readonly #onViolation: ((violation: RingViolation) => void) | undefined;
   #expectedGeneration: number | undefined;
@@ -197,7 +201,11 @@ export class DescriptorRing {
     this.#inPayload = options.inPayload;
     this.#payloadOffset = ring.payloadOffset;
     this.#payloadBytes = ring.payloadBytes;
-    this.#scratch = Buffer.alloc(options.role === 'consumer' && options.inPayload !== undefined ? ring.payloadBytes : 0);
+    const payloads = options.role === 'consumer' && options.inPayload !== undefined;
+    const scratch = new ArrayBuffer(payloads ? ring.payloadBytes : 0);
+    this.#scratch = Buffer.from(scratch);
+    this.#scratchWords = new Uint32Array(scratch);
+    this.#payloadWords = payloads ? new Uint32Array(sab, ring.payloadOffset, (ring.capacity * ring.payloadBytes) / 4) : new Uint32Array(0);
     this.#sab = sab;
     this.#onViolation = options.onViolation;
     this.expectedGeneration = options.expectedGeneration;
@@ -393,10 +401,16 @@ export class DescriptorRing {
             this.#fail('generation', `descriptor ${counter}: generation ${generation}, expected ${expected}`);
             return delivered;
           }
-          // Copied before anything reads it: the peer may rewrite its payload at any time. The
-          // whole area (a few hundred bytes, one memmove): Buffer#copy of `length` bytes would
-          // allocate a view per descriptor.
-          if (inPayload && length > 0) this.#scratch.set(this.#payloadAt(index));
+          // Copied before anything reads it: the peer may rewrite its payload at any time. Its
+          // words, in a loop of plain loads: TypedArray#set of the area would be a builtin call
+          // into V8's relaxed copy of all of it, Buffer#copy of `length` bytes a view per call.
+          if (inPayload && length > 0) {
+            const from = index * (this.#payloadBytes >>> 2);
+            const words = (length + 3) >>> 2;
+            const source = this.#payloadWords;
+            const target = this.#scratchWords;
+            for (let w = 0; w < words; w++) target[w] = source[from + w] ?? 0;
+          }
           this.#counter = (counter + 1) >>> 0;
           delivered++;
           visit({ slot, length, seq: seqHi * TWO_POW_32 + seqLo, generation, kind, width, height, formatCode, timestamp, aux }, this.#scratch);
@@ -481,8 +495,8 @@ function checkRingFits(sab: SharedArrayBuffer, ring: RingLayout): void {
     throw new RangeError(`DescriptorRing: capacity must be a power of two, got ${capacity}`);
   }
   const end = Math.max(ring.descriptorsOffset + capacity * DESCRIPTOR_BYTES, ring.payloadOffset + capacity * ring.payloadBytes);
-  if (!Number.isSafeInteger(ring.payloadBytes) || ring.payloadBytes < 0) {
-    throw new RangeError(`DescriptorRing: payloadBytes must be a non-negative integer, got ${ring.payloadBytes}`);
+  if (!Number.isSafeInteger(ring.payloadBytes) || ring.payloadBytes < 0 || ring.payloadBytes % 4 !== 0) {
+    throw new RangeError(`DescriptorRing: payloadBytes must be a non-negative multiple of 4, got ${ring.payloadBytes}`);
   }
   for (const offset of [ring.headOffset, ring.tailOffset, ring.descriptorsOffset, ring.payloadOffset]) {
     if (!Number.isSafeInteger(offset) || offset < 0 || offset % 8 !== 0) {
