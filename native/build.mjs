@@ -6,10 +6,18 @@
 // when it is missing. Every failure path therefore prints one warning line and
 // exits 0.
 //
-//   node native/build.mjs          build unless an up-to-date, loadable addon exists
-//   node native/build.mjs --force  always rebuild
+//   node native/build.mjs             build unless an up-to-date, loadable addon exists
+//                                     (a local build, or the prebuilt one npm pack shipped)
+//   node native/build.mjs --force     always rebuild
+//   node native/build.mjs --prebuild  build if needed, then copy the addon to
+//                                     prebuilds/<platform>-<arch>/plugin_seam_shm.abi<N>.node
+//                                     (package.json "prepack": the tarball ships it, so an
+//                                     install that runs no script, or has no compiler, on
+//                                     this platform and Node major still shares memory)
+//
+// npm's --build-from-source (npm_config_build_from_source) skips the prebuilt.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +27,10 @@ const packageRoot = path.dirname(nativeDir);
 const addonPath = path.join(nativeDir, 'build', 'Release', 'plugin_seam_shm.node');
 const sources = [path.join(nativeDir, 'binding.gyp'), path.join(nativeDir, 'src', 'shm.cc')];
 const force = process.argv.includes('--force');
+const prebuild = process.argv.includes('--prebuild');
+const fromSource = force || prebuild || /^(true|1)$/.test(process.env.npm_config_build_from_source ?? '');
+// The same name src/transport/shmBinding.ts looks for (prebuiltAddonPath there).
+const prebuiltPath = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, `plugin_seam_shm.abi${process.versions.modules}.node`);
 
 /** @param {string} reason */
 function giveUp(reason) {
@@ -29,14 +41,19 @@ function giveUp(reason) {
   process.exit(0);
 }
 
-/** An addon newer than its sources that this very Node can load needs no rebuild. */
-function isUpToDate() {
-  if (!existsSync(addonPath)) return false;
-  const builtAt = statSync(addonPath).mtimeMs;
-  if (sources.some((file) => statSync(file).mtimeMs > builtAt)) return false;
+/**
+ * An addon not older than its sources that this very Node can load needs no rebuild. (In an
+ * installed tarball every file has npm's fixed mtime: equal, so up to date.)
+ * @param {string} file
+ */
+function isUpToDate(file) {
+  if (!existsSync(file)) return false;
+  const builtAt = statSync(file).mtimeMs;
+  if (sources.some((source) => statSync(source).mtimeMs > builtAt)) return false;
   try {
-    // Loading proves the ABI matches this Node (a different major would throw).
-    createRequire(import.meta.url)(addonPath);
+    // Loading proves the ABI matches this Node (a different major would throw), and the
+    // platform and C library (a glibc build on musl would throw).
+    createRequire(import.meta.url)(file);
     return true;
   } catch {
     return false;
@@ -75,9 +92,25 @@ function nodeGypCommand() {
   return { command: 'npm', args: ['exec', '--yes', '--', 'node-gyp'] };
 }
 
+/** --prebuild: the built addon, copied to where the runtime looks for a prebuilt one. */
+function copyPrebuilt() {
+  if (!prebuild) return;
+  mkdirSync(path.dirname(prebuiltPath), { recursive: true });
+  copyFileSync(addonPath, prebuiltPath);
+  console.log(`plugin-seam: prebuilt ${path.relative(packageRoot, prebuiltPath)}`);
+}
+
+// A build that fails must not leave an older prebuilt to be packed as if it were this one.
+if (prebuild) rmSync(prebuiltPath, { force: true });
 if (process.platform !== 'linux') giveUp(`memfd sealing is Linux-only, platform is ${process.platform}`);
-if (!force && isUpToDate()) {
+if (!force && isUpToDate(addonPath)) {
   console.log(`plugin-seam: ${path.relative(packageRoot, addonPath)} is up to date`);
+  copyPrebuilt();
+  process.exit(0);
+}
+if (!fromSource && isUpToDate(prebuiltPath)) {
+  // The runtime loads it from there: nothing to compile.
+  console.log(`plugin-seam: using the prebuilt ${path.relative(packageRoot, prebuiltPath)}`);
   process.exit(0);
 }
 
@@ -103,3 +136,4 @@ try {
   giveUp(`built but failed to load: ${error instanceof Error ? error.message : String(error)}`);
 }
 console.log(`plugin-seam: built ${path.relative(packageRoot, addonPath)}`);
+copyPrebuilt();

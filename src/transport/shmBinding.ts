@@ -91,6 +91,21 @@ export const SHM_ADDON_DISABLE_ENV = 'PLUGIN_SEAM_NO_ADDON';
 
 const PACKAGE_NAME = 'plugin-seam';
 const ADDON_RELATIVE_PATH = path.join('native', 'build', 'Release', 'plugin_seam_shm.node');
+
+/**
+ * Where `npm pack` puts the addon it built (`native/build.mjs --prebuild`), for installs that
+ * compile nothing: npm may run no install script (`--ignore-scripts`, or npm's policy for
+ * dependencies' scripts), and a machine may have no compiler. Keyed by platform, CPU and
+ * Node's module ABI (`process.versions.modules`): the addon uses V8's API, which changes
+ * with every Node major. Exported for the build script's tests and for diagnostics.
+ */
+export function prebuiltAddonPath(
+  platform: string = process.platform,
+  arch: string = process.arch,
+  abi: string = process.versions.modules,
+): string {
+  return path.join('prebuilds', `${platform}-${arch}`, `plugin_seam_shm.abi${abi}.node`);
+}
 // futexWait/futexWake/schedYield/copyBytes are not required: an addon built before them still shares
 // memory (callers check for them and do without a blocking park or a yield).
 const FUNCTIONS = ['createSegment', 'mapSegment', 'closeFd', 'setParentDeathSignal', 'seals'] as const;
@@ -138,19 +153,24 @@ function attemptLoad(): LoadOutcome {
   if (root === undefined) {
     return { reason: `could not find the ${PACKAGE_NAME} package root above ${import.meta.url}` };
   }
-  const file = path.join(root, ADDON_RELATIVE_PATH);
-  if (!existsSync(file)) {
-    return { reason: `${file} is missing (the install-time build failed or was skipped; run npm run build:native)` };
-  }
-  try {
-    const loaded: unknown = createRequire(import.meta.url)(file);
-    if (!isShmBinding(loaded)) {
-      return { reason: `${file} does not export the expected functions (stale build? run npm run build:native)` };
+  // A build made on this machine first (it matches this Node exactly), then the prebuilt.
+  const reasons: string[] = [];
+  for (const relative of [ADDON_RELATIVE_PATH, prebuiltAddonPath()]) {
+    const file = path.join(root, relative);
+    if (!existsSync(file)) {
+      reasons.push(`${file} is missing`);
+      continue;
     }
-    return { binding: loaded };
-  } catch (error) {
-    return { reason: `${file} failed to load: ${error instanceof Error ? error.message : String(error)}` };
+    try {
+      const loaded: unknown = createRequire(import.meta.url)(file);
+      if (isShmBinding(loaded)) return { binding: loaded };
+      reasons.push(`${file} does not export the expected functions (stale build? run npm run build:native)`);
+    } catch (error) {
+      // Another platform's or Node's build, or a glibc build on musl: the next candidate.
+      reasons.push(`${file} failed to load: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
+  return { reason: `${reasons.join('; ')} (the install-time build failed or was skipped; run npm run build:native)` };
 }
 
 function isShmBinding(value: unknown): value is ShmBinding {

@@ -3,9 +3,10 @@
  * there. Packs the repository into a temporary directory, installs the tarball into an
  * empty ES-module project in another one, and runs examples/hello-world from that install
  * in every mode. This proves that dist/ (with its guest entries for workers and child
- * processes), the exports map and the native addon's source build work outside this
- * repository. It uses the network only for the three runtime dependencies, and prefers
- * npm's cache.
+ * processes), the exports map and the native addon work outside this repository: built
+ * from source by the install script (`npm_config_build_from_source`), and prebuilt (`npm pack`
+ * ships the addon it built) in a second install that runs no script at all. It uses the
+ * network only for the three runtime dependencies, and prefers npm's cache.
  *
  * Slow by nature (the addon is compiled from source during the install): its own, generous
  * deadlines. Run `npm run build` first: the tarball ships dist/ as it is.
@@ -15,13 +16,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prebuiltAddonPath } from '../../src/transport/shmBinding.js';
 import { describeRun, runProcess, type ProcessResult } from '../examples/runNode.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PACK_DEADLINE_MS = 60_000;
 const INSTALL_DEADLINE_MS = 150_000;
 const RUN_DEADLINE_MS = 15_000; // below the test timeout, so a hung run is killed with its output kept
-const SETUP_TIMEOUT_MS = PACK_DEADLINE_MS + INSTALL_DEADLINE_MS + 10_000;
+const SETUP_TIMEOUT_MS = PACK_DEADLINE_MS + 2 * INSTALL_DEADLINE_MS + 10_000;
+/** What `npm pack` prebuilds here (this platform, CPU and Node ABI), as the runtime names it. */
+const PREBUILT = prebuiltAddonPath().split(path.sep).join('/');
 
 /**
  * The environment of the nested npm commands: ours, minus what an enclosing `npm test`
@@ -38,8 +42,14 @@ function npmEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function npm(args: readonly string[], cwd: string, timeoutMs: number): Promise<ProcessResult> {
-  return runProcess('npm', args, { cwd, timeoutMs, env: npmEnv() });
+function npm(args: readonly string[], cwd: string, timeoutMs: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<ProcessResult> {
+  return runProcess('npm', args, { cwd, timeoutMs, env: { ...npmEnv(), ...extraEnv } });
+}
+
+/** An empty ES-module project with examples/hello-world in it, outside this repository. */
+async function consumerProject(dir: string): Promise<void> {
+  await cp(path.join(root, 'examples', 'hello-world'), path.join(dir, 'hello-world'), { recursive: true });
+  await writeFile(path.join(dir, 'package.json'), `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`);
 }
 
 function expectSuccess(label: string, result: ProcessResult): void {
@@ -56,6 +66,10 @@ async function sourceModules(): Promise<Set<string>> {
 describe('the packed package, installed in an empty project', () => {
   let workDir: string;
   let consumerDir: string;
+  /** Installed with --ignore-scripts: only what the tarball holds, nothing built. */
+  let scriptlessDir: string;
+  /** Installed as a user would: the install script finds the prebuilt addon. */
+  let defaultInstall: ProcessResult;
   let shipped: string[];
   let install: ProcessResult;
 
@@ -63,6 +77,7 @@ describe('the packed package, installed in an empty project', () => {
     workDir = await mkdtemp(path.join(tmpdir(), 'plugin-seam-pack-'));
     const packDir = path.join(workDir, 'pack');
     consumerDir = path.join(workDir, 'consumer');
+    scriptlessDir = path.join(workDir, 'scriptless');
 
     await mkdir(packDir);
     const pack = await npm(['pack', '--pack-destination', packDir], root, PACK_DEADLINE_MS);
@@ -79,19 +94,28 @@ describe('the packed package, installed in an empty project', () => {
       .filter((line) => line.length > 0 && !line.endsWith('/'))
       .map((line) => line.replace(/^package\//, ''));
 
-    // An empty ES-module project, outside this repository, so nothing resolves back to it.
-    await cp(path.join(root, 'examples', 'hello-world'), path.join(consumerDir, 'hello-world'), { recursive: true });
-    await writeFile(
-      path.join(consumerDir, 'package.json'),
-      `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`,
-    );
-    // --foreground-scripts: the package's install script prints whether it built the addon.
+    // Empty ES-module projects, outside this repository, so nothing resolves back to it.
+    const defaultDir = path.join(workDir, 'default');
+    await consumerProject(consumerDir);
+    await consumerProject(scriptlessDir);
+    await consumerProject(defaultDir);
+    // --foreground-scripts: the package's install script prints whether it built the addon;
+    // build from source (as on a platform or Node major without a prebuilt addon), not the
+    // prebuilt one the tarball holds.
     install = await npm(
       ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'],
       consumerDir,
       INSTALL_DEADLINE_MS,
+      { npm_config_build_from_source: 'true' },
     );
     expectSuccess('npm install <tarball>', install);
+    const [scriptless, byDefault] = await Promise.all([
+      npm(['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--ignore-scripts'], scriptlessDir, INSTALL_DEADLINE_MS),
+      npm(['install', tarball, '--no-audit', '--no-fund', '--prefer-offline', '--foreground-scripts'], defaultDir, INSTALL_DEADLINE_MS),
+    ]);
+    expectSuccess('npm install --ignore-scripts <tarball>', scriptless);
+    expectSuccess('npm install <tarball> (prebuilt)', byDefault);
+    defaultInstall = byDefault;
   }, SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -114,6 +138,7 @@ describe('the packed package, installed in an empty project', () => {
       'native/binding.gyp',
       'native/build.mjs',
       'native/src/shm.cc',
+      PREBUILT,
     ]) {
       expect(shipped, `missing from the tarball: ${file}`).toContain(file);
     }
@@ -126,7 +151,7 @@ describe('the packed package, installed in an empty project', () => {
         /^native\/build\//.test(file) ||
         (file.endsWith('.ts') && !file.endsWith('.d.ts')) ||
         /(^|\/)(tsconfig[^/]*\.json|eslint\.config\.[cm]?js|vitest\.config\.[cm]?[jt]s|typedoc\.json|package-lock\.json|\.gitignore|\.npmrc)$/.test(file) ||
-        /\.(tsbuildinfo|tgz|o|node|log)$/.test(file),
+        (/\.(tsbuildinfo|tgz|o|node|log)$/.test(file) && file !== PREBUILT),
     );
     expect(unwanted).toEqual([]);
   });
@@ -171,6 +196,24 @@ describe('the packed package, installed in an empty project', () => {
     expect(lines).toContain(`mode: ${mode}, transport: ${transport}`);
     expect(lines).toContain('reply: Hello, world!');
     expect(lines).toContain('final state: stopped');
+  });
+
+  it('compiles nothing in a default install: the install script takes the prebuilt addon', () => {
+    const output = `${defaultInstall.stdout}${defaultInstall.stderr}`;
+    expect(output, describeRun('npm install (prebuilt)', defaultInstall)).toContain(`plugin-seam: using the prebuilt ${PREBUILT}`);
+    expect(output).not.toContain('plugin-seam: built');
+  });
+
+  it('shares memory from the prebuilt addon in an install that ran no script and compiled nothing', async () => {
+    await expect(stat(path.join(scriptlessDir, 'node_modules', 'plugin-seam', 'native', 'build'))).rejects.toMatchObject({ code: 'ENOENT' });
+    const prebuilt = await stat(path.join(scriptlessDir, 'node_modules', 'plugin-seam', PREBUILT));
+    expect(prebuilt.isFile()).toBe(true);
+    const result = await runProcess(process.execPath, ['hello-world/host.mjs', 'isolated'], { cwd: scriptlessDir, timeoutMs: RUN_DEADLINE_MS });
+    expectSuccess('hello-world isolated, prebuilt addon', result);
+    expect(result.stderr).toBe('');
+    const lines = result.stdout.split('\n');
+    expect(lines).toContain('mode: isolated, transport: shared-memory');
+    expect(lines).toContain('reply: Hello, world!');
   });
 
   it('falls back, visibly, to copying frames when the addon is unavailable', async () => {
