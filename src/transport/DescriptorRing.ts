@@ -110,8 +110,9 @@ function isU32(value: number): boolean {
  * counter, reads the peer's counter once per use with `Atomics.load`, and reads each word of
  * a descriptor out of shared memory exactly once, into a local, which is then validated and
  * used — shared memory is never read again for it, so a peer that flips words cannot slip a
- * value past validation (no double fetch; ECMAScript's memory model does not let a compiler
- * read a shared location again for a value already read). Any broken rule makes the ring
+ * value past validation (no double fetch: V8 keeps a loaded value in a register or on the
+ * stack and never loads it again; the TOCTOU test, a thread rewriting entries while they are
+ * drained, fails for code that reads a word twice). Any broken rule makes the ring
  * `violation`-ed: sticky, reported to `onViolation`, and from then on `drain` delivers
  * nothing and `tryPush` accepts nothing. The host's answer to a violation is to end the
  * guest, not to resynchronise with it.

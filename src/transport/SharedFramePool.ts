@@ -49,10 +49,11 @@ export class SharedFramePool implements FramePool {
   readonly #copy: CopyBytesFn;
 
   /**
+   * @param options slots, their size, poisoning; `copy` fills a slot (default:
+   *   {@link sharedCopy}, the addon's memmove when it is loaded).
    * @param allocate makes the shared buffer of a given size (default: an in-process
    *   `SharedArrayBuffer`; isolated mode passes the addon's sealed memfd segment, with the
    *   `close` that releases its descriptor).
-   *   `options.copy` fills a slot (default: {@link sharedCopy}, the addon's when loaded).
    */
   constructor(
     options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean; readonly copy?: CopyBytesFn },
