@@ -92,6 +92,8 @@ export class ModelSystem {
   readonly blocking = new Set<string>();
   /** Longest real time a host event-loop turn took while the model waited (ms). */
   maxStallMs = 0;
+  /** What the run is doing now (a command, or begin/finish/dispose): named if it gets stuck. */
+  phase = 'begin';
   /** What happened in this run, for the property's summary. */
   readonly stats = { predictions: 0, kills: 0, freezes: 0, finishMs: 0 };
   readonly #violations: string[] = [];

@@ -38,6 +38,7 @@ abstract class Command implements ModelCommand {
   }
 
   async run(_model: Model, r: ModelSystem): Promise<void> {
+    r.phase = this.toString();
     await this.act(r);
     await r.settle();
     r.check();

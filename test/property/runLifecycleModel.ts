@@ -3,7 +3,8 @@
 // tear everything down. Used by the properties and by the regression replay alike.
 import fc from 'fast-check';
 import type { Mode } from 'plugin-seam';
-import { ModelSystem } from './ModelSystem.js';
+import { KitDeadlineExceeded, withDeadline } from '../../src/testing/withDeadline.js';
+import { ModelSystem, ModelViolation } from './ModelSystem.js';
 import type { ModelPlan, StartFault } from './ModelSystem.js';
 import type { InputOutcome } from './CallTracker.js';
 import type { Model, ModelCommand } from './modelCommands.js';
@@ -33,6 +34,15 @@ export function modelPlan(mode: Mode): fc.Arbitrary<ModelPlan> {
   });
 }
 
+/**
+ * A run still going after this much real time is stuck: it fails, naming the command it was
+ * in, so fast-check reports (and shrinks) its commands and seed. Without it a run that never
+ * ends surfaces only as the test's own timeout, commands lost. Runs take ~0.3 s on average;
+ * the slowest legitimate ones (start and stop deadlines, a frozen generation, on a loaded
+ * machine) a few seconds.
+ */
+export const RUN_DEADLINE_MS = 45_000;
+
 /** What one run ended with: every failure (`class/cause`, in order) and the outcomes seen. */
 export interface ModelRunReport {
   readonly failures: readonly string[];
@@ -51,6 +61,8 @@ export interface RunOptions {
   readonly stats?: ModelStats;
   /** Run every check, even those a known bug breaks (a known bug's reproduction). */
   readonly despiteKnownBugs?: boolean;
+  /** Real time the run (and, apart, its teardown) may take; default {@link RUN_DEADLINE_MS}. */
+  readonly deadlineMs?: number;
 }
 
 /**
@@ -71,13 +83,21 @@ export async function runLifecycleModel(mode: Mode, plan: ModelPlan, commands: I
   });
   const hook = globalThis as SchedulerHook;
   const scheduler = options.scheduler;
+  const deadlineMs = options.deadlineMs ?? RUN_DEADLINE_MS;
+  const stuck = (error: unknown): never => {
+    if (error instanceof KitDeadlineExceeded) {
+      throw new ModelViolation([`the run was still going after ${deadlineMs} ms, in: ${system.phase}`], system.observer.trail);
+    }
+    throw error;
+  };
   const t0 = performance.now();
-  try {
+  const run = async (): Promise<void> => {
     await system.begin();
     const tb = performance.now();
     if (scheduler === undefined) {
       await fc.asyncModelRun(() => ({ model: {} satisfies Model, real: system }), commands);
       const tc = performance.now();
+      system.phase = 'finish';
       await system.finish();
       if (process.env.DBG) console.log(`begin ${(tb - t0).toFixed(0)} cmds ${(tc - tb).toFixed(0)} finish ${(performance.now() - tc).toFixed(0)} :: ${[...commands].map(String).join(',')} ${JSON.stringify(plan)} ${JSON.stringify(system.p.status.counters)}`);
     } else {
@@ -85,11 +105,24 @@ export async function runLifecycleModel(mode: Mode, plan: ModelPlan, commands: I
       await fc.scheduledModelRun(scheduler, () => ({ model: {} satisfies Model, real: system }), commands);
       // Steps begun from here on are plain promises; those still waiting are released.
       delete hook.__seamModelScheduler;
+      system.phase = 'finish';
       await system.finish(() => scheduler.waitIdle());
     }
+  };
+  let failed = false;
+  try {
+    await withDeadline(run(), deadlineMs, 'the run').catch(stuck);
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
     delete hook.__seamModelScheduler;
-    await system.dispose();
+    system.phase = 'dispose';
+    // Bounded too, apart: a teardown that never ends is a failure of its own, reported
+    // unless the run already failed (that report comes first).
+    await withDeadline(system.dispose(), deadlineMs, 'the teardown').catch((error: unknown) => {
+      if (!failed) stuck(error);
+    });
     options.stats?.add(system, [...commands].length, performance.now() - t0);
   }
   return {
