@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import type { Mode } from 'plugin-seam';
 import { ModelStats } from './ModelStats.js';
 import { lifecycleProperty } from './lifecycleProperty.js';
+import { RUN_WORST_MS } from './runLifecycleModel.js';
 import { monitorLoopStall } from '../fixtures/loopStall.js';
 
 /**
@@ -20,9 +21,9 @@ import { monitorLoopStall } from '../fixtures/loopStall.js';
  */
 export function describeLifecycleProperty(mode: Mode, defaultRuns: number): void {
   const runs = Number(process.env.SEAM_PROPERTY_RUNS ?? defaultRuns);
-  // Generous (isolated runs spawn processes). Shrinking stops 15 s before it, so the
-  // smallest counterexample found so far is still printed.
-  const timeoutMs = 60_000 + runs * 1_500;
+  // Generous (isolated runs spawn processes). No run starts later than 15 s plus the longest
+  // a run can last before it, so the smallest counterexample found so far is still printed.
+  const timeoutMs = 60_000 + runs * 1_500 + RUN_WORST_MS;
   describe(`lifecycle model [${mode}]`, () => {
     it('keeps every invariant under random commands and faults', async () => {
       const delay = monitorEventLoopDelay({ resolution: 10 });
@@ -37,7 +38,7 @@ export function describeLifecycleProperty(mode: Mode, defaultRuns: number): void
       process.on('unhandledRejection', record);
       process.on('uncaughtException', record);
       try {
-        await fc.assert(lifecycleProperty(mode, stats), { numRuns: runs, interruptAfterTimeLimit: timeoutMs - 15_000, markInterruptAsFailure: false });
+        await fc.assert(lifecycleProperty(mode, stats), { numRuns: runs, interruptAfterTimeLimit: timeoutMs - 15_000 - RUN_WORST_MS, markInterruptAsFailure: false });
       } finally {
         stall = stalls.stop();
         delay.disable();
