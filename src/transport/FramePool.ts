@@ -10,12 +10,11 @@ export interface FramePool {
   readonly inUse: number;
   /** A pooled buffer of `byteLength` bytes, waiting for one to be released if need be. */
   acquire(byteLength: number, signal?: AbortSignal): Promise<Uint8Array>;
-  /** A buffer of `byteLength` bytes now: pooled if one is free, otherwise a fresh heap buffer. */
-  take(byteLength: number): Uint8Array;
   /**
-   * A copy of `source` now, in a buffer as {@link take} gives one: the runtime's one copy of a
-   * frame the application keeps. The pool copies, as it knows its memory best (shared slots
-   * are filled faster by the addon than by `TypedArray#set`).
+   * A copy of `source` now, in a pooled buffer if one is free, otherwise in a fresh heap
+   * buffer: the runtime's one copy of a frame the application keeps. It never waits, because
+   * refusing or dropping is the overflow policy's decision. The pool copies, as it knows its
+   * memory best (shared slots are filled faster by the addon than by `TypedArray#set`).
    */
   copyIn(source: Uint8Array): Uint8Array;
   /**
