@@ -102,7 +102,7 @@ const PEER_FRAME_CASES = /** @type {const} */ (['sab-copy', 'sab-inplace', 'fork
 
 const NOTES = [
   'round trip: one input in flight, submit -> outcome (frame: 64 B gray, own buffer, through connect; message: 64-char string through send, echoed); peers: bench/peers (fork-* = process.send json/advanced, uds = Unix socket).',
-  'pipelined: 64 inputs in flight; inline mode delivers one at a time by design (maxInFlight 1); isolated copy transport hands the plugin one input at a time.',
+  'pipelined: 64 inputs in flight; inline mode delivers one at a time by design (maxInFlight 1); the isolated copy transport holds 64 too (its start record stands in for the shared fence words).',
   'isolated (copy transport): the same instance in a child bench process run with PLUGIN_SEAM_NO_ADDON=1 (frames over the pipe); its repetitions are interleaved with the others (requested over IPC, outside the timed section).',
   'frames: 4 in flight; ours = fixed count per rep (calibrated to ~durationMs), first submit -> last outcome; zero-copy = acquire, write 1 byte, connect; one-copy = own buffer (copied once into a slot).',
   'every consumer (peers and the bench plugin) reads every 4096th byte of a frame; MB = 1e6 B.',

@@ -45,6 +45,8 @@ export function isolatedRatios(r, { rt, pl, fr, entry }) {
     entry('4K: isolated one-copy time / memcpy time', fr('memcpy', '4K'), fr('isolated one-copy', '4K'), 'memcpy f/s / one-copy f/s', null),
     entry('rt p50: isolated frame, copy / shared-memory transport', rt('isolated frame (copy transport)'), rt('isolated frame'), 'p50 µs / p50 µs', null),
     entry('rt p50: isolated message, copy / shared-memory transport', rt('isolated message (copy transport)'), rt('isolated message'), 'p50 µs / p50 µs', null),
+    entry('pipelined: isolated frame, copy transport / process.send json', pl('isolated frame (copy transport)'), pl('fork-json'), 'inputs/s / msg/s', null),
+    entry('pipelined: isolated message, copy transport / process.send json', pl('isolated message (copy transport)'), pl('fork-json'), 'inputs/s / msg/s', null),
     entry(
       'recovery: isolated kill -> running / bare spawn -> 1st message',
       { med: l?.recoverMs ?? Number.NaN, reps: (l?.reps ?? []).map((x) => x.recoverMs) },

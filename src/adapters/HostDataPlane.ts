@@ -78,6 +78,13 @@ export interface HostDataPlaneOptions {
   readonly rings: { readonly buffer: SharedArrayBuffer; readonly layout: SegmentLayout } | undefined;
   /** The heartbeat/fence words the guest shares; undefined in copy-only transport. */
   readonly control: Int32Array | undefined;
+  /**
+   * Copy-only transport: the fence of a start record (StartRecordFile) in place of the control
+   * words. Raises it and returns the last `dseq` the guest started, given that it started
+   * every one up to `floor`. Undefined: the transport hands over one delivery at a time, and
+   * a fence counts none as unstarted.
+   */
+  readonly startRecord?: { fence(floor: number): number } | undefined;
   /** Posts a data-plane message to the guest (copies synchronously). */
   readonly post: (message: HostToGuest) => void;
   /** How to wake a guest parked on the submit ring (default `Atomics.notify`). */
@@ -366,7 +373,7 @@ export class HostDataPlane {
   fence(): FenceResult {
     const control = this.#options.control;
     const completed = new Map<number, DeliveryResult>();
-    if (control === undefined) return { unstarted: [], completed };
+    if (control === undefined) return { unstarted: this.#unstartedByRecord(), completed };
     Atomics.store(control, CONTROL_FENCE, 1);
     // The guest rings per batch: outcomes already on the ring are done, not lost.
     this.#fenced = completed;
@@ -380,6 +387,23 @@ export class HostDataPlane {
     const unstarted: number[] = [];
     for (const [seq, waiting] of this.#waiting) if (waiting.dseq > started) unstarted.push(seq);
     return { unstarted, completed };
+  }
+
+  /**
+   * Without shared memory every outcome came by message, so nothing is left to drain: the
+   * start record alone tells which pending deliveries the guest never started. Every
+   * delivery before the oldest pending one settled, so was started.
+   */
+  #unstartedByRecord(): number[] {
+    const record = this.#options.startRecord;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const waiting of this.#waiting.values()) oldest = Math.min(oldest, waiting.dseq);
+    if (record === undefined || oldest === Number.POSITIVE_INFINITY) return [];
+    // Untrusted in isolated mode: a lie only changes which of the guest's own inputs are retried.
+    const started = record.fence(oldest - 1);
+    const unstarted: number[] = [];
+    for (const [seq, waiting] of this.#waiting) if (waiting.dseq > started) unstarted.push(seq);
+    return unstarted;
   }
 
   /**

@@ -353,10 +353,35 @@ export function isDoorbellPayload(payload: Uint8Array): boolean {
   return true;
 }
 
-/** Child fds of the isolated guest: the control pipe, then the shared segments. */
+/** Child fds of the isolated guest: the control pipe, the shared segments, the start record. */
 export const CHILD_FD_PIPE = 3;
 export const CHILD_FD_FRAMES = 4;
 export const CHILD_FD_RINGS = 5;
+export const CHILD_FD_START_RECORD = 6;
+
+/**
+ * The start record of the copy transport: a two-byte file both processes hold open (unlinked
+ * as soon as it is created), standing in for CONTROL_STARTED and CONTROL_FENCE where no
+ * memory is shared. Byte {@link START_RECORD_STARTED} is the low byte of the `dseq` of the
+ * last delivery the guest started, written before the plugin sees it; byte
+ * {@link START_RECORD_FENCE} is non-zero once the host fenced the generation. The guest
+ * writes, then reads the fence; the host writes the fence, then reads: a write to a file is
+ * seen by every read that begins after it returned (POSIX), so, as with the atomics, a
+ * delivery the host counts as never started is one the guest will never start. Single bytes,
+ * because a read racing a write may see part of a longer value; the host knows the `dseq` to
+ * within the deliveries in flight, fewer than 256 (see {@link decodeStartedByte}).
+ */
+export const START_RECORD_STARTED = 0;
+export const START_RECORD_FENCE = 1;
+export const START_RECORD_BYTES = 2;
+
+/**
+ * The `dseq` a start record's byte names, given `floor`: the guest had started every delivery
+ * up to `floor` (their outcomes arrived), and no more than `floor + 255` were handed over.
+ */
+export function decodeStartedByte(byte: number, floor: number): number {
+  return floor + ((byte - floor) & 0xff);
+}
 
 /**
  * What the isolated guest receives after its `hello`. Shared memory arrives as inherited
@@ -380,4 +405,9 @@ export interface IsolatedLaunch {
   readonly rings:
     | { readonly byteLength: number; readonly layout: import('../transport/segmentLayout.js').SegmentLayout; readonly controlOffset: number }
     | undefined;
+  /**
+   * Copy transport only: the start record is open on fd {@link CHILD_FD_START_RECORD}, so the
+   * host may hand over many deliveries at once. Without it, one at a time.
+   */
+  readonly startRecord: boolean;
 }

@@ -70,6 +70,32 @@ describe('isolated faults: crashes, kills, hangs', () => {
     expectBalanced(p);
   });
 
+  // What the process wrote before it died is read before its death is handled: the outcomes
+  // of the inputs it finished (20 pipelined echoes) and the outputs it emitted all arrive;
+  // only the input it died in is lost, in either transport.
+  it('B4: outputs and outcomes written just before a SIGKILL arrive; only the input it died in is lost', async () => {
+    const h = harness();
+    const p = await h.running({ fixture: 'faults' });
+    const bursts: unknown[] = [];
+    p.outputs$.subscribe((o) => {
+      if (o.channel === 'burst') bursts.push(o.value);
+    });
+    const COUNT = 200;
+    for (let round = 1; round <= 3; round++) {
+      bursts.length = 0;
+      const echoes = Array.from({ length: 20 }, (_, i) => p.send({ op: 'echo', value: i }));
+      const died = p.send({ op: 'emit-die', count: COUNT }).catch((e: unknown) => e);
+      expect(await Promise.all(echoes)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      const error = await died;
+      expect(error).toBeInstanceOf(LostWhileRunning);
+      expect(error).toMatchObject({ failureCause: 'signal', generation: round });
+      expect(bursts).toEqual(Array.from({ length: COUNT }, (_, i) => i));
+      expect(p.status.counters).toMatchObject({ accepted: 21 * round, done: 20 * round, lost: round });
+      expectBalanced(p);
+      await h.restart(p);
+    }
+  });
+
   // B3: process.exit(0) in the middle of a frame is still a loss (code 0); the frame's
   // outcome is `lost`.
   it('B3: process.exit(0) inside onFrame is lost/exit with code 0 and the frame is lost', async () => {

@@ -82,6 +82,13 @@ export interface GuestChannel {
    * that `wake` resolves directly, saving the extra turn an `Atomics.waitAsync` would take.
    */
   readonly doorbellByMessage?: boolean;
+  /**
+   * Where no memory is shared with the host (the isolated copy transport): publishes the
+   * start of delivery `dseq` in the start record, then reads its fence, and returns whether
+   * the host has fenced the generation (see START_RECORD_STARTED). Default: the control
+   * block's CONTROL_STARTED and CONTROL_FENCE words.
+   */
+  readonly startFence?: (dseq: number) => boolean;
 }
 
 /** One delivery, with whether its outcome may go back on the complete ring. */
@@ -393,8 +400,7 @@ export class GuestSession {
       this.#channel.flush?.();
       // Publish, then check the fence (see CONTROL_FENCE): once the host has fenced this
       // generation, an input not yet started is never started here.
-      Atomics.store(this.#control, CONTROL_STARTED, next.dseq);
-      if (Atomics.load(this.#control, CONTROL_FENCE) !== 0) {
+      if (this.#publishStart(next.dseq)) {
         this.#running = false;
         this.#wakeHost();
         return;
@@ -411,6 +417,14 @@ export class GuestSession {
         return;
       }
     }
+  }
+
+  /** Publishes the start of `dseq`, then reads the fence; true when the host has fenced. */
+  #publishStart(dseq: number): boolean {
+    const startFence = this.#channel.startFence;
+    if (startFence !== undefined) return startFence(dseq);
+    Atomics.store(this.#control, CONTROL_STARTED, dseq);
+    return Atomics.load(this.#control, CONTROL_FENCE) !== 0;
   }
 
   /**

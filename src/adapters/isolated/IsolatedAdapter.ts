@@ -27,6 +27,7 @@ import { TokenBucket } from './TokenBucket.js';
 import { checkRpcReply } from './checkRpcReply.js';
 import { classifyExit } from './classifyExit.js';
 import { decodeGuestMessage } from './decodeGuestMessage.js';
+import { StartRecordFile } from './StartRecordFile.js';
 import { pipeEndpoint } from './pipeEndpoint.js';
 
 /** Deliveries in flight per generation over shared memory (and each ring's capacity). */
@@ -42,6 +43,12 @@ const REAP_DEADLINE_MS = 3_000;
  * exit by itself before it is killed and the stop fails (RELIABILITY F5, exit blocked).
  */
 const EXIT_DEADLINE_MS = 2_000;
+/**
+ * After the process exited, how long its death waits for the pipe to end (the kernel closed
+ * the child's end before it reported the exit; a descendant holding it is killed with the
+ * group): what the child wrote before it died — outcomes, outputs — is read first, not lost.
+ */
+const PIPE_DRAIN_MS = 50;
 /** Lines of each output stream's tail quoted in a failure's detail. */
 const TAIL_LINES = 3;
 /** What a child may send: messages per second (and burst), bytes per second (and burst). */
@@ -124,6 +131,8 @@ class IsolatedSession implements GenerationSession {
   readonly #rpc: ReturnType<typeof pipeEndpoint>;
   readonly #died: Promise<never>;
   readonly #launch: IsolatedLaunch;
+  /** Copy transport: the start record, closed at dispose (after the fence read it). */
+  readonly #startRecord: StartRecordFile | undefined;
   readonly #messages = new TokenBucket(MESSAGE_RATE.perSecond, MESSAGE_RATE.burst);
   readonly #bytes = new TokenBucket(BYTE_RATE.perSecond, BYTE_RATE.burst);
   readonly #heartbeatTimer: ReturnType<typeof setInterval>;
@@ -131,7 +140,10 @@ class IsolatedSession implements GenerationSession {
   readonly #launched: Promise<void>;
   #markLaunched: () => void = () => undefined;
   #hello = false;
+  /** The death was handled (after the pipe ended): see #onExit. */
   #exited = false;
+  /** Node reaped the process: its pid may belong to another process now, never signal it. */
+  #reaped = false;
   readonly #exit: Promise<void>;
   #markExited: () => void = () => undefined;
   /** The plugin's stop() returned: the process is expected to exit, and nothing it sends counts. */
@@ -156,9 +168,12 @@ class IsolatedSession implements GenerationSession {
     const pool = request.pool instanceof SharedFramePool && request.pool.fd !== undefined ? request.pool : undefined;
     const shared = pool !== undefined && binding !== undefined;
     this.transport = shared ? 'shared-memory' : 'copy';
-    // Without shared memory there is no fence word: hand over one input at a time, so a
-    // dying generation never holds inputs it did not start (as inline).
-    this.maxInFlight = shared ? RING_CAPACITY : 1;
+    // Without shared memory the start record stands in for the fence words; without that
+    // either, hand over one input at a time, so a dying generation never holds inputs it did
+    // not start (as inline).
+    const startRecord = shared ? undefined : StartRecordFile.create();
+    this.#startRecord = startRecord;
+    this.maxInFlight = shared || startRecord !== undefined ? RING_CAPACITY : 1;
     let ringsFd: number | undefined;
     let rings: { buffer: SharedArrayBuffer; layout: ReturnType<typeof computeSegmentLayout> } | undefined;
     let control: Int32Array | undefined;
@@ -180,6 +195,7 @@ class IsolatedSession implements GenerationSession {
       pool: shared ? pool : undefined,
       rings,
       control,
+      startRecord,
       post: (message) => {
         this.#send(message);
       },
@@ -213,6 +229,7 @@ class IsolatedSession implements GenerationSession {
       poisonReleased: request.poisonReleased,
       frames: shared ? { byteLength: pool.buffer.byteLength, ...pool.layout } : undefined,
       rings: rings === undefined ? undefined : { byteLength: rings.buffer.byteLength, layout: rings.layout, controlOffset: rings.layout.totalBytes },
+      startRecord: startRecord !== undefined,
     };
     this.#died = new Promise<never>((_resolve, reject) => {
       this.#reportDeath = (fault) => {
@@ -239,7 +256,7 @@ class IsolatedSession implements GenerationSession {
     if (isolation.permission !== undefined) args.push(...permissionFlags(isolation.permission, request.module));
     args.push(guestPath);
     this.#child = spawn(process.execPath, args, {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', shared ? pool.fd : 'ignore', ringsFd ?? 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', shared ? pool.fd : 'ignore', ringsFd ?? 'ignore', startRecord?.fd ?? 'ignore'],
       env: { ...isolation.env },
       // Its own process group: teardown signals reach the plugin's descendants too.
       detached: true,
@@ -251,7 +268,11 @@ class IsolatedSession implements GenerationSession {
       this.#onExit(null, null, { cause: 'spawn', detail: messageOf(error) });
     });
     this.#child.on('exit', (code, signal) => {
-      this.#onExit(code, signal, undefined);
+      this.#killGroup();
+      this.#reaped = true;
+      this.#afterPipeEnded(() => {
+        this.#onExit(code, signal, undefined);
+      });
     });
     this.#child.stdout?.on('data', (chunk: Buffer) => {
       this.#stdout.push(chunk);
@@ -363,11 +384,12 @@ class IsolatedSession implements GenerationSession {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#startRecord?.close();
     clearInterval(this.#heartbeatTimer);
     this.#plane.close();
     this.#guest[Comlink.releaseProxy]();
     this.#pipe?.end();
-    if (this.#exited) return;
+    if (this.#reaped || this.#exited) return;
     this.#signal('SIGTERM');
     const kill = setTimeout(() => {
       this.#signal('SIGKILL');
@@ -397,7 +419,7 @@ class IsolatedSession implements GenerationSession {
 
   #sendFrame(frame: Uint8Array): void {
     const pipe = this.#pipe;
-    if (pipe === undefined || pipe.destroyed || !pipe.writable || this.#exited) return;
+    if (pipe === undefined || pipe.destroyed || !pipe.writable || this.#reaped || this.#exited) return;
     // Coalesce the writes of one tick into one syscall: under load one wake-up carries many inputs.
     this.#outbox.push(frame);
     if (this.#outbox.length === 1) {
@@ -523,7 +545,7 @@ class IsolatedSession implements GenerationSession {
   /** Signals the child's process group — only while the child has not been reaped. */
   #signal(signal: NodeJS.Signals): void {
     const pid = this.#child.pid;
-    if (pid === undefined || this.#exited) return;
+    if (pid === undefined || this.#reaped || this.#exited) return;
     try {
       process.kill(-pid, signal);
     } catch {
@@ -535,20 +557,51 @@ class IsolatedSession implements GenerationSession {
     }
   }
 
+  /**
+   * Descendants left in the group die with the child: at its exit, the last moment the pgid
+   * is ours (and before its death waits for the pipe a descendant may hold open).
+   */
+  #killGroup(): void {
+    const pid = this.#child.pid;
+    if (pid === undefined || this.#reaped || this.#exited) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // The group is empty.
+    }
+  }
+
+  /**
+   * Runs `then` once the pipe has ended — everything the child wrote has been read — or after
+   * PIPE_DRAIN_MS, whichever comes first; at once when there is nothing to wait for (no pipe,
+   * or the host killed the child for cause and ignores what it sends).
+   */
+  #afterPipeEnded(then: () => void): void {
+    const pipe = this.#pipe;
+    if (pipe === undefined || pipe.readableEnded || pipe.destroyed || this.#verdict !== undefined || this.#disposed) {
+      then();
+      return;
+    }
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      pipe.off('end', finish);
+      pipe.off('close', finish);
+      then();
+    };
+    const timer = setTimeout(finish, PIPE_DRAIN_MS);
+    pipe.once('end', finish);
+    pipe.once('close', finish);
+    // A pipe paused by #yieldIfBusy resumes on its own at the next turn.
+  }
+
   #onExit(code: number | null, signal: NodeJS.Signals | null, override: Fault | undefined): void {
     if (this.#exited) return;
-    const pid = this.#child.pid;
     this.#exited = true;
     this.#exitStatus = { code, signal };
     this.#markExited();
-    // Descendants left in the group die with it; this is the last moment the pgid is ours.
-    if (pid !== undefined && override === undefined) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // The group is empty.
-      }
-    }
     // The process can no longer touch the frame slots it held.
     this.#request.pool.reclaim(this.#request.generation);
     clearInterval(this.#heartbeatTimer);

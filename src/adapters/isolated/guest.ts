@@ -5,7 +5,7 @@
  * data plane through the guest session. It exits when the pipe closes. It does not catch the
  * plugin's uncaught errors: they end the process, which is how the host learns of them.
  */
-import { writeSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { deserialize, serialize } from 'node:v8';
 import * as Comlink from 'comlink';
@@ -14,11 +14,14 @@ import {
   CHILD_FD_FRAMES,
   CHILD_FD_PIPE,
   CHILD_FD_RINGS,
+  CHILD_FD_START_RECORD,
   CONTROL_BYTES,
   PIPE_DOORBELL_PAYLOAD,
   PIPE_MAX_GUEST_FRAME_BYTES,
   PIPE_MAX_HOST_FRAME_BYTES,
   PROTOCOL_VERSION,
+  START_RECORD_FENCE,
+  START_RECORD_STARTED,
   isDoorbellPayload,
 } from '../protocol.js';
 import type { GuestLaunch, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch } from '../protocol.js';
@@ -50,6 +53,21 @@ if (binding !== undefined && !binding.setParentDeathSignal(SIGKILL)) process.exi
 
 const pipe = new Socket({ fd: CHILD_FD_PIPE, readable: true, writable: true });
 let outbox: Uint8Array[] = [];
+/** The start record's byte being written, and the fence byte read back (copy transport). */
+const startRecordIo = new Uint8Array(2);
+
+/**
+ * Publishes the start of `dseq` in the start record, then reads the host's fence (see
+ * START_RECORD_STARTED): two small syscalls per input, where the rest of the copy transport
+ * costs tens of µs. A write or read that fails throws: the process ends before the plugin
+ * sees the delivery, which the host then finds unstarted (a write that failed) or started.
+ */
+function publishStartInRecord(dseq: number): boolean {
+  startRecordIo[0] = dseq & 0xff;
+  writeSync(CHILD_FD_START_RECORD, startRecordIo, 0, 1, START_RECORD_STARTED);
+  readSync(CHILD_FD_START_RECORD, startRecordIo, 1, 1, START_RECORD_FENCE);
+  return startRecordIo[1] !== 0;
+}
 
 /** v8.serialize, failing like structuredClone and postMessage do (a DataCloneError), so a plugin sees the same error in every mode. */
 function serializeMessage(message: GuestPipeMessage): Buffer {
@@ -142,6 +160,7 @@ function launch(spec: IsolatedLaunch): void {
         flush();
       },
       doorbellByMessage: true,
+      ...(spec.startRecord && spec.frames === undefined ? { startFence: publishStartInRecord } : {}),
       // With shared memory the host can wake a futex wait on the ring's park word directly.
       ...(futexWait !== undefined && spec.frames !== undefined
         ? {
