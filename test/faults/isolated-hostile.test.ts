@@ -160,6 +160,25 @@ describe('isolated faults: hostile pipe and memory, floods, teardown', () => {
     await expectServes(other);
   });
 
+  // E7, copy transport: the start record is the one file the child can write (through its
+  // descriptor, whatever its permission flags say). Growing it is lost/protocol, seen with
+  // the next heartbeat sample; the host is unaffected.
+  it.skipIf(SHARED_MEMORY)('E7: a plugin that grows its start record (copy transport) is lost/protocol; the host is unaffected', async () => {
+    const h = harness();
+    const other = await h.running();
+    const p = await h.running({ fixture: 'faults', isolation: { permission: true } });
+    expect(p.status.transport).toBe('copy');
+    const reply = p.send({ op: 'grow-start-record' }).catch((e: unknown) => e);
+    const failed = await waitForStatus(p, (s) => s.state === 'failed');
+    expect(failed.failure).toMatchObject({ class: 'lost', cause: 'protocol', generation: 1 });
+    expect(failed.failure?.detail).toMatch(/start record was resized/);
+    // The reply raced the kill: either it arrived first, or the input is lost with the generation.
+    const settled = await reply;
+    if (settled !== 'grown') expect(settled).toBeInstanceOf(LostWhileRunning);
+    expectBalanced(p);
+    await expectServes(other);
+  });
+
   // E1 (a ring counter far past the capacity) and E2 (a descriptor naming slot 0xFFFFFFFF
   // with length 2^31), written by the child into the complete ring it shares with the host
   // → lost/protocol, detected on the host's validated single fetch.

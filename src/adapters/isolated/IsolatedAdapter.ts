@@ -49,6 +49,12 @@ const EXIT_DEADLINE_MS = 2_000;
  * group): what the child wrote before it died — outcomes, outputs — is read first, not lost.
  */
 const PIPE_DRAIN_MS = 50;
+/**
+ * How often the host checks that the copy transport's start record still has its two bytes
+ * (StartRecordFile.intact): the child can write to it whatever its permission flags, so this
+ * bounds how long it may grow it before it is killed (`lost`/`protocol`).
+ */
+const RECORD_CHECK_MS = 100;
 /** Lines of each output stream's tail quoted in a failure's detail. */
 const TAIL_LINES = 3;
 /** What a child may send: messages per second (and burst), bytes per second (and burst). */
@@ -136,6 +142,8 @@ class IsolatedSession implements GenerationSession {
   readonly #messages = new TokenBucket(MESSAGE_RATE.perSecond, MESSAGE_RATE.burst);
   readonly #bytes = new TokenBucket(BYTE_RATE.perSecond, BYTE_RATE.burst);
   readonly #heartbeatTimer: ReturnType<typeof setInterval>;
+  /** Copy transport: checks the start record's size (see RECORD_CHECK_MS). */
+  #recordTimer: ReturnType<typeof setInterval> | undefined;
   #reportDeath: (fault: Fault) => void = () => undefined;
   readonly #launched: Promise<void>;
   #markLaunched: () => void = () => undefined;
@@ -307,6 +315,14 @@ class IsolatedSession implements GenerationSession {
     this.#heartbeatTimer = setInterval(() => {
       this.#plane.sampleHeartbeat();
     }, Math.max(10, Math.floor(request.heartbeatMs / 5)));
+    if (startRecord !== undefined) {
+      // The space a child takes by growing its record is freed with its descriptor, when the
+      // process ends: kill it within RECORD_CHECK_MS of the write.
+      this.#recordTimer = setInterval(() => {
+        if (!startRecord.intact()) this.#violation('the start record was resized');
+      }, RECORD_CHECK_MS);
+      this.#recordTimer.unref();
+    }
     this.#heartbeatTimer.unref();
   }
 
@@ -386,6 +402,7 @@ class IsolatedSession implements GenerationSession {
     this.#disposed = true;
     this.#startRecord?.close();
     clearInterval(this.#heartbeatTimer);
+    clearInterval(this.#recordTimer);
     this.#plane.close();
     this.#guest[Comlink.releaseProxy]();
     this.#pipe?.end();
@@ -605,6 +622,7 @@ class IsolatedSession implements GenerationSession {
     // The process can no longer touch the frame slots it held.
     this.#request.pool.reclaim(this.#request.generation);
     clearInterval(this.#heartbeatTimer);
+    clearInterval(this.#recordTimer);
     this.#plane.close();
     const fault = this.#verdict ?? override ?? classifyExit(code, signal, this.#stderr.text());
     this.#reportDeath(fault);

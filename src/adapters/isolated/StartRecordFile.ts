@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { START_RECORD_BYTES, START_RECORD_FENCE, START_RECORD_STARTED, decodeStartedByte } from '../protocol.js';
@@ -62,6 +62,16 @@ export class StartRecordFile {
     const byte = new Uint8Array(1);
     readSync(this.fd, byte, 0, 1, START_RECORD_STARTED);
     return decodeStartedByte(byte[0] ?? 0, floor);
+  }
+
+  /**
+   * Whether the file still has its two bytes. The child may write to its descriptor whatever
+   * Node's permission flags say (they check paths, not inherited descriptors): a record it
+   * grew is space it is taking on the host's temp dir, and a broken protocol.
+   */
+  intact(): boolean {
+    if (this.#closed) return true;
+    return fstatSync(this.fd).size === START_RECORD_BYTES;
   }
 
   /** Closes the host's descriptor (idempotent); the child holds its own until it exits. */
