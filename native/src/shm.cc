@@ -389,9 +389,19 @@ static_assert(sizeof(time_t) == sizeof(long),
               "a 64-bit time_t needs SYS_futex_time64 on this platform");
 #endif
 
-// futexWait(sab, byteOffset, expected, timeoutMs) -> 0 woken, 1 not-equal,
-// 2 timed-out. Blocks the calling thread: for a plugin process's own thread,
-// never the host's. A signal (EINTR) counts as woken: the caller re-checks.
+// Whether a futex call's optional last argument asks for a process-private
+// futex (FUTEX_PRIVATE_FLAG): for threads of one process, the kernel keys the
+// word by address in this mm instead of pinning its page to find the shared
+// mapping (get_user_pages on every wait and wake). Both ends of a word must
+// agree: a private wake never reaches a shared waiter, nor the reverse.
+int FutexOp(const Local<Value>& processPrivate, int op) {
+  return processPrivate->IsTrue() ? (op | FUTEX_PRIVATE_FLAG) : op;
+}
+
+// futexWait(sab, byteOffset, expected, timeoutMs, processPrivate?) -> 0 woken,
+// 1 not-equal, 2 timed-out. Blocks the calling thread: for a plugin's own
+// thread, never the host's. A signal (EINTR) counts as woken: the caller
+// re-checks.
 void FutexWait(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
   int32_t* word = ReadWord(isolate, args[0], args[1], "futexWait");
@@ -416,7 +426,7 @@ void FutexWait(const FunctionCallbackInfo<Value>& args) {
   struct timespec ts {};
   ts.tv_sec = static_cast<time_t>(ns / 1000000000);
   ts.tv_nsec = static_cast<long>(ns % 1000000000);
-  long rc = syscall(kFutexSyscall, word, FUTEX_WAIT,
+  long rc = syscall(kFutexSyscall, word, FutexOp(args[4], FUTEX_WAIT),
                     static_cast<int32_t>(expected), &ts, nullptr, 0);
   int result = 0;
   if (rc != 0) {
@@ -432,15 +442,16 @@ void FutexWait(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(Integer::New(isolate, result));
 }
 
-// futexWake(sab, byteOffset, count) -> waiters woken. Never blocks.
+// futexWake(sab, byteOffset, count, processPrivate?) -> waiters woken. Never
+// blocks.
 void FutexWake(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
   int32_t* word = ReadWord(isolate, args[0], args[1], "futexWake");
   if (word == nullptr) return;
   double count = 0;
   if (!ReadInteger(isolate, args[2], "count", 1, INT32_MAX, &count)) return;
-  long rc = syscall(SYS_futex, word, FUTEX_WAKE, static_cast<int32_t>(count),
-                    nullptr, nullptr, 0);
+  long rc = syscall(SYS_futex, word, FutexOp(args[3], FUTEX_WAKE),
+                    static_cast<int32_t>(count), nullptr, nullptr, 0);
   if (rc < 0) {
     ThrowErrno(isolate, errno, "futex(FUTEX_WAKE)", "futexWake");
     return;

@@ -64,12 +64,14 @@ export interface ShmBinding {
   /**
    * Sleeps while the int32 at `byteOffset` of `buffer` holds `expected`, at most `timeoutMs`
    * (≤ 60 000): a futex that a process sharing the segment wakes with {@link futexWake}.
-   * Returns 0 when woken (or interrupted), 1 when the word did not hold `expected`, 2 on
-   * timeout. Blocks the calling thread.
+   * `processPrivate`: a futex of this process only (`FUTEX_PRIVATE_FLAG`: no page pinning per
+   * call), woken only by a `futexWake` that says so too. Returns 0 when woken (or
+   * interrupted), 1 when the word did not hold `expected`, 2 on timeout. Blocks the calling
+   * thread.
    */
-  readonly futexWait?: (buffer: SharedArrayBuffer, byteOffset: number, expected: number, timeoutMs: number) => 0 | 1 | 2;
-  /** Wakes up to `count` sleepers of {@link futexWait} on that word; returns how many woke. */
-  readonly futexWake?: (buffer: SharedArrayBuffer, byteOffset: number, count: number) => number;
+  readonly futexWait?: (buffer: SharedArrayBuffer, byteOffset: number, expected: number, timeoutMs: number, processPrivate?: boolean) => 0 | 1 | 2;
+  /** Wakes up to `count` sleepers of {@link futexWait} on that word (of this process only, with `processPrivate`); returns how many woke. */
+  readonly futexWake?: (buffer: SharedArrayBuffer, byteOffset: number, count: number, processPrivate?: boolean) => number;
   /**
    * `sched_yield()`: gives up the rest of the calling thread's time slice, so a peer it just
    * woke on the same core runs now. Never blocks (returns at once when nothing else is

@@ -107,7 +107,8 @@ class EmbeddedSession implements GenerationSession {
       },
       // A worker asleep in a blocking wait is woken by a futex wake: Atomics.notify would cost
       // it two more context switches on one core (see futexDoorbell.ts).
-      ...(futexDoorbell ? { notifyGuest: futexNotify(binding, atomicsNotify) } : {}),
+      // A process-private futex: the worker is a thread of this process (so is its wait).
+      ...(futexDoorbell ? { notifyGuest: futexNotify(binding, atomicsNotify, 'process') } : {}),
       // On one core, the worker answers before the host parks (without the addon it runs when
       // the host next sleeps).
       yieldCore: binding?.schedYield,

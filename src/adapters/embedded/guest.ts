@@ -41,7 +41,8 @@ if (port === null || launch.version !== PROTOCOL_VERSION) {
 function blockingPark(): Pick<GuestChannel, 'blockingParkMs' | 'spinMicros' | 'blockingWait'> {
   const park = { blockingParkMs: BLOCKING_PARK_MS, spinMicros: SPIN_MICROS };
   if (!launch.futexDoorbell) return park;
-  const blockingWait = futexBlockingWait(loadShmBinding());
+  // Process-private, as the host's wake (a thread of the same process).
+  const blockingWait = futexBlockingWait(loadShmBinding(), 'process');
   return blockingWait === undefined ? {} : { ...park, blockingWait };
 }
 

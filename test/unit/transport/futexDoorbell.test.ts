@@ -13,12 +13,12 @@ import { compileTransport, startWorker, waitUntil, type CompiledTransport } from
 function fakeBinding(wait: (timeoutMs: number) => 0 | 1 | 2, wake: () => number): { binding: ShmBinding; calls: string[] } {
   const calls: string[] = [];
   const binding = {
-    futexWait: (_buffer: SharedArrayBuffer, byteOffset: number, expected: number, timeoutMs: number) => {
-      calls.push(`wait ${byteOffset} ${expected} ${timeoutMs}`);
+    futexWait: (_buffer: SharedArrayBuffer, byteOffset: number, expected: number, timeoutMs: number, processPrivate?: boolean) => {
+      calls.push(`wait ${byteOffset} ${expected} ${timeoutMs}${processPrivate === true ? ' private' : ''}`);
       return wait(timeoutMs);
     },
-    futexWake: (_buffer: SharedArrayBuffer, byteOffset: number, count: number) => {
-      calls.push(`wake ${byteOffset} ${count}`);
+    futexWake: (_buffer: SharedArrayBuffer, byteOffset: number, count: number, processPrivate?: boolean) => {
+      calls.push(`wake ${byteOffset} ${count}${processPrivate === true ? ' private' : ''}`);
       return wake();
     },
   } as unknown as ShmBinding;
@@ -42,6 +42,12 @@ describe('futexBlockingWait', () => {
     expect(wait(word, 2, 0.5)).toBe('timed-out');
     expect(calls).toEqual(['wait 8 2 1', 'wait 8 2 60000', 'wait 8 2 0.5']);
   });
+
+  it("passes the 'process' scope on as a process-private futex", () => {
+    const { binding, calls } = fakeBinding(() => 0, () => 0);
+    futexBlockingWait(binding, 'process')?.(new Int32Array(new SharedArrayBuffer(64), 8, 1), 0, 1);
+    expect(calls).toEqual(['wait 8 0 1 private']);
+  });
 });
 
 describe('futexNotify', () => {
@@ -58,7 +64,8 @@ describe('futexNotify', () => {
     const notify = futexNotify(binding, (_word, blocking) => calls.push(`otherwise ${String(blocking)}`));
     notify(word, true);
     notify(word, false);
-    expect(calls).toEqual(['wake 12 1', 'otherwise false']);
+    futexNotify(binding, () => undefined, 'process')(word, true);
+    expect(calls).toEqual(['wake 12 1', 'otherwise false', 'wake 12 1 private']);
   });
 
   it('falls back when futexWake throws, and throws nothing itself', () => {
@@ -91,9 +98,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Doorbell } from './Doorbell.js';
 import { futexBlockingWait } from './futexDoorbell.js';
 
-const { sab, addonPath, timeoutMs } = workerData;
+const { sab, addonPath, timeoutMs, scope } = workerData;
 const flag = new Int32Array(sab, 4, 1);
-const bell = new Doorbell(sab, 0, { wait: futexBlockingWait(createRequire(import.meta.url)(addonPath)) });
+const bell = new Doorbell(sab, 0, { wait: futexBlockingWait(createRequire(import.meta.url)(addonPath), scope) });
 parentPort.postMessage({ thread: readlinkSync('/proc/thread-self') });
 const t0 = performance.now();
 const outcome = bell.park(() => Atomics.load(flag, 0) === 1, timeoutMs);
@@ -124,10 +131,10 @@ describe.skipIf(binding?.futexWait === undefined || binding.futexWake === undefi
     await compiled.cleanup();
   });
 
-  it('a thread asleep on the futex is woken by futexNotify, and not by Atomics.notify', async () => {
+  it.each(['shared', 'process'] as const)('a thread asleep on the futex (%s scope) is woken by futexNotify of that scope, not by Atomics.notify nor a wake of the other scope', async (scope) => {
     const TIMEOUT_MS = 10_000;
     const sab = new SharedArrayBuffer(64);
-    const started = startWorker(await compiled.script('park-guest.mjs', PARK_GUEST), { sab, addonPath, timeoutMs: TIMEOUT_MS });
+    const started = startWorker(await compiled.script('park-guest.mjs', PARK_GUEST), { sab, addonPath, timeoutMs: TIMEOUT_MS, scope });
     const report = new Promise<{ outcome: string; ms: number }>((resolve) => {
       started.worker.on('message', (message: { outcome?: string; ms?: number }) => {
         if (message.outcome !== undefined) resolve(message as { outcome: string; ms: number });
@@ -135,7 +142,7 @@ describe.skipIf(binding?.futexWait === undefined || binding.futexWake === undefi
     });
     try {
       const { thread } = (await started.firstMessage) as { thread: string };
-      const host = new Doorbell(sab, 0, { notify: futexNotify(binding, atomicsNotify) });
+      const host = new Doorbell(sab, 0, { notify: futexNotify(binding, atomicsNotify, scope) });
       // Handshakes, not sleeps: the park word raised, then the kernel saying the thread sleeps
       // in a futex wait. A ring before that would end the park without any wake (the word
       // changes under the wait), which would prove nothing here.
@@ -144,6 +151,8 @@ describe.skipIf(binding?.futexWait === undefined || binding.futexWake === undefi
       // V8 has no waiter on the word: the guest sleeps in the kernel, where Atomics.notify
       // does not reach. That is why host and guest must agree (EmbeddedLaunch.futexDoorbell).
       expect(Atomics.notify(new Int32Array(sab, 0, 1), 0)).toBe(0);
+      // Nor does a futex wake of the other scope: the kernel keys the two differently.
+      expect(binding?.futexWake?.(sab, 0, 1, scope === 'shared')).toBe(0);
       Atomics.store(new Int32Array(sab, 4, 1), 0, 1);
       expect(host.ring()).toBe(true);
       const { outcome, ms } = await report;
