@@ -71,14 +71,23 @@ export class StartRecordFile {
    */
   intact(): boolean {
     if (this.#closed) return true;
-    return fstatSync(this.fd).size === START_RECORD_BYTES;
+    try {
+      return fstatSync(this.fd).size === START_RECORD_BYTES;
+    } catch {
+      // Called from a timer: a record that cannot be checked ends the child, never the host.
+      return false;
+    }
   }
 
-  /** Closes the host's descriptor (idempotent); the child holds its own until it exits. */
+  /** Closes the host's descriptor (idempotent, never throws); the child holds its own until it exits. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    closeSync(this.fd);
+    try {
+      closeSync(this.fd);
+    } catch {
+      // Our own descriptor, open until now: nothing a failed close could leave to undo.
+    }
   }
 }
 

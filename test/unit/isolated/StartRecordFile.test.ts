@@ -61,6 +61,21 @@ describe('StartRecordFile', () => {
     }
   });
 
+  it('is intact with its two bytes, not once the guest wrote past them', () => {
+    const record = StartRecordFile.create();
+    if (record === undefined) throw new Error('no start record');
+    try {
+      guestStarts(record, 1);
+      expect(record.intact()).toBe(true);
+      writeSync(record.fd, new Uint8Array([9]), 0, 1, 2);
+      expect(record.intact()).toBe(false);
+    } finally {
+      record.close();
+    }
+    // Closed: nothing left to check (the host stopped caring about this child).
+    expect(record.intact()).toBe(true);
+  });
+
   it('is undefined when the temp dir cannot be written (the transport then goes one input at a time)', () => {
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = '/nonexistent/plugin-seam-test';
