@@ -6,6 +6,7 @@
 // which answers from inside the host's own drain — the fastest peer there can be.
 import { describe, expect, it } from 'vitest';
 import type { Delivery, DeliveryResult, GenerationSink } from '../../../src/adapters/Adapter.js';
+import { EVENT_LOOP_TURN_MS } from '../../../src/adapters/Adapter.js';
 import type { HostToGuest, RingValue } from '../../../src/adapters/protocol.js';
 import { HostDataPlane } from '../../../src/adapters/HostDataPlane.js';
 import type { HostDataPlaneOptions } from '../../../src/adapters/HostDataPlane.js';
@@ -461,6 +462,54 @@ describe('HostDataPlane', () => {
     expect(hostParkedAtYield).toEqual([1, ...Array.from({ length: TRIPS - 1 }, () => 0)]);
     expect(doorbells).toBe(1);
     expect(turns).toBeLessThanOrEqual(3 * TRIPS);
+    h.plane.close();
+    h.pool.close(new Error('done'));
+  });
+
+  it('on one core, a trip whose guest had the core costs no turn of the event loop, and the loop still turns every EVENT_LOOP_TURN_MS', async () => {
+    // The loop's clock moves only when this test says (a stalled machine must not decide
+    // whether a turn is owed).
+    const clock = { ms: 0 };
+    const guest = {
+      yieldCore: (): void => {
+        h.submit.drain(Number.POSITIVE_INFINITY, (d) => {
+          expect(done(h.complete, d.seq)).toBe(true);
+        });
+        if (Atomics.load(h.hostParkWord, 0) !== 0) {
+          Atomics.store(h.hostParkWord, 0, 0);
+          Atomics.notify(h.hostParkWord, 0);
+        }
+        Atomics.store(h.guestParkWord, 0, 2);
+      },
+    };
+    const h = setup(undefined, undefined, 0, { cores: 1, yieldCore: guest.yieldCore, pendingWakeMs: 3_600_000, now: () => clock.ms });
+    Atomics.store(h.guestParkWord, 0, 2);
+    const settled: number[] = [];
+    let last = 0;
+    let advance = 0;
+    const deliver = (seq: number): void => {
+      const data = h.pool.take(8);
+      h.plane.deliver({ kind: 'frame', seq, meta: { width: 8, height: 1, format: 'gray', timestamp: seq }, data }, (settledSeq) => {
+        h.pool.release(data);
+        settled.push(settledSeq);
+        clock.ms += advance;
+        if (settledSeq < last) deliver(settledSeq + 1);
+      });
+    };
+    // 20 trips with the clock still: the first finds the host parked (its doorbell takes a
+    // task); every later outcome is drained in the chain of microtasks its input set off.
+    last = 20;
+    deliver(1);
+    const still = await turnsUntil(() => settled.length === 20, 1_000);
+    expect(settled).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(still).toBeLessThanOrEqual(3);
+    // 10 more, each with EVENT_LOOP_TURN_MS gone by: each drain is followed by a real turn.
+    advance = EVENT_LOOP_TURN_MS;
+    last = 30;
+    deliver(21);
+    const turning = await turnsUntil(() => settled.length === 30, 1_000);
+    expect(settled.slice(20)).toEqual(Array.from({ length: 10 }, (_, i) => i + 21));
+    expect(turning).toBeGreaterThanOrEqual(10);
     h.plane.close();
     h.pool.close(new Error('done'));
   });
