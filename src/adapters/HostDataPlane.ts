@@ -595,21 +595,13 @@ export class HostDataPlane {
   }
 
   /**
-   * Drains the complete ring, parks until the guest rings, repeats. The park word is shared
-   * memory the guest can write (RELIABILITY E3), so neither way it can lie may cost the host:
-   * - held away from "parked", it makes every park return at once, and this loop — a chain
-   *   of microtasks — would starve the host's event loop for good: a wake-up that brings
-   *   nothing to drain yields a macrotask (a timer, once they come in a row);
-   * - cleared after the host parked, the guest never rings, and finished frames would wait
-   *   for ever: while deliveries are pending, a watchdog wakes the wait every PENDING_WAKE_MS.
-   */
-  /**
    * One core, after a drain: resolves once the guest was rung for a new input and had the
    * core (#ringSubmit), so its outcome is read in the same chain of microtasks — or on the
    * next turn of the event loop, if no input came. A round trip then costs no turn of the
    * event loop (measured: one `epoll_pwait` per trip before). A real turn still comes at
    * least every EVENT_LOOP_TURN_MS: outcomes that keep setting off inputs must not hold the
-   * host's timers and I/O off.
+   * host's timers and I/O off — nor can a guest that keeps its park flag raised to be rung
+   * (and handed the core) at every push.
    */
   #afterDrain(): Promise<void> {
     const now = this.#now();
@@ -631,6 +623,15 @@ export class HostDataPlane {
     });
   }
 
+  /**
+   * Drains the complete ring, parks until the guest rings, repeats. The park word is shared
+   * memory the guest can write (RELIABILITY E3), so neither way it can lie may cost the host:
+   * - held away from "parked", it makes every park return at once, and this loop — a chain
+   *   of microtasks — would starve the host's event loop for good: a wake-up that brings
+   *   nothing to drain yields a macrotask (a timer, once they come in a row);
+   * - cleared after the host parked, the guest never rings, and finished frames would wait
+   *   for ever: while deliveries are pending, a watchdog wakes the wait every PENDING_WAKE_MS.
+   */
   async #loop(): Promise<void> {
     const complete = this.#complete;
     const bell = this.#completeBell;
