@@ -13,6 +13,18 @@ function guestStarts(record: StartRecordFile, dseq: number): void {
   writeSync(record.fd, new Uint8Array([dseq & 0xff]), 0, 1, START_RECORD_STARTED);
 }
 
+/** Runs `use` on a fresh record, closed afterwards whatever happens; returns the record. */
+function withRecord(use: (record: StartRecordFile) => void): StartRecordFile {
+  const record = StartRecordFile.create();
+  if (record === undefined) throw new Error('no start record');
+  try {
+    use(record);
+  } finally {
+    record.close();
+  }
+  return record;
+}
+
 function byteAt(record: StartRecordFile, position: number): number {
   const byte = new Uint8Array(1);
   expect(readSync(record.fd, byte, 0, 1, position)).toBe(1);
@@ -32,22 +44,15 @@ describe('decodeStartedByte', () => {
 
 describe('StartRecordFile', () => {
   it('starts zeroed, with no name on disk', () => {
-    const record = StartRecordFile.create();
-    expect(record).toBeDefined();
-    if (record === undefined) return;
-    try {
+    withRecord((record) => {
       expect(byteAt(record, START_RECORD_STARTED)).toBe(0);
       expect(byteAt(record, START_RECORD_FENCE)).toBe(0);
       if (platform() === 'linux') expect(readlinkSync(`/proc/self/fd/${record.fd}`)).toMatch(/ \(deleted\)$/);
-    } finally {
-      record.close();
-    }
+    });
   });
 
   it('fence raises the fence byte and reads the last start the guest published', () => {
-    const record = StartRecordFile.create();
-    if (record === undefined) throw new Error('no start record');
-    try {
+    withRecord((record) => {
       // Nothing started yet: the floor itself.
       expect(record.fence(0)).toBe(0);
       expect(byteAt(record, START_RECORD_FENCE)).toBe(1);
@@ -56,22 +61,16 @@ describe('StartRecordFile', () => {
       // Across the byte's wrap: deliveries 250..320 pending, the guest started 300.
       guestStarts(record, 300);
       expect(record.fence(249)).toBe(300);
-    } finally {
-      record.close();
-    }
+    });
   });
 
   it('is intact with its two bytes, not once the guest wrote past them', () => {
-    const record = StartRecordFile.create();
-    if (record === undefined) throw new Error('no start record');
-    try {
-      guestStarts(record, 1);
-      expect(record.intact()).toBe(true);
-      writeSync(record.fd, new Uint8Array([9]), 0, 1, 2);
-      expect(record.intact()).toBe(false);
-    } finally {
-      record.close();
-    }
+    const record = withRecord((open) => {
+      guestStarts(open, 1);
+      expect(open.intact()).toBe(true);
+      writeSync(open.fd, new Uint8Array([9]), 0, 1, 2);
+      expect(open.intact()).toBe(false);
+    });
     // Closed: nothing left to check (the host stopped caring about this child).
     expect(record.intact()).toBe(true);
   });
