@@ -6,10 +6,10 @@ import type { FramePool } from './FramePool.js';
  *
  * Why a pool: allocating a fresh buffer per frame costs 3–5× a copy into a warm one. The
  * pool holds `capacity` buffers; `acquire()` waits for one of them, so an application that
- * writes into slots is paced by the plugin. `copyIn()` (through `take()`) is for frames the runtime must copy
- * (an application's own buffer): it never waits, and allocates beyond `capacity` when every
- * pooled buffer is busy, because refusing or dropping is the overflow policy's decision, not
- * the pool's. Extra buffers are not kept once released.
+ * writes into slots is paced by the plugin. `copyIn()` (through `take()`) is for frames the
+ * runtime must copy (an application's own buffer): it never waits, and allocates beyond
+ * `capacity` when every pooled buffer is busy, because refusing or dropping is the overflow
+ * policy's decision, not the pool's. Extra buffers are not kept once released.
  */
 export class HeapFramePool implements FramePool {
   readonly capacity: number;

@@ -16,8 +16,9 @@ const ALIGN = 64;
 /**
  * Frame slots in one SharedArrayBuffer, shared by every generation of an instance: the
  * application writes (or the runtime copies) a frame into a slot once, and the guest reads it
- * in place. `copyIn()` and `take()` never wait: when every slot is busy they return a heap buffer, which the
- * adapter then delivers by copy — the overflow policy, not the pool, decides what is dropped.
+ * in place. `copyIn()` and `take()` never wait: when every slot is busy they return a heap
+ * buffer, which the adapter then delivers by copy — the overflow policy, not the pool, decides
+ * what is dropped.
  *
  * Slots held by a generation that died are quarantined until that generation can no longer
  * touch memory (its worker exited): a zombie must not read or scribble over a later frame.

@@ -150,7 +150,7 @@ class IsolatedSession implements GenerationSession {
   #hello = false;
   /** The death was handled (after the pipe ended): see #onExit. */
   #exited = false;
-  /** Node reaped the process: its pid may belong to another process now, never signal it. */
+  /** Node reaped the process (or it never started): its pid may be another's now, never signal it. */
   #reaped = false;
   readonly #exit: Promise<void>;
   #markExited: () => void = () => undefined;
@@ -406,7 +406,7 @@ class IsolatedSession implements GenerationSession {
     this.#plane.close();
     this.#guest[Comlink.releaseProxy]();
     this.#pipe?.end();
-    if (this.#reaped || this.#exited) return;
+    if (this.#reaped) return;
     this.#signal('SIGTERM');
     const kill = setTimeout(() => {
       this.#signal('SIGKILL');
@@ -436,7 +436,7 @@ class IsolatedSession implements GenerationSession {
 
   #sendFrame(frame: Uint8Array): void {
     const pipe = this.#pipe;
-    if (pipe === undefined || pipe.destroyed || !pipe.writable || this.#reaped || this.#exited) return;
+    if (pipe === undefined || pipe.destroyed || !pipe.writable || this.#reaped) return;
     // Coalesce the writes of one tick into one syscall: under load one wake-up carries many inputs.
     this.#outbox.push(frame);
     if (this.#outbox.length === 1) {
@@ -562,7 +562,7 @@ class IsolatedSession implements GenerationSession {
   /** Signals the child's process group — only while the child has not been reaped. */
   #signal(signal: NodeJS.Signals): void {
     const pid = this.#child.pid;
-    if (pid === undefined || this.#reaped || this.#exited) return;
+    if (pid === undefined || this.#reaped) return;
     try {
       process.kill(-pid, signal);
     } catch {
@@ -580,7 +580,7 @@ class IsolatedSession implements GenerationSession {
    */
   #killGroup(): void {
     const pid = this.#child.pid;
-    if (pid === undefined || this.#reaped || this.#exited) return;
+    if (pid === undefined || this.#reaped) return;
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {
@@ -617,6 +617,7 @@ class IsolatedSession implements GenerationSession {
   #onExit(code: number | null, signal: NodeJS.Signals | null, override: Fault | undefined): void {
     if (this.#exited) return;
     this.#exited = true;
+    this.#reaped = true;
     this.#exitStatus = { code, signal };
     this.#markExited();
     // The process can no longer touch the frame slots it held.
