@@ -22,11 +22,11 @@ export type Delivery =
 export type DeliveryResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly error: unknown };
 
 /**
- * Longest stretch, in ms, a plugin runs inputs back to back (or its guest sleeps in a
- * blocking park) without its event loop getting a turn, in every mode: the plugin's own
- * timers and I/O — and, inline, the host's — wait at most about this long, however fast
- * inputs arrive (an application that feeds a frame per outcome would otherwise chain
- * microtasks for ever).
+ * Longest stretch, in ms, a plugin runs inputs back to back without its event loop getting
+ * a turn, in every mode: the plugin's own timers and I/O — and, inline, the host's — wait at
+ * most about this long, however fast inputs arrive (an application that feeds a frame per
+ * outcome would otherwise chain microtasks for ever). Out of thread, a guest's blocking wait
+ * for the next input (`BLOCKING_PARK_MS`, begun only while no turn is owed) may add to it.
  */
 export const EVENT_LOOP_TURN_MS = 4;
 

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { GuestSession } from '../guest/GuestSession.js';
+import { BLOCKING_PARK_MS, GuestSession } from '../guest/GuestSession.js';
 import type { GuestChannel } from '../guest/GuestSession.js';
 import { PROTOCOL_VERSION } from '../protocol.js';
 import type { EmbeddedLaunch, GuestToHost, HostToGuest } from '../protocol.js';
@@ -16,14 +16,6 @@ import { isImmutablePrimitive } from '../copyValue.js';
 import { futexBlockingWait } from '../../transport/futexDoorbell.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 
-/**
- * How long an idle guest sleeps in a blocking wait for the next frame before it parks with
- * `Atomics.waitAsync`: a frame that follows within it wakes the plugin in microseconds, not
- * a turn of the worker's event loop. A plugin timer due meanwhile runs up to this late; over
- * a run of frames the session still turns the event loop every EVENT_LOOP_TURN_MS. Also how
- * long `worker.terminate()` may wait for a futex wait to return (native code it cannot cut).
- */
-const BLOCKING_PARK_MS = 1;
 /** The host wakes from `Atomics.waitAsync` in ~10 µs: its next input is usually here within 40. */
 const SPIN_MICROS = 40;
 

@@ -40,6 +40,21 @@ const MIB = 1024 * 1024;
 /** Ring outcomes pushed before the host is rung even though more inputs are waiting. */
 const WAKE_BATCH = 16;
 
+/**
+ * How long, in ms, an idle guest sleeps in a blocking wait for the next input before it parks
+ * on its event loop (the value both guests give `blockingParkMs`). A frame that comes within
+ * it wakes the plugin in microseconds, not a turn of the event loop; a plugin timer due
+ * meanwhile runs up to this late. One tick of the kernel's timer at 250 Hz (the common
+ * setting), never less: a shorter timeout is usually the CPU's next timer event, so arming
+ * it, then cancelling it when an input comes first, reprograms the timer hardware twice per
+ * wait — in a virtual machine each is a trap to the hypervisor. Measured with 1 ms (one core,
+ * one input at a time): ~60 % of round trips took ~11 µs more, a median of 18 µs against 9 µs
+ * with this; a bare futex ping-pong in C shows the same step below one tick and none above.
+ * In embedded mode also how long `worker.terminate()` may wait for the wait to return (native
+ * code it cannot cut).
+ */
+export const BLOCKING_PARK_MS = 4;
+
 /** How a guest talks to its host on the data plane. */
 export interface GuestChannel {
   /** Posts one message; copies synchronously and throws `DataCloneError` when it cannot. */
@@ -52,7 +67,8 @@ export interface GuestChannel {
   readonly flush?: () => void;
   /**
    * How long, in ms, an idle session may sleep in a blocking wait for the next frame before
-   * it parks on its event loop (undefined: never block). Only for a guest the host can wake
+   * it parks on its event loop (undefined: never block; see {@link BLOCKING_PARK_MS}: less
+   * than a kernel tick costs each wake-up a timer reprogramming). Only for a guest the host can wake
    * in that wait — `Atomics.notify` for a thread of the same process, or a futex wake
    * (`blockingWait`, see futexDoorbell.ts) — and only when the host rings after every
    * message and control call: a blocked thread runs no event loop, so nothing else would
@@ -107,9 +123,10 @@ interface Pending {
  * port-message barrier; everything else on the port). When idle it parks on its event loop
  * (`Atomics.waitAsync`, or a promise a message doorbell resolves); a channel may allow a
  * short blocking wait first (`blockingParkMs`: `Atomics.wait`, or a futex), which wakes in
- * microseconds instead of a turn of the event loop — bounded, and never for longer than
- * EVENT_LOOP_TURN_MS since the event loop last ran, so the plugin's own timers and I/O
- * wait at most about that long — and a short poll of the ring before that (`spinMicros`).
+ * microseconds instead of a turn of the event loop — bounded, and never begun once
+ * EVENT_LOOP_TURN_MS have passed since the event loop last ran, so the plugin's own timers
+ * and I/O wait at most about the two together — and a short poll of the ring before that
+ * (`spinMicros`).
  * It drains every available descriptor per wake-up.
  */
 export class GuestSession {
@@ -369,13 +386,16 @@ export class GuestSession {
         // ~25 µs of an isolated message round trip).
         const messagesLikely = this.#channel.doorbellByMessage === true && this.#lastByMessage;
         if (blockingParkMs !== undefined && stopAfter === undefined && !messagesLikely) {
-          const budget = Math.min(blockingParkMs, EVENT_LOOP_TURN_MS - (now() - this.#lastTurn));
+          // The whole wait, not what is left of the turn's budget: a wait cut to that is most
+          // often shorter than a kernel tick (see BLOCKING_PARK_MS). A turn already owed comes
+          // first; one that falls due during the wait comes right after it.
+          const owed = now() - this.#lastTurn >= EVENT_LOOP_TURN_MS;
           // Not while the next delivery is on its way by message (CONTROL_POSTED): only the
           // event loop reads it. Woken by a frame: run it now. Woken otherwise (a message or a
           // control call, both of which ring) or timed out: the event loop must run.
           const ready = (): boolean => this.#submit.hasPending() || Atomics.load(this.#control, CONTROL_POSTED) >= this.#expected;
           const readyAtOnce = ready();
-          const outcome = budget > 0 ? this.#submitBell.park(ready, budget) : 'timed-out';
+          const outcome = owed ? 'timed-out' : this.#submitBell.park(ready, blockingParkMs);
           if (outcome !== 'timed-out' && this.#submit.hasPending()) continue;
           if (outcome !== 'timed-out' && !readyAtOnce && this.#messageDue()) {
             // Idle, and the host posted a message while this side spun or slept: wait for the

@@ -9,7 +9,7 @@ import { readSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { deserialize, serialize } from 'node:v8';
 import * as Comlink from 'comlink';
-import { GuestSession } from '../guest/GuestSession.js';
+import { BLOCKING_PARK_MS, GuestSession } from '../guest/GuestSession.js';
 import {
   CHILD_FD_FRAMES,
   CHILD_FD_PIPE,
@@ -34,12 +34,6 @@ import { pipeEndpoint } from './pipeEndpoint.js';
 const SIGKILL = 9;
 /** A doorbell to the host, framed once. */
 const DOORBELL_FRAME = encodeFrame(PIPE_DOORBELL_PAYLOAD, PIPE_MAX_GUEST_FRAME_BYTES);
-/**
- * How long an idle guest sleeps in a futex wait for the next frame before it parks on its
- * event loop (as in embedded mode: a plugin timer due meanwhile runs up to this late; over a
- * run of frames the session still turns the event loop every EVENT_LOOP_TURN_MS).
- */
-const BLOCKING_PARK_MS = 1;
 /**
  * The host wakes from its pipe doorbell in ~20–25 µs (measured), one turn of its event loop
  * more than a thread: its next input is usually here within 80 µs.

@@ -6,7 +6,8 @@
 // the host's ring), the plugin is the conformance fixture.
 import { describe, expect, it } from 'vitest';
 import type { GuestChannel } from '../../../src/adapters/guest/GuestSession.js';
-import { GuestSession } from '../../../src/adapters/guest/GuestSession.js';
+import { BLOCKING_PARK_MS, GuestSession } from '../../../src/adapters/guest/GuestSession.js';
+import { EVENT_LOOP_TURN_MS } from '../../../src/adapters/Adapter.js';
 import { CONTROL_BYTES, CONTROL_POSTED, PROTOCOL_VERSION } from '../../../src/adapters/protocol.js';
 import type { GuestToHost, HostToGuest } from '../../../src/adapters/protocol.js';
 import { computeSegmentLayout } from '../../../src/transport/segmentLayout.js';
@@ -20,6 +21,8 @@ interface Harness {
   readonly posted: GuestToHost[];
   /** Times the loop slept in the (injected) blocking wait. */
   readonly waits: () => number;
+  /** The timeout, in ms, of each of those waits. */
+  readonly timeouts: readonly number[];
   /** Resolves at the loop's first blocking wait. */
   readonly firstWait: Promise<void>;
   /** Resolves at the loop's next blocking wait. */
@@ -29,7 +32,7 @@ interface Harness {
   outcome(seq: number): Promise<GuestToHost>;
 }
 
-function harness(now: () => number = () => 0): Harness {
+function harness(now: () => number = () => 0, blockingParkMs = 1): Harness {
   const layout = computeSegmentLayout({ slots: 2, slotBytes: 64, ringCapacity: 4 });
   const rings = new SharedArrayBuffer(layout.totalBytes + CONTROL_BYTES);
   const control = new Int32Array(rings, layout.totalBytes, CONTROL_BYTES / 4);
@@ -37,6 +40,7 @@ function harness(now: () => number = () => 0): Harness {
   const waiting = new Map<number, (message: GuestToHost) => void>();
   let listener: ((message: HostToGuest) => void) | undefined;
   let waits = 0;
+  const timeouts: number[] = [];
   let onWait: (() => void) | undefined;
   let reachedFirstWait: () => void = () => undefined;
   const firstWait = new Promise<void>((resolve) => {
@@ -50,14 +54,15 @@ function harness(now: () => number = () => 0): Harness {
     listen: (l) => {
       listener = l;
     },
-    blockingParkMs: 1,
+    blockingParkMs,
     // By default a clock that never moves: however long this machine stalls, the loop never
     // owes the event loop a turn nor runs out of park budget, so it takes the same path every run.
     now,
     // The first wait plays the host posting message 1 and ringing: it publishes
     // CONTROL_POSTED, then ends the wait. Later waits time out (nothing more comes).
-    blockingWait: () => {
+    blockingWait: (_word, _expected, timeoutMs) => {
       waits += 1;
+      timeouts.push(timeoutMs);
       if (waits === 1) reachedFirstWait();
       onWait?.();
       onWait = undefined;
@@ -87,6 +92,7 @@ function harness(now: () => number = () => 0): Harness {
     control,
     posted,
     waits: () => waits,
+    timeouts,
     firstWait,
     nextWait: () =>
       new Promise<void>((resolve) => {
@@ -151,6 +157,20 @@ describe('GuestSession: waiting for a message the host posted', () => {
     Atomics.store(h.control, CONTROL_POSTED, 0);
     await parkedAgain;
     expect(h.waits()).toBeGreaterThan(waitsBefore);
+    await h.session.stop(0);
+  });
+
+  it('sleeps the whole blocking wait, not what is left of the turn budget (a timeout under a kernel tick costs every wake-up)', async () => {
+    // The loop's first read of the clock is when the event loop last ran; every later read
+    // finds 3 of EVENT_LOOP_TURN_MS's 4 ms gone. No turn is owed yet, so the loop sleeps, and
+    // for the whole BLOCKING_PARK_MS — cut to the 1 ms left, the wait would most often end
+    // before the kernel's next tick and reprogram the timer twice.
+    let reads = 0;
+    const h = harness(() => (reads++ === 0 ? 0 : EVENT_LOOP_TURN_MS - 1), BLOCKING_PARK_MS);
+    await h.session.start();
+    await h.firstWait;
+    expect(h.timeouts[0]).toBe(BLOCKING_PARK_MS);
+    expect(BLOCKING_PARK_MS).toBeGreaterThanOrEqual(4);
     await h.session.stop(0);
   });
 
