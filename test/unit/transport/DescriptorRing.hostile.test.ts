@@ -58,7 +58,7 @@ describe('DescriptorRing against a hostile peer', () => {
     const { consumer, tail } = setup(start);
     Atomics.store(tail, 0, value);
     const delivered: Descriptor[] = [];
-    expect(consumer.drain(Number.POSITIVE_INFINITY, (d) => delivered.push(d))).toBe(0);
+    expect(consumer.drain(Number.POSITIVE_INFINITY, (d) => delivered.push({ ...d }))).toBe(0);
     expect(delivered).toEqual([]);
     expect(consumer.violation).toMatchObject({ ok: false, violation: 'ring_index' });
     expect(consumer.size()).toBe(0);
@@ -131,7 +131,7 @@ describe('DescriptorRing against a hostile peer', () => {
     const index = (0xffff_fffe + 2) % CAPACITY;
     Atomics.store(words, index * (DESCRIPTOR_BYTES / 4) + word, value);
     const delivered: Descriptor[] = [];
-    expect(() => consumer.drain(Number.POSITIVE_INFINITY, (d) => delivered.push(d))).not.toThrow();
+    expect(() => consumer.drain(Number.POSITIVE_INFINITY, (d) => delivered.push({ ...d }))).not.toThrow();
     expect(delivered.map((d) => d.seq)).toEqual([0, 1]);
     for (const d of delivered) useSafely(segment, d);
     expect(consumer.violation).toMatchObject({ ok: false, violation: kind });

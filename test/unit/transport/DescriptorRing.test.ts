@@ -61,6 +61,19 @@ describe('DescriptorRing', () => {
     expect(consumer.size()).toBe(13);
   });
 
+  it('hands every visit one object, refilled per descriptor (no garbage per descriptor; valid only during the visit)', () => {
+    const { producer, consumer } = setup(8);
+    for (let i = 0; i < 5; i++) producer.tryPush(desc(i));
+    const objects = new Set<object>();
+    const seqs: number[] = [];
+    consumer.drain(Number.POSITIVE_INFINITY, (d) => {
+      objects.add(d);
+      seqs.push(d.seq);
+    });
+    expect(objects.size).toBe(1);
+    expect(seqs).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('keeps order and counts across the 2^32 counter wraparound', () => {
     const { segment, producer, consumer } = setup(8, 0xffff_fff0);
     const head = new Uint32Array(segment.sab, segment.layout.submit.headOffset, 1);

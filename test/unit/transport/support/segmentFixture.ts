@@ -48,6 +48,7 @@ export function descriptor(seq: number, slots: number, slotBytes: number, overri
 /** Drains everything available and returns it. */
 export function drainAll(ring: DescriptorRing, max = Number.POSITIVE_INFINITY): Descriptor[] {
   const out: Descriptor[] = [];
-  ring.drain(max, (desc) => out.push(desc));
+  // A copy: drain refills one object per descriptor.
+  ring.drain(max, (desc) => out.push({ ...desc }));
   return out;
 }
