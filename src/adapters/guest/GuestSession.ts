@@ -68,8 +68,8 @@ export interface GuestChannel {
   /**
    * How long, in ms, an idle session may sleep in a blocking wait for the next frame before
    * it parks on its event loop (undefined: never block; see {@link BLOCKING_PARK_MS}: less
-   * than a kernel tick costs each wake-up a timer reprogramming). Only for a guest the host can wake
-   * in that wait — `Atomics.notify` for a thread of the same process, or a futex wake
+   * than a kernel tick costs each wake-up a timer reprogramming). Only for a guest the host
+   * can wake in that wait — `Atomics.notify` for a thread of the same process, or a futex wake
    * (`blockingWait`, see futexDoorbell.ts) — and only when the host rings after every
    * message and control call: a blocked thread runs no event loop, so nothing else would
    * wake it before the timeout.
