@@ -1,6 +1,6 @@
 // Inputs and outputs conformance: ordering, outcomes, overflow, the ledger, payload rules.
 import { describe, expect, it } from 'vitest';
-import { Subject, from, lastValueFrom, of, throwError, toArray, concat } from 'rxjs';
+import { Subject, concat, filter, from, lastValueFrom, of, take, throwError, timeout, toArray } from 'rxjs';
 import { FrameExpired, InputFailed, InputRefused, LostWhileRunning } from 'plugin-seam';
 import type { FrameOutcome, LedgerCounters, PluginInstance, PluginOutput } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
@@ -114,6 +114,16 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(ticks.map((t) => t.value)).toEqual([0, 1, 2, 3, 4]);
     expect([...kinds]).toEqual(['done']);
     expect(done).toBeGreaterThanOrEqual(64);
+  });
+
+  it("runs the plugin's own timers while no input comes (a guest waiting for the next one lets them run)", async () => {
+    const p = await harness().running();
+    // Five 1 ms ticks and no input after the one that starts them: out of thread the guest
+    // first waits for the next input in a blocking wait (bounded by BLOCKING_PARK_MS), then
+    // on its event loop. A wait without its bound would never tick. Bounded by a timeout.
+    const ticks = lastValueFrom(p.outputs$.pipe(filter((o) => o.channel === 'tick'), take(5), toArray(), timeout(10_000)));
+    expect(await p.send({ op: 'ticker', count: 5 })).toBe('ticking');
+    expect((await ticks).map((t) => t.value)).toEqual([0, 1, 2, 3, 4]);
   });
 
   it("runs the plugin's own timers while messages arrive back to back", async () => {
