@@ -36,7 +36,7 @@ function setup(
     throw new Error('every frame of this test goes on the ring');
   },
   pollMicros = 0,
-  extra: Pick<HostDataPlaneOptions, 'cores' | 'yieldCore' | 'now' | 'pendingWakeMs'> = {},
+  extra: Pick<HostDataPlaneOptions, 'cores' | 'yieldCore' | 'now' | 'pendingWakeMs' | 'notifyGuest'> = {},
 ): {
   plane: HostDataPlane;
   pool: SharedFramePool;
@@ -510,6 +510,53 @@ describe('HostDataPlane', () => {
     const turning = await turnsUntil(() => settled.length === 30, 1_000);
     expect(settled.slice(20)).toEqual(Array.from({ length: 10 }, (_, i) => i + 21));
     expect(turning).toBeGreaterThanOrEqual(10);
+    h.plane.close();
+    h.pool.close(new Error('done'));
+  });
+
+  it('on one core, does not yield after a wake-up that already ran the one input in flight; with more in flight it does', async () => {
+    // The guest runs inside the wake-up (as a woken thread preempting the host does): it
+    // takes every input handed over, finishes `finish` of them, and sleeps again.
+    let finish = Number.POSITIVE_INFINITY;
+    let yields = 0;
+    const h = setup(undefined, undefined, 0, {
+      cores: 1,
+      yieldCore: () => {
+        yields += 1;
+      },
+      notifyGuest: () => {
+        let n = 0;
+        h.submit.drain(Number.POSITIVE_INFINITY, (d) => {
+          if (n++ < finish) expect(done(h.complete, d.seq)).toBe(true);
+        });
+        if (Atomics.load(h.hostParkWord, 0) !== 0) {
+          Atomics.store(h.hostParkWord, 0, 0);
+          Atomics.notify(h.hostParkWord, 0);
+        }
+        Atomics.store(h.guestParkWord, 0, 2);
+      },
+    });
+    Atomics.store(h.guestParkWord, 0, 2);
+    const settled: number[] = [];
+    const deliver = (seq: number): void => {
+      const data = h.pool.take(8);
+      h.plane.deliver({ kind: 'frame', seq, meta: { width: 8, height: 1, format: 'gray', timestamp: seq }, data }, (settledSeq) => {
+        h.pool.release(data);
+        settled.push(settledSeq);
+      });
+    };
+    // One in flight, its outcome on the ring when the wake-up returns: no yield.
+    deliver(1);
+    await turnsUntil(() => settled.length === 1, 1_000);
+    expect(settled).toEqual([1]);
+    expect(yields).toBe(0);
+    // Two in flight, one finished inside the wake-up: the guest still has the other, yield.
+    finish = 1;
+    deliver(2);
+    deliver(3);
+    await turnsUntil(() => settled.length === 2, 1_000);
+    expect(settled).toEqual([1, 2]);
+    expect(yields).toBe(1);
     h.plane.close();
     h.pool.close(new Error('done'));
   });
