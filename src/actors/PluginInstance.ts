@@ -2,7 +2,7 @@ import { Observable, Subject } from 'rxjs';
 import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { RuntimeClock } from './RuntimeClock.js';
 import { createActor } from 'xstate';
-import type { Adapter, Delivery, DeliveryResult, DeliverySettle, GenerationSession, TransportKind } from '../adapters/Adapter.js';
+import type { Adapter, Delivery, DeliveryResult, DeliverySettle, FrameMetadata, GenerationSession, TransportKind } from '../adapters/Adapter.js';
 import { copyValue } from '../adapters/copyValue.js';
 import {
   InputDropped,
@@ -75,6 +75,9 @@ export interface InstanceEnvironment {
   readonly seed: number;
 }
 
+/** Largest frame width or height: out of thread, each travels as 32 bits in shared memory. */
+const MAX_FRAME_DIMENSION = 0xffff_ffff;
+
 const ACCEPTING: ReadonlySet<LifecycleState> = new Set(['loaded', 'starting', 'started', 'running', 'failed']);
 
 /**
@@ -137,6 +140,8 @@ export class PluginInstance {
   #queuedFrames = 0;
   /** Bytes of the frames waiting in the queue (bounded by `frames.maxQueuedBytes`). */
   #queuedBytes = 0;
+  /** The data of the frame #readFrame last accepted, taken by #submitFrame at once. */
+  #frameData: Uint8Array | undefined;
   #queuedMessages = 0;
   #nextSeq = 1;
   #outputSeq = 0;
@@ -557,14 +562,17 @@ export class PluginInstance {
       this.#refuseFrame(frame, seq, settle, refusal);
       return;
     }
-    const invalid = this.#validateFrame(frame);
-    if (invalid !== undefined) {
-      this.#refuseFrame(frame, seq, settle, `invalid frame: ${invalid}`);
+    const meta = this.#readFrame(frame);
+    if (typeof meta === 'string') {
+      this.#refuseFrame(frame, seq, settle, `invalid frame: ${meta}`);
       return;
     }
+    const source = this.#frameData;
+    this.#frameData = undefined;
+    if (source === undefined) throw new Error('unreachable: a frame read without its data');
     const overflow = this.#options.frames.overflow;
     const { maxQueuedBytes } = this.#options.frames;
-    if (overflow === 'block' && this.#queuedFrames >= this.#options.frames.queue && this.#queuedBytes + frame.data.length > maxQueuedBytes) {
+    if (overflow === 'block' && this.#queuedFrames >= this.#options.frames.queue && this.#queuedBytes + source.length > maxQueuedBytes) {
       // `block` never drops an accepted frame, but a push source (an Observable) cannot be
       // made to wait: past this ceiling the frame is refused, explicitly, instead of the host's
       // memory growing for as long as the plugin stalls (RELIABILITY C1).
@@ -598,38 +606,60 @@ export class PluginInstance {
     let data = this.#slots.get(frame);
     if (data !== undefined) {
       this.#slots.delete(frame);
-      if (frame.data.length !== data.length || frame.data.buffer !== data.buffer) {
+      if (source.length !== data.length || source.buffer !== data.buffer) {
         // The application replaced the slot's view: honour its bytes with one copy.
-        const copy = this.#pool.copyIn(frame.data);
+        const copy = this.#pool.copyIn(source);
         this.#pool.release(data);
         data = copy;
       }
     } else {
       // The application keeps its buffer: exactly one copy, into a pooled slot.
-      data = this.#pool.copyIn(frame.data);
+      data = this.#pool.copyIn(source);
     }
-    const meta = { width: frame.width, height: frame.height, format: frame.format, timestamp: frame.timestamp };
     this.#queuedFrames += 1;
     this.#queuedBytes += data.length;
     this.#accept({ seq, delivery: { kind: 'frame', seq, meta, data }, buffer: data, resolve: undefined, reject: undefined, onFrame: settle, generation: 0, timer: undefined });
   }
 
-  #validateFrame(frame: FrameInput): string | undefined {
-    if (typeof frame !== 'object' || frame === null) return 'a frame must be an object';
-    if (!(frame.data instanceof Uint8Array)) return 'data must be a Uint8Array';
+  /**
+   * Reads each field of an application's frame once and validates what it read: the frame's
+   * metadata (its data left in #frameData), or why it is refused. Once, because a getter may
+   * answer differently each time it is read, and what is handed over must be what was
+   * checked; a getter that throws refuses the frame instead of throwing into the
+   * application's stream.
+   */
+  #readFrame(frame: FrameInput): FrameMetadata | string {
+    if (typeof frame !== 'object' || (frame as FrameInput | null) === null) return 'a frame must be an object';
+    let data: unknown;
+    let width: unknown;
+    let height: unknown;
+    let format: unknown;
+    let timestamp: unknown;
+    try {
+      ({ data, width, height, format, timestamp } = frame);
+    } catch (error) {
+      return `reading it threw: ${messageOf(error)}`;
+    }
+    if (!(data instanceof Uint8Array)) return 'data must be a Uint8Array';
     // `length`, not `byteLength` (equal for a Uint8Array): V8 inlines the first, not the second.
-    const bytes = frame.data.length;
+    const bytes = data.length;
     if (bytes === 0) return 'data is empty';
     if (bytes > this.#options.frames.maxFrameBytes) {
       return `data is ${bytes} bytes, above frames.maxFrameBytes (${this.#options.frames.maxFrameBytes})`;
     }
-    if (!Number.isSafeInteger(frame.width) || frame.width <= 0) return 'width must be a positive integer';
-    if (!Number.isSafeInteger(frame.height) || frame.height <= 0) return 'height must be a positive integer';
-    if (typeof frame.format !== 'string' || frame.format.length === 0 || frame.format.length > 32) {
+    // 32 bits each: what shared memory carries out of thread (and far beyond any image).
+    if (!Number.isSafeInteger(width) || (width as number) <= 0 || (width as number) > MAX_FRAME_DIMENSION) {
+      return `width must be an integer in 1..${MAX_FRAME_DIMENSION}`;
+    }
+    if (!Number.isSafeInteger(height) || (height as number) <= 0 || (height as number) > MAX_FRAME_DIMENSION) {
+      return `height must be an integer in 1..${MAX_FRAME_DIMENSION}`;
+    }
+    if (typeof format !== 'string' || format.length === 0 || format.length > 32) {
       return 'format must be a string of 1 to 32 characters';
     }
-    if (typeof frame.timestamp !== 'number' || !Number.isFinite(frame.timestamp)) return 'timestamp must be a finite number';
-    return undefined;
+    if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return 'timestamp must be a finite number';
+    this.#frameData = data;
+    return { width: width as number, height: height as number, format, timestamp };
   }
 
   #accept(entry: Entry): void {

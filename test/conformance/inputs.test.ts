@@ -325,6 +325,38 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(p.status.counters).toMatchObject({ refused: bad.length, accepted: 1, done: 1 });
   });
 
+  it('refuses a frame whose getter throws or whose size does not fit 32 bits, and reads each field once', async () => {
+    const p = await harness().running();
+    const frames = collect(p, 'frame');
+    const throwing = Object.defineProperty({ ...frame() }, 'width', {
+      get: (): number => {
+        throw new Error('getter boom');
+      },
+    });
+    // Valid when checked, 0 bytes if read again: what is handed over is what was checked.
+    let reads = 0;
+    const fickle = Object.defineProperty({ ...frame({ fill: 7, length: 8 }) }, 'data', {
+      get: (): Uint8Array => (++reads === 1 ? new Uint8Array(8).fill(7) : new Uint8Array(0)),
+    });
+    const outcomes = await lastValueFrom(
+      p.connect(from([throwing, { ...frame(), width: 2 ** 32 }, { ...frame(), height: 2 ** 40 }, fickle, frame({ fill: 1, length: 4 })])).pipe(toArray()),
+    );
+    expect(outcomes.map((o) => [o.kind, o.reason])).toEqual([
+      ['dropped', 'refused: invalid frame: reading it threw: Error: getter boom'],
+      ['dropped', 'refused: invalid frame: width must be an integer in 1..4294967295'],
+      ['dropped', 'refused: invalid frame: height must be an integer in 1..4294967295'],
+      ['done', undefined],
+      ['done', undefined],
+    ]);
+    expect(reads).toBe(1);
+    expect(frames.map((o) => (o.value as { length: number; sum: number }).length)).toEqual([8, 4]);
+    expect(frames.map((o) => (o.value as { sum: number }).sum)).toEqual([56, 4]);
+    // The largest size that fits travels in every mode.
+    const widest = await lastValueFrom(p.connect(of({ ...frame(), width: 2 ** 32 - 1, height: 2 ** 32 - 1 })).pipe(toArray()));
+    expect(widest.map((o) => o.kind)).toEqual(['done']);
+    expect(p.status.counters).toMatchObject({ refused: 3, accepted: 3, done: 3 });
+  });
+
   it('refuses a message that cannot be structured-cloned, and an emit of one fails in the plugin', async () => {
     const p = await harness().running();
     const error = await p.send({ op: 'echo', value: () => 1 }).catch((e: unknown) => e);
