@@ -3,7 +3,7 @@ import type { Actor, InspectionEvent, Observer } from 'xstate';
 import type { RuntimeClock } from './RuntimeClock.js';
 import { createActor } from 'xstate';
 import type { Adapter, Delivery, DeliveryResult, DeliverySettle, FrameMetadata, GenerationSession, TransportKind } from '../adapters/Adapter.js';
-import { copyValue } from '../adapters/copyValue.js';
+import { copyValueFor } from '../adapters/copyValue.js';
 import {
   InputDropped,
   InputFailed,
@@ -304,7 +304,7 @@ export class PluginInstance {
     }
     let copy: unknown;
     try {
-      copy = copyValue(message);
+      copy = copyValueFor(this.#options.mode, message);
     } catch (error) {
       return Promise.reject(this.#refuse(`message is not structured-cloneable: ${messageOf(error)}`));
     }

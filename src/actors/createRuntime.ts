@@ -4,6 +4,7 @@ import type { Adapter } from '../adapters/Adapter.js';
 import { EmbeddedAdapter } from '../adapters/embedded/EmbeddedAdapter.js';
 import { InlineAdapter } from '../adapters/inline/InlineAdapter.js';
 import { IsolatedAdapter } from '../adapters/isolated/IsolatedAdapter.js';
+import { copyValueFor } from '../adapters/copyValue.js';
 import { InvalidOptions, RuntimeShutDown, messageOf } from '../errors.js';
 import type { Mode } from '../machines/lifecycleTypes.js';
 import type { LoadOptions } from './LoadOptions.js';
@@ -94,7 +95,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       const resolved = resolveLoadOptions(loadOptions, adapter.heartbeatMs);
       if (ids.has(resolved.id)) throw new InvalidOptions(`an instance with id "${resolved.id}" is already loaded`);
       try {
-        structuredClone(resolved.config);
+        copyValueFor(mode, resolved.config);
       } catch (error) {
         throw new InvalidOptions(`config of "${resolved.id}" is not structured-cloneable: ${messageOf(error)}`);
       }

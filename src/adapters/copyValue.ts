@@ -1,3 +1,7 @@
+import { deserialize, serialize } from 'node:v8';
+import { Buffer } from 'node:buffer';
+import type { Mode } from '../machines/lifecycleTypes.js';
+
 /**
  * A copy of `value` with structured-clone semantics, as a value crossing to or from a plugin
  * gets in every mode. Strings, numbers, booleans, bigints, `null` and `undefined` are
@@ -17,4 +21,23 @@ export function isImmutablePrimitive(value: unknown): boolean {
   if (value === null || value === undefined) return true;
   const type = typeof value;
   return type === 'string' || type === 'number' || type === 'boolean' || type === 'bigint';
+}
+
+/**
+ * A copy of `value` as a plugin in `mode` receives it: {@link copyValue} in the host's
+ * process; for an isolated plugin, through `v8.serialize`, as its pipe carries it, so what
+ * cannot cross a process (a `SharedArrayBuffer`, for one) is refused where it is handed in,
+ * not found unsendable later.
+ *
+ * @throws DOMException `DataCloneError` when the value cannot be copied for that mode.
+ */
+export function copyValueFor<T>(mode: Mode, value: T): T {
+  if (mode !== 'isolated' || isImmutablePrimitive(value)) return copyValue(value);
+  let bytes: Buffer;
+  try {
+    bytes = serialize(value);
+  } catch (error) {
+    throw new DOMException(`${error instanceof Error ? error.message : 'the value could not be cloned'} (it must cross to the plugin's process)`, 'DataCloneError');
+  }
+  return deserialize(bytes) as T;
 }

@@ -278,6 +278,17 @@ export type HostToGuest =
       readonly data: Uint8Array;
     };
 
+/**
+ * Longest output channel name, in UTF-16 code units: `emit` refuses a longer one in every
+ * mode, and the host refuses it from an isolated child.
+ */
+export const GUEST_CHANNEL_MAX_LENGTH = 256;
+/**
+ * Longest log line, in UTF-16 code units (64 Ki): a plugin's longer line is cut to it in
+ * every mode, and the host refuses a longer one from an isolated child.
+ */
+export const GUEST_LOG_MAX_LENGTH = 64 * 1024;
+
 /** The longest thrown Error `name` a guest may report (`outcome.errorName`). */
 export const GUEST_ERROR_NAME_MAX_LENGTH = 256;
 

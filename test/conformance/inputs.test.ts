@@ -357,6 +357,60 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(p.status.counters).toMatchObject({ refused: 3, accepted: 3, done: 3 });
   });
 
+  it('fails an input whose result cannot be cloned with the clone error itself', async () => {
+    const p = await harness().running();
+    const error = await p.send({ op: 'return-unclonable' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputFailed);
+    expect((error as InputFailed).message).toMatch(/DataCloneError: .*could not be cloned/);
+    expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+  });
+
+  it('bounds channel names and log lines alike in every mode', async () => {
+    const p = await harness().running();
+    const logs: string[] = [];
+    p.logs$.subscribe((l) => logs.push(l.message));
+    expect(await p.send({ op: 'emit-channel', length: 256 })).toBe('emitted');
+    expect(await p.send({ op: 'emit-channel', length: 257 })).toBe('RangeError: emit(channel, value): channel has 257 characters, above 256');
+    expect(await p.send({ op: 'log-long', length: 70_000 })).toBe('logged');
+    expect(await p.send({ op: 'log-long', length: 64 * 1024 })).toBe('logged');
+    expect(logs.map((l) => l.length)).toEqual([64 * 1024, 64 * 1024]);
+    expect(logs[0]?.endsWith(' … (cut)')).toBe(true);
+    expect(logs[1]?.endsWith('l')).toBe(true);
+    expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+  });
+
+  it('isolated only: a value the host refuses from a child fails where the plugin handed it over, and costs no generation', async () => {
+    const p = await harness().running();
+    for (const kind of ['boxed', 'constructor-key', 'deep']) {
+      const result = await p.send({ op: 'return-kind', kind }).catch((e: unknown) => e);
+      const emitted = await p.send({ op: 'emit-kind', kind });
+      if (mode === 'isolated') {
+        // A documented limit (README, isolated mode): the host's gate on a child's values.
+        expect(result).toBeInstanceOf(InputFailed);
+        expect((result as InputFailed).message).toMatch(/DataCloneError: the value cannot cross to the host process/);
+        expect(emitted).toMatch(/^DataCloneError: the value cannot cross to the host process/);
+      } else {
+        expect(result).not.toBeInstanceOf(Error);
+        expect(emitted).toBe('emitted');
+      }
+    }
+    expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+  });
+
+  it('isolated only: a SharedArrayBuffer is refused where it is handed in (it cannot cross a process)', async () => {
+    const p = await harness().running();
+    const shared = new SharedArrayBuffer(8);
+    const reply = await p.send({ op: 'echo', value: shared }).catch((e: unknown) => e);
+    if (mode === 'isolated') {
+      expect(reply).toBeInstanceOf(InputRefused);
+      expect((reply as InputRefused).reason).toMatch(/SharedArrayBuffer.*cross to the plugin's process/);
+      expect(() => harness().load({ id: 'shared-config', config: { shared } })).toThrow(/config of "shared-config" is not structured-cloneable: .*SharedArrayBuffer/);
+    } else {
+      expect(reply).toBeInstanceOf(SharedArrayBuffer);
+    }
+    expect(p.status.counters).toMatchObject({ failed: 0 });
+  });
+
   it('refuses a message that cannot be structured-cloned, and an emit of one fails in the plugin', async () => {
     const p = await harness().running();
     const error = await p.send({ op: 'echo', value: () => 1 }).catch((e: unknown) => e);

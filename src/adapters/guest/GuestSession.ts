@@ -548,16 +548,27 @@ export class GuestSession {
         return;
       } catch (error) {
         // The result cannot cross: that is the input's failure, as it is inline.
-        this.#post({ t: 'outcome', seq, ok: false, error, errorName: lostErrorName(error) });
+        this.#post({ t: 'outcome', seq, ok: false, error: crossingError(error), errorName: lostErrorName(error) });
         return;
       }
     }
     try {
       this.#post({ t: 'outcome', seq, ok: false, error: result.error, errorName: lostErrorName(result.error) });
-    } catch {
-      this.#post({ t: 'outcome', seq, ok: false, error: new Error(`input ${seq} failed with a value that cannot be cloned`), errorName: undefined });
+    } catch (error) {
+      this.#post({ t: 'outcome', seq, ok: false, error: new Error(`input ${seq} failed with a value that cannot be cloned: ${messageOf(error)}`), errorName: undefined });
     }
   }
+}
+
+/**
+ * The error of a clone that failed, as one that crosses with its message: a `DOMException`
+ * (a `DataCloneError`) clones to an empty object. Its name travels as `errorName`.
+ */
+function crossingError(error: unknown): unknown {
+  if (!(error instanceof Error) || CLONED_ERROR_NAMES.has(error.name)) return error;
+  const crossing = new Error(error.message);
+  if (typeof error.stack === 'string') crossing.stack = error.stack;
+  return crossing;
 }
 
 /** Error names structured cloning keeps; any other arrives as `Error`. */

@@ -3,6 +3,10 @@ import { createFrameView, expireFrameView } from '../../plugin/createFrameView.j
 import type { LogLevel, PluginContext, PluginDefinition, PluginLogger } from '../../plugin/types.js';
 import type { Delivery, DeliveryResult } from '../Adapter.js';
 import { DELIVERY_DONE } from '../Adapter.js';
+import { GUEST_CHANNEL_MAX_LENGTH, GUEST_LOG_MAX_LENGTH } from '../protocol.js';
+
+/** Ends a log line cut to GUEST_LOG_MAX_LENGTH. */
+const LOG_CUT_MARK = ' … (cut)';
 
 /** Where a runner sends what the plugin emits and logs. */
 export interface RunnerSink {
@@ -40,7 +44,9 @@ export class PluginRunner {
     const log = (level: LogLevel) => (message: string) => {
       // Plugins may be plain JavaScript: coerce whatever arrives into one line of text.
       const text: unknown = message;
-      this.#sink.log(level, typeof text === 'string' ? text : messageOf(text));
+      const line = typeof text === 'string' ? text : messageOf(text);
+      // Bounded as an isolated child's host requires, in every mode alike.
+      this.#sink.log(level, line.length > GUEST_LOG_MAX_LENGTH ? line.slice(0, GUEST_LOG_MAX_LENGTH - LOG_CUT_MARK.length) + LOG_CUT_MARK : line);
     };
     const logger: PluginLogger = Object.freeze({ debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') });
     this.#context = Object.freeze({
@@ -51,6 +57,9 @@ export class PluginRunner {
       emit: (channel: string, value: unknown) => {
         if (typeof channel !== 'string' || channel.length === 0) {
           throw new TypeError('emit(channel, value): channel must be a non-empty string');
+        }
+        if (channel.length > GUEST_CHANNEL_MAX_LENGTH) {
+          throw new RangeError(`emit(channel, value): channel has ${channel.length} characters, above ${GUEST_CHANNEL_MAX_LENGTH}`);
         }
         // The sink copies now, in every mode: the plugin may reuse its object, and a value
         // that could not cross a thread or a process fails here, identically everywhere.

@@ -6,7 +6,7 @@
  */
 import v8 from 'node:v8';
 import type { GuestPipeMessage } from '../protocol.js';
-import { GUEST_ERROR_NAME_MAX_LENGTH } from '../protocol.js';
+import { GUEST_CHANNEL_MAX_LENGTH, GUEST_ERROR_NAME_MAX_LENGTH, GUEST_LOG_MAX_LENGTH } from '../protocol.js';
 
 /** Deepest nesting of containers accepted in a plugin value (the outermost counts as 1). */
 export const GUEST_VALUE_MAX_DEPTH = 64;
@@ -15,10 +15,6 @@ export const GUEST_VALUE_MAX_DEPTH = 64;
  * reached) walked in one plugin value. An array or Map counts by its length or size upfront.
  */
 export const GUEST_VALUE_MAX_NODES = 100_000;
-/** Longest `output.channel`, in UTF-16 code units. */
-export const GUEST_CHANNEL_MAX_LENGTH = 256;
-/** Longest `log.message`, in UTF-16 code units (64 Ki). */
-export const GUEST_LOG_MAX_LENGTH = 64 * 1024;
 
 /** Which rule a guest payload broke. */
 export type GuestMessageViolationKind =

@@ -29,6 +29,7 @@ import { FrameDecoder, encodeFrame } from '../../transport/FrameDecoder.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { futexBlockingWait } from '../../transport/futexDoorbell.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
+import { decodeGuestMessage } from './decodeGuestMessage.js';
 import { pipeEndpoint } from './pipeEndpoint.js';
 
 const SIGKILL = 9;
@@ -63,13 +64,26 @@ function publishStartInRecord(dseq: number): boolean {
   return startRecordIo[1] !== 0;
 }
 
-/** v8.serialize, failing like structuredClone and postMessage do (a DataCloneError), so a plugin sees the same error in every mode. */
+/**
+ * v8.serialize, failing like structuredClone and postMessage do (a DataCloneError), so a
+ * plugin sees the same error in every mode. A message carrying a plugin's value is then put
+ * through the host's own gate: a value the host would refuse (a boxed primitive, an own key
+ * `constructor`, nesting past 64, over 100,000 nodes…) fails here, in the plugin's `emit` or
+ * as its input's failure, instead of costing the generation (the host kills a child that
+ * sends what its gate refuses).
+ */
 function serializeMessage(message: GuestPipeMessage): Buffer {
+  let bytes: Buffer;
   try {
-    return serialize(message);
+    bytes = serialize(message);
   } catch (error) {
     throw new DOMException(error instanceof Error ? error.message : 'the value could not be cloned', 'DataCloneError');
   }
+  if (message.t === 'output' || message.t === 'outcome') {
+    const gate = decodeGuestMessage(bytes);
+    if (!gate.ok) throw new DOMException(`the value cannot cross to the host process: ${gate.detail}`, 'DataCloneError');
+  }
+  return bytes;
 }
 
 function send(message: GuestPipeMessage): void {

@@ -10,14 +10,13 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   decodeGuestMessage,
-  GUEST_CHANNEL_MAX_LENGTH,
-  GUEST_LOG_MAX_LENGTH,
   GUEST_VALUE_MAX_DEPTH,
   GUEST_VALUE_MAX_NODES,
   validateGuestMessage,
   type GuestMessageViolationKind,
 } from '../../../src/adapters/isolated/decodeGuestMessage.js';
 import type { GuestPipeMessage } from '../../../src/adapters/protocol.js';
+import { GUEST_CHANNEL_MAX_LENGTH, GUEST_LOG_MAX_LENGTH } from '../../../src/adapters/protocol.js';
 
 const FORBIDDEN = new Set(['__proto__', 'constructor', 'prototype']);
 /** Fixed seed: every run checks the same cases, and a failure replays as is. `FC_SEED=<n>` explores others. */
