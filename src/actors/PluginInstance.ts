@@ -61,6 +61,8 @@ interface Attached {
   readonly session: GenerationSession;
   /** Settles this generation's deliveries: one function per generation, not per input. */
   readonly settle: DeliverySettle;
+  /** Inputs handed over and not settled, at most (see #attach). */
+  readonly maxInFlight: number;
   ready: boolean;
   alive: boolean;
 }
@@ -460,6 +462,11 @@ export class PluginInstance {
       settle: (seq, result) => {
         this.#settleDelivery(seq, generation, result);
       },
+      // A drop policy must see every frame that waits: one handed over ahead of the plugin
+      // (out of thread, up to 64 at once) would wait where the policy cannot reach it — a
+      // plugin 50 ms per frame behind a 60 fps source saw frames 3 s old with `queue: 2`.
+      // So with one, inputs are handed over one at a time, as inline.
+      maxInFlight: this.#options.frames.overflow === 'block' ? session.maxInFlight : 1,
       ready: false,
       alive: true,
     };
@@ -670,7 +677,7 @@ export class PluginInstance {
     // The common case under load: nothing queued ahead and room in flight. The input goes
     // straight to the generation, not through the queue (a push and a shift per input).
     const attached = this.#queue.size === 0 ? this.#readyGeneration() : undefined;
-    if (attached !== undefined && this.#inFlight.size < attached.session.maxInFlight) {
+    if (attached !== undefined && this.#inFlight.size < attached.maxInFlight) {
       this.#handOver(attached, entry);
       return;
     }
@@ -687,7 +694,7 @@ export class PluginInstance {
   #pump(): void {
     const attached = this.#readyGeneration();
     if (attached === undefined) return;
-    while (this.#queue.size > 0 && this.#inFlight.size < attached.session.maxInFlight) {
+    while (this.#queue.size > 0 && this.#inFlight.size < attached.maxInFlight) {
       const entry = this.#queue.shift();
       if (entry === undefined) return;
       this.#moveIntoPool(entry);

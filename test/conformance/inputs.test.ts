@@ -1,6 +1,6 @@
 // Inputs and outputs conformance: ordering, outcomes, overflow, the ledger, payload rules.
 import { describe, expect, it } from 'vitest';
-import { Subject, concat, filter, from, lastValueFrom, of, take, throwError, timeout, toArray } from 'rxjs';
+import { Subject, concat, filter, firstValueFrom, from, lastValueFrom, of, take, throwError, timeout, toArray } from 'rxjs';
 import { FrameExpired, InputFailed, InputRefused, LostWhileRunning } from 'plugin-seam';
 import type { FrameOutcome, LedgerCounters, PluginInstance, PluginOutput } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
@@ -266,6 +266,30 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     for (const o of outcomes.filter((x) => x.kind === 'dropped')) expect(o.reason).toBe(reason);
     expect(p.status.counters).toMatchObject({ accepted: 4, dropped: kinds.filter((k) => k === 'dropped').length });
     expect(balanced(p.status.counters)).toBe(true);
+  });
+
+  it('applies the drop policies to every frame that waits while the plugin is busy (none waits out of its reach)', async () => {
+    const h = harness();
+    const [newest, oldest] = await Promise.all([
+      h.running({ id: 'drop-newest', frames: { queue: 2, overflow: 'drop-newest' } }),
+      h.running({ id: 'drop-oldest', frames: { queue: 2, overflow: 'drop-oldest' } }),
+    ]);
+    const runs = [newest, oldest].map(async (p) => {
+      // The plugin is busy with a message for a second of real time: 20 frames come meanwhile.
+      const waiting = firstValueFrom(p.outputs$.pipe(filter((o) => o.channel === 'waiting'), timeout({ first: 10_000 })));
+      const reply = p.send({ op: 'wait', ms: 1_000 });
+      await waiting;
+      const outcomes = await lastValueFrom(p.connect(from(Array.from({ length: 20 }, (_, i) => frame({ fill: i })))).pipe(toArray()));
+      expect(await reply).toBe('waited');
+      return [...outcomes].sort((a, b) => a.seq - b.seq);
+    });
+    const [byNewest, byOldest] = await Promise.all(runs);
+    // Inline hands over one input at a time; out of thread, frames handed over ahead of the
+    // plugin (up to 64) would have escaped the policy.
+    expect(byNewest?.map((o) => o.kind)).toEqual([...Array<string>(2).fill('done'), ...Array<string>(18).fill('dropped')]);
+    expect(byOldest?.map((o) => o.kind)).toEqual([...Array<string>(18).fill('dropped'), ...Array<string>(2).fill('done')]);
+    expect(newest.status.counters).toMatchObject({ accepted: 21, done: 3, dropped: 18 });
+    expect(oldest.status.counters).toMatchObject({ accepted: 21, done: 3, dropped: 18 });
   });
 
   it('bounds what block holds: past frames.maxQueuedBytes a frame is refused, explicitly', async () => {
