@@ -276,7 +276,8 @@ export class PluginInstance {
   /**
    * Stops the plugin: no new deliveries, inputs already handed over finish, the plugin's
    * `stop()` runs within `timeouts.stop`, then the generation ends. Inputs still queued are
-   * dropped (reason `stopped`). Resolves in `stopped`; rejects with `TeardownFailed` if
+   * dropped (reason `stopped`). Inline hands inputs over one at a time; out of thread, with
+   * `frames.overflow: 'block'`, up to 64 ahead of the plugin, and those finish too. Resolves in `stopped`; rejects with `TeardownFailed` if
    * teardown failed (state `failed`, class `teardown`). Idempotent.
    */
   stop(): Promise<void> {

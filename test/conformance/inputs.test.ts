@@ -309,6 +309,25 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(later.map((o) => o.kind)).toEqual(['done']);
   });
 
+  it('on stop while running, inputs finish or are dropped as "stopped" in submission order: never a done after a drop', async () => {
+    const p = await harness().running();
+    const replies = Array.from({ length: 4 }, (_, i) => p.send(3 * i + 1).then(
+      () => 'done',
+      (e: unknown) => (e as { reason?: string }).reason,
+    ));
+    const outcomes = lastValueFrom(p.connect(from([frame(), frame(), frame()])).pipe(toArray()));
+    await p.stop();
+    // How many finish is the mode's: handed over ahead of the plugin (out of thread with
+    // `block`, up to 64) is finished, waiting on this side is dropped (README, stop()).
+    const bySeq = [...(await Promise.all(replies)), ...(await outcomes).map((o) => (o.kind === 'done' ? 'done' : o.reason))];
+    const firstDropped = bySeq.indexOf('stopped');
+    expect(bySeq.slice(0, firstDropped === -1 ? undefined : firstDropped).every((k) => k === 'done')).toBe(true);
+    if (firstDropped !== -1) expect(bySeq.slice(firstDropped).every((k) => k === 'stopped')).toBe(true);
+    expect(bySeq[0]).toBe('done');
+    expect(p.status.counters).toMatchObject({ accepted: 7, queued: 0, inFlight: 0 });
+    expect(balanced(p.status.counters)).toBe(true);
+  });
+
   it('drops queued inputs with reason "stopped" on stop, after in-flight inputs finished', async () => {
     const p = await harness().running();
     await p.pause();
