@@ -40,8 +40,8 @@ describe('isolated faults: flow control, floods, exit blocked by output', () => 
 
   // C1: the plugin stops reading (a synchronous spin: no pipe read, no heartbeat) while the
   // application floods it with 1 000 messages and 1 000 frames of 64 KiB each (125 MiB
-  // offered). The host takes what its bounds allow — 64 deliveries in flight (1 without
-  // shared memory), 16 messages, 8 queued frames — and answers the rest at once: `send()` rejects with InputRefused
+  // offered). The host takes what its bounds allow — 1 delivery in flight (a drop policy's
+  // pace), 16 messages, 8 queued frames — and answers the rest at once: `send()` rejects with InputRefused
   // ("message queue full"), frames beyond the queue end `dropped` with the overflow policy's
   // reason. Its ArrayBuffer memory grows by a bounded amount, it keeps serving another
   // instance, and at the heartbeat deadline the generation is lost/unresponsive. Nothing
@@ -56,9 +56,9 @@ describe('isolated faults: flow control, floods, exit blocked by output', () => 
       messages: { queue: 16 },
       frames: { queue: 8, overflow },
     });
-    // Deliveries in flight at once, in either transport (without the addon, the copy
-    // transport's start record stands in for the fence words).
-    const cap = 64;
+    // Deliveries in flight at once: one, as a drop policy hands over one input at a time
+    // (so that no frame waits out of its reach), in either transport.
+    const cap = 1;
     const messagesInFlight = Math.min(15, cap - 1);
     const framesInFlight = Math.max(0, cap - 1 - messagesInFlight);
     const pid = await pidOf(p);

@@ -221,15 +221,16 @@ describe.skipIf(!SHARED_MEMORY)('isolated faults: hostile shared memory', () => 
   // E5: the plugin's input loop stops advancing the submit ring's consumer index — one frame
   // never settles, while the process stays alive and heartbeating. The plugin watches its own
   // mapping of the ring: the head stands still while the host's tail moves on. The host never
-  // blocks: it keeps accepting (64 deliveries in flight, 8 queued, then the overflow policy
-  // drops explicitly), keeps serving another instance, and at the input deadline (simulated
+  // blocks: it keeps accepting (64 deliveries in flight, 8 queued, then `block` refuses
+  // explicitly past frames.maxQueuedBytes), keeps serving another instance, and at the input deadline (simulated
   // clock) the generation is lost/unresponsive. Every accepted frame ends delivered (frames
-  // before the stall by generation 1, those it never started by generation 2), dropped with
-  // the policy's reason, or — the stalled one — lost.
+  // before the stall by generation 1, those it never started by generation 2), refused with
+  // the reason, or — the stalled one — lost. (`block`: a drop policy hands over one input at
+  // a time, and the ring would never fill.)
   it('E5: a stalled submit ring: the host never blocks, every frame is accounted for, lost/unresponsive at the input deadline', async () => {
     const h = harness();
     const other = await h.running();
-    const p = await h.running({ fixture: 'hostile-stall', timeouts: { input: 1_000 }, frames: { queue: 8, overflow: 'drop-newest' } });
+    const p = await h.running({ fixture: 'hostile-stall', timeouts: { input: 1_000 }, frames: { queue: 8, overflow: 'block', maxQueuedBytes: 8 * 1024 } });
     const ring = collect(p, 'ring');
     const frames$ = new Subject<FrameInput>();
     const seen = new ReplaySubject<FrameOutcome>();
@@ -279,9 +280,9 @@ describe.skipIf(!SHARED_MEMORY)('isolated faults: hostile shared memory', () => 
     const dropped = later.filter((o) => o.kind === 'dropped');
     expect(done.length + dropped.length).toBe(LATER);
     expect(done.every((o) => o.generation === 2)).toBe(true);
-    expect(dropped.every((o) => o.reason === 'overflow: drop-newest')).toBe(true);
+    expect(dropped.every((o) => o.reason?.startsWith('refused: queue full: 8192 bytes of frames waiting'))).toBe(true);
     expect(done.length).toBe(63 + 8);
-    expect(p.status.counters).toMatchObject({ lost: 1, dropped: dropped.length });
+    expect(p.status.counters).toMatchObject({ lost: 1, refused: dropped.length });
     expectBalanced(p);
   });
 
