@@ -134,6 +134,49 @@ export interface ResolvedLoadOptions {
 
 const MODES: readonly Mode[] = ['inline', 'embedded', 'isolated'];
 
+/** An option whose value is not checked key by key (the application's or the environment's). */
+const OPEN = null;
+type KnownKeys = { readonly [key: string]: KnownKeys | typeof OPEN };
+const BUDGET_KEYS: KnownKeys = { maxRestarts: OPEN, withinMs: OPEN };
+
+/**
+ * Every option name `load()` knows, nested: a misspelt one (`frmes`, `timeouts.stpo`) is an
+ * error, not a default silently kept. Checked at compile time against {@link LoadOptions}.
+ */
+const KNOWN_KEYS = {
+  id: OPEN,
+  module: OPEN,
+  mode: OPEN,
+  config: OPEN,
+  frames: { queue: OPEN, overflow: OPEN, slots: OPEN, maxFrameBytes: OPEN, poisonReleased: OPEN, maxQueuedBytes: OPEN },
+  messages: { queue: OPEN },
+  restart: {
+    policy: OPEN,
+    intensity: BUDGET_KEYS,
+    startup: BUDGET_KEYS,
+    backoff: { initialMs: OPEN, maxMs: OPEN, factor: OPEN, jitter: OPEN },
+    resetAfterMs: OPEN,
+    onInputError: OPEN,
+  },
+  timeouts: { start: OPEN, stop: OPEN, heartbeat: OPEN, input: OPEN },
+  limits: { maxHeapMb: OPEN, maxArrayBufferMb: OPEN },
+  isolation: { env: OPEN, inheritEnv: OPEN, permission: { allowFsRead: OPEN, allowFsWrite: OPEN } },
+} as const satisfies { readonly [K in keyof Required<LoadOptions>]: KnownKeys | typeof OPEN } & KnownKeys;
+
+/** Throws InvalidOptions at the first own key of `value` (a plain object) that `known` lacks. */
+function checkKeys(value: unknown, known: KnownKeys, path: string): void {
+  // Non-objects (and `permission: true`) are left to the checks of their own values.
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  for (const key of Object.keys(value)) {
+    const at = path === '' ? key : `${path}.${key}`;
+    if (!Object.hasOwn(known, key)) {
+      throw new InvalidOptions(`unknown option ${at} (known${path === '' ? '' : ` in ${path}`}: ${Object.keys(known).join(', ')})`);
+    }
+    const nested = known[key];
+    if (nested !== undefined && nested !== OPEN) checkKeys((value as Record<string, unknown>)[key], nested, at);
+  }
+}
+
 function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
@@ -215,6 +258,7 @@ function resolveIsolation(isolation: IsolationOptions | undefined): IsolationSet
 export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: number): ResolvedLoadOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptions('load() needs an options object');
   if (typeof options.id !== 'string' || options.id.length === 0) throw new InvalidOptions('id must be a non-empty string');
+  checkKeys(options, KNOWN_KEYS, '');
   const mode = oneOf('mode', options.mode, MODES, 'inline');
   const queue = positiveInt('frames.queue', options.frames?.queue, 8);
   const restart = options.restart ?? {};

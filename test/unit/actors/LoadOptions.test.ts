@@ -1,0 +1,52 @@
+// load() options: defaults, checks, and option names — a misspelt one is an error, not a
+// default silently kept.
+import { describe, expect, it } from 'vitest';
+import { InvalidOptions } from '../../../src/errors.js';
+import { resolveLoadOptions } from '../../../src/actors/LoadOptions.js';
+import type { LoadOptions } from '../../../src/actors/LoadOptions.js';
+
+const base = { id: 'p', module: '/plugins/p.mjs' };
+const resolve = (options: Record<string, unknown>): unknown => resolveLoadOptions({ ...base, ...options } as LoadOptions, 5_000);
+
+describe('resolveLoadOptions', () => {
+  it('accepts every option it documents, nested', () => {
+    const all: LoadOptions = {
+      ...base,
+      mode: 'isolated',
+      config: { anything: { goes: ['here'] }, frmes: 1 },
+      frames: { queue: 2, overflow: 'drop-oldest', slots: 6, maxFrameBytes: 1024, poisonReleased: true, maxQueuedBytes: 4096 },
+      messages: { queue: 8 },
+      restart: {
+        policy: 'transient',
+        intensity: { maxRestarts: 1, withinMs: 1_000 },
+        startup: { maxRestarts: 1, withinMs: 1_000 },
+        backoff: { initialMs: 1, maxMs: 2, factor: 2, jitter: 0 },
+        resetAfterMs: 10,
+        onInputError: 'restart',
+      },
+      timeouts: { start: 1, stop: 1, heartbeat: 1, input: 1 },
+      limits: { maxHeapMb: 64, maxArrayBufferMb: 64 },
+      isolation: { env: { ANY_NAME: 'x' }, inheritEnv: ['PATH'], permission: { allowFsRead: ['/tmp'], allowFsWrite: [] } },
+    };
+    expect(resolveLoadOptions(all, 5_000)).toMatchObject({ mode: 'isolated', frames: { queue: 2, overflow: 'drop-oldest' }, messageQueue: 8 });
+    expect(resolve({ isolation: { permission: true } })).toMatchObject({ isolation: { permission: { allowFsRead: [], allowFsWrite: [] } } });
+  });
+
+  it.each([
+    [{ frmes: { queue: 2 } }, 'unknown option frmes (known: id, module, mode, config, frames, messages, restart, timeouts, limits, isolation)'],
+    [{ frames: { overflw: 'drop-oldest' } }, 'unknown option frames.overflw (known in frames: queue, overflow, slots, maxFrameBytes, poisonReleased, maxQueuedBytes)'],
+    [{ timeouts: { stpo: 1 } }, 'unknown option timeouts.stpo'],
+    [{ restart: { backoff: { initial: 1 } } }, 'unknown option restart.backoff.initial'],
+    [{ restart: { intensity: { max: 1 } } }, 'unknown option restart.intensity.max'],
+    [{ isolation: { permission: { allowRead: [] } } }, 'unknown option isolation.permission.allowRead'],
+    [{ messages: { size: 1 } }, 'unknown option messages.size'],
+  ])('refuses a misspelt option name: %o', (options, message) => {
+    expect(() => resolve(options)).toThrow(InvalidOptions);
+    expect(() => resolve(options)).toThrow(message);
+  });
+
+  it('still checks values as before', () => {
+    expect(() => resolve({ frames: { queue: 0 } })).toThrow(/frames\.queue must be a positive integer/);
+    expect(() => resolve({ mode: 'remote' })).toThrow(/mode must be one of inline, embedded, isolated/);
+  });
+});
