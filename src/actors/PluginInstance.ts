@@ -153,6 +153,8 @@ export class PluginInstance {
   #terminal = false;
   #statusScheduled = false;
   #disposed = false;
+  /** Ends each live connect() at shutdown. */
+  readonly #connections = new Set<() => void>();
 
   /** @internal Created by `runtime.load`. */
   constructor(options: ResolvedLoadOptions, env: InstanceEnvironment) {
@@ -347,9 +349,15 @@ export class PluginInstance {
    * `frames$`) emits exactly one outcome per frame and completes once `frames$` completed
    * and every frame has its outcome. An error of `frames$` is forwarded after that.
    * Unsubscribing stops taking frames; frames already accepted still settle (in the ledger).
+   * Runtime shutdown ends it: `frames$` is unsubscribed, and the Observable completes once
+   * the frames it took have their outcomes (at once after shutdown).
    */
   connect(frames$: Observable<FrameInput>): Observable<FrameOutcome> {
     return new Observable<FrameOutcome>((subscriber) => {
+      if (this.#disposed) {
+        subscriber.complete();
+        return undefined;
+      }
       let pending = 0;
       let sourceDone = false;
       let sourceError: { error: unknown } | undefined;
@@ -378,7 +386,17 @@ export class PluginInstance {
           finish();
         },
       });
+      // Shutdown ends the source as if it had completed: no stream outlives the runtime (a
+      // live source, a timer say, would otherwise keep the process up for good).
+      const end = (): void => {
+        subscription.unsubscribe();
+        if (sourceDone) return;
+        sourceDone = true;
+        finish();
+      };
+      this.#connections.add(end);
       return () => {
+        this.#connections.delete(end);
         subscription.unsubscribe();
       };
     });
@@ -396,6 +414,8 @@ export class PluginInstance {
     this.#status.complete();
     this.#outputs.complete();
     this.#logs.complete();
+    for (const end of [...this.#connections]) end();
+    this.#connections.clear();
   }
 
   // ---- generations -------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Generation fencing and teardown settlement: nothing from generation N after N+1 exists,
 // and no call stays pending when a generation ends.
 import { describe, expect, it } from 'vitest';
-import { interval, lastValueFrom, map, of, take, toArray } from 'rxjs';
+import { Observable, interval, lastValueFrom, map, of, take, toArray } from 'rxjs';
 import { LostWhileRunning, RuntimeShutDown } from 'plugin-seam';
 import type { PluginOutput } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
@@ -66,6 +66,36 @@ describe.each(MODES)('generation fence [%s]', (mode) => {
     expect(() => h.runtime.load({ id: 'late', module: 'x.mjs' })).toThrow(RuntimeShutDown);
     await expect(p.send({ op: 'echo' })).rejects.toMatchObject({ name: 'InputRefused' });
     expect(p.status.counters.inFlight).toBe(0);
+  });
+
+  it('ends every connect() on shutdown: its source is unsubscribed, its outcomes complete; a later connect() completes at once', async () => {
+    const h = harness();
+    const p = await h.running();
+    // A live source that never completes by itself (a camera, a timer).
+    let subscribed = 0;
+    let unsubscribed = 0;
+    let push: (input: ReturnType<typeof frame>) => void = () => undefined;
+    const live = new Observable<ReturnType<typeof frame>>((subscriber) => {
+      subscribed += 1;
+      push = (input) => {
+        subscriber.next(input);
+      };
+      return () => {
+        unsubscribed += 1;
+      };
+    });
+    const outcomes = lastValueFrom(p.connect(live).pipe(toArray()));
+    push(frame());
+    push(frame());
+    await h.runtime.shutdown();
+    // Each frame it took has its outcome (the second one waiting inline is dropped by the stop).
+    const kinds = (await outcomes).map((o) => (o.kind === 'done' ? 'done' : o.reason));
+    expect(kinds).toHaveLength(2);
+    expect(kinds[0]).toBe('done');
+    expect(['done', 'stopped']).toContain(kinds[1]);
+    expect([subscribed, unsubscribed]).toEqual([1, 1]);
+    expect(await lastValueFrom(p.connect(live).pipe(toArray()))).toEqual([]);
+    expect(subscribed).toBe(1);
   });
 
   it('completes status$, outputs$ and logs$ on shutdown', async () => {
