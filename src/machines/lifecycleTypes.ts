@@ -104,7 +104,7 @@ export type LifecycleCommand =
 /** Events the machine schedules for itself (timers read from context). */
 export type LifecycleTimerEvent =
   | { readonly type: 'heartbeat.expired'; readonly generation: number }
-  | { readonly type: 'window.expired'; readonly budget: 'lost' | 'startup'; readonly epoch: number };
+  | { readonly type: 'window.expired'; readonly budget: 'lost' | 'startup'; readonly epoch: number; readonly window: number };
 
 /** Every event the lifecycle machine accepts. */
 export type LifecycleEvent = LifecycleCommand | GenerationReport | LifecycleTimerEvent;

@@ -38,6 +38,14 @@ export interface LifecycleContext {
   readonly recentStartup: number;
   /** Bumped when budgets are reset, so window expiries of an older budget are ignored. */
   readonly budgetEpoch: number;
+  /**
+   * Intensity windows still open (their `window.expired` pending), by number: cancelled when
+   * the instance stops or fails for good, where no budget is read any more — a window's timer
+   * (a minute by default) would otherwise keep a stopped process alive until it fires.
+   */
+  readonly windows: readonly number[];
+  /** Number of the next window scheduled. */
+  readonly nextWindow: number;
   /** Backoff attempt, reset after a stable period. */
   readonly attempt: number;
   /** Delay of the restart scheduled in `failed.backoff`. */
@@ -46,6 +54,11 @@ export interface LifecycleContext {
   readonly rng: number;
   /** True in `failed` when no restart will follow because a budget is spent. */
   readonly exhausted: boolean;
+}
+
+/** The id of intensity window `window`'s delayed event (to cancel it). */
+function windowId(window: number): string {
+  return `window.${window}`;
 }
 
 const isCurrent = ({ context, event }: { context: LifecycleContext; event: LifecycleEvent }): boolean =>
@@ -122,6 +135,7 @@ export const pluginLifecycleMachine = setup({
       const budget = context.failure?.class === 'startup' ? 'startup' : 'lost';
       const windowMs = budget === 'startup' ? context.supervision.startup.withinMs : context.supervision.intensity.withinMs;
       const { delayMs, rng } = computeBackoff(context.supervision.backoff, context.attempt, context.rng);
+      const window = context.nextWindow;
       enqueue.assign({
         backoffMs: delayMs,
         rng,
@@ -129,8 +143,14 @@ export const pluginLifecycleMachine = setup({
         exhausted: false,
         recentLost: context.recentLost + (budget === 'lost' ? 1 : 0),
         recentStartup: context.recentStartup + (budget === 'startup' ? 1 : 0),
+        windows: [...context.windows, window],
+        nextWindow: window + 1,
       });
-      enqueue.raise({ type: 'window.expired', budget, epoch: context.budgetEpoch }, { delay: windowMs });
+      enqueue.raise({ type: 'window.expired', budget, epoch: context.budgetEpoch, window }, { delay: windowMs, id: windowId(window) });
+    }),
+    closeWindows: enqueueActions(({ context, enqueue }) => {
+      for (const window of context.windows) enqueue.cancel(windowId(window));
+      enqueue.assign({ windows: [] });
     }),
     countRestart: assign(({ context }) => ({ restarts: context.restarts + 1 })),
     giveUp: assign(({ context }) => ({
@@ -142,10 +162,12 @@ export const pluginLifecycleMachine = setup({
         !(context.supervision.policy === 'transient' && context.failure.cause === 'exit' && context.failure.exitCode === 0),
     })),
     expireWindow: assign(({ context, event }) => {
-      if (event.type !== 'window.expired' || event.epoch !== context.budgetEpoch) return {};
+      if (event.type !== 'window.expired') return {};
+      const windows = context.windows.filter((window) => window !== event.window);
+      if (event.epoch !== context.budgetEpoch) return { windows };
       return event.budget === 'lost'
-        ? { recentLost: Math.max(0, context.recentLost - 1) }
-        : { recentStartup: Math.max(0, context.recentStartup - 1) };
+        ? { windows, recentLost: Math.max(0, context.recentLost - 1) }
+        : { windows, recentStartup: Math.max(0, context.recentStartup - 1) };
     }),
     resetBudgets: assign(({ context }) => ({
       recentLost: 0,
@@ -172,6 +194,8 @@ export const pluginLifecycleMachine = setup({
     recentLost: 0,
     recentStartup: 0,
     budgetEpoch: 0,
+    windows: [],
+    nextWindow: 0,
     attempt: 0,
     backoffMs: 0,
     rng: input.seed | 0,
@@ -309,6 +333,7 @@ export const pluginLifecycleMachine = setup({
           },
         },
         terminal: {
+          entry: 'closeWindows',
           on: {
             // A manual start after a terminal failure is the operator's decision: fresh budgets.
             start: { target: '#plugin.generation', actions: ['resetBudgets', 'wantStarted'] },
@@ -317,6 +342,7 @@ export const pluginLifecycleMachine = setup({
       },
     },
     stopped: {
+      entry: 'closeWindows',
       on: { start: { target: 'generation', actions: ['resetBudgets', 'wantStarted'] } },
     },
   },

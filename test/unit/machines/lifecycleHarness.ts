@@ -43,8 +43,7 @@ export const defaultInput: LifecycleInput = {
   seed: 1,
 };
 
-export function machineHarness(overrides: Partial<LifecycleInput> = {}): MachineHarness {
-  const clock = new SimulatedClock();
+export function machineHarness(overrides: Partial<LifecycleInput> = {}, clock = new SimulatedClock()): MachineHarness {
   const generations: FakeGeneration[] = [];
   const machine = pluginLifecycleMachine.provide({
     actors: {

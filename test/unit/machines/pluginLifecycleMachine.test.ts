@@ -1,6 +1,7 @@
 // Unit tests of the pure lifecycle machine on a simulated clock: every transition, every
 // failure class and cause, the intensity window just under and just over its limit.
 import { describe, expect, it } from 'vitest';
+import { SimulatedClock } from 'xstate';
 import { computeBackoff } from '../../../src/machines/computeBackoff.js';
 import { defaultInput, machineHarness } from './lifecycleHarness.js';
 
@@ -247,6 +248,48 @@ describe('pluginLifecycleMachine: supervision', () => {
     expect(m.actor.getSnapshot().context.recentLost).toBeLessThan(3);
     m.lost();
     expect(m.actor.getSnapshot().matches({ failed: 'backoff' })).toBe(true);
+  });
+
+  it('leaves no timer behind once stopped or failed for good (an open window would keep the process alive)', () => {
+    /** A simulated clock that knows which of its timers are still pending. */
+    class CountingClock extends SimulatedClock {
+      readonly pending = new Set<unknown>();
+      override setTimeout(fn: (...args: unknown[]) => void, timeout: number): number {
+        const id: number = super.setTimeout(() => {
+          this.pending.delete(id);
+          fn();
+        }, timeout);
+        this.pending.add(id);
+        return id;
+      }
+      override clearTimeout(id: number): void {
+        this.pending.delete(id);
+        super.clearTimeout(id);
+      }
+    }
+    for (const end of ['stop', 'terminal'] as const) {
+      const clock = new CountingClock();
+      const m = machineHarness({}, clock);
+      m.actor.send({ type: 'start' });
+      // Restarts, each opening a 10 s intensity window.
+      for (let i = 0; i < (end === 'stop' ? 2 : 3); i++) {
+        runUp(m);
+        m.lost();
+        m.clock.increment(m.actor.getSnapshot().context.backoffMs);
+      }
+      runUp(m);
+      expect(m.actor.getSnapshot().context.windows.length).toBeGreaterThan(0);
+      if (end === 'stop') {
+        m.actor.send({ type: 'stop' });
+        m.stopped();
+        expect(m.state()).toBe('stopped');
+      } else {
+        m.lost();
+        expect(m.actor.getSnapshot().matches({ failed: 'terminal' })).toBe(true);
+      }
+      expect(m.actor.getSnapshot().context.windows).toEqual([]);
+      expect(clock.pending.size).toBe(0);
+    }
   });
 
   it('keeps a separate, stricter budget for startup failures', () => {
