@@ -40,6 +40,23 @@ export interface Runtime {
   /** The loaded instances, in load order. */
   readonly instances: readonly PluginInstance[];
   /**
+   * Stops one instance (within its stop deadline), ends its actor and streams as shutdown
+   * does, and forgets it: its id may be loaded again, and its frame memory (a pool of
+   * shared slots: `frames.slots` × `frames.maxFrameBytes`; out of process, a shared-memory
+   * descriptor) is closed, freed once nothing references the instance. A stopped instance
+   * keeps that memory until it is unloaded, so that `start()` can use it again. Resolves
+   * once it is gone; `InvalidOptions` for an id that is not loaded.
+   *
+   * @example
+   * ```ts
+   * const p = runtime.load({ id: 'exporter', module: './exporter.js', mode: 'isolated' });
+   * await p.start();
+   * // ... later, for good:
+   * await runtime.unload('exporter');
+   * ```
+   */
+  unload(id: string): Promise<void>;
+  /**
    * Stops every instance in reverse load order (each within its stop deadline), then ends
    * every actor and stream. Pending inputs settle (dropped or lost); no call stays pending.
    * Idempotent.
@@ -104,6 +121,18 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       ids.add(resolved.id);
       instances.push(instance);
       return instance;
+    },
+    async unload(id) {
+      const instance = instances.find((candidate) => candidate.id === id);
+      if (instance === undefined) throw new InvalidOptions(`no instance with id "${id}" is loaded`);
+      // A teardown failure is already in the instance's status; it is unloaded all the same.
+      await instance.stop().catch(() => undefined);
+      instance.dispose();
+      // Another unload of the same id may have finished meanwhile.
+      const at = instances.indexOf(instance);
+      if (at === -1) return;
+      instances.splice(at, 1);
+      ids.delete(id);
     },
     shutdown() {
       shutdown ??= (async () => {

@@ -1,5 +1,6 @@
 // Generation fencing and teardown settlement: nothing from generation N after N+1 exists,
 // and no call stays pending when a generation ends.
+import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Observable, interval, lastValueFrom, map, of, take, toArray } from 'rxjs';
 import { LostWhileRunning, RuntimeShutDown } from 'plugin-seam';
@@ -96,6 +97,35 @@ describe.each(MODES)('generation fence [%s]', (mode) => {
     expect([subscribed, unsubscribed]).toEqual([1, 1]);
     expect(await lastValueFrom(p.connect(live).pipe(toArray()))).toEqual([]);
     expect(subscribed).toBe(1);
+  });
+
+  it('unloads one instance: stopped, its streams complete, its shared memory closed, its id free to load again', async () => {
+    const h = harness();
+    const other = await h.running({ id: 'other' });
+    const memfds = (): number => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith('/memfd:');
+      } catch {
+        return false;
+      }
+    }).length;
+    const before = memfds();
+    const p = await h.running({ id: 'gone' });
+    expect(await p.send(1)).toBe(1);
+    const completed: string[] = [];
+    p.status$.subscribe({ complete: () => completed.push('status') });
+    p.outputs$.subscribe({ complete: () => completed.push('outputs') });
+    await h.runtime.unload('gone');
+    expect(p.status.state).toBe('stopped');
+    expect(completed).toEqual(['status', 'outputs']);
+    expect(h.runtime.instances.map((i) => i.id)).toEqual(['other']);
+    // The instance's pool segment (isolated with the addon) is closed with it.
+    expect(memfds()).toBe(before);
+    await expect(p.send(1)).rejects.toMatchObject({ name: 'InputRefused' });
+    await expect(h.runtime.unload('gone')).rejects.toThrow(/no instance with id "gone" is loaded/);
+    const again = await h.running({ id: 'gone' });
+    expect(await again.send(4)).toBe(4);
+    expect(await other.send(7)).toBe(7);
   });
 
   it('completes status$, outputs$ and logs$ on shutdown', async () => {
