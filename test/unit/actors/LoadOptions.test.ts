@@ -6,7 +6,7 @@ import { resolveLoadOptions } from '../../../src/actors/LoadOptions.js';
 import type { LoadOptions } from '../../../src/actors/LoadOptions.js';
 
 const base = { id: 'p', module: '/plugins/p.mjs' };
-const resolve = (options: Record<string, unknown>): unknown => resolveLoadOptions({ ...base, ...options } as LoadOptions, 5_000);
+const resolve = (options: Record<string, unknown>): unknown => resolveLoadOptions({ ...base, ...options }, 5_000);
 
 describe('resolveLoadOptions', () => {
   it('accepts every option it documents, nested', () => {
