@@ -3,6 +3,9 @@
 // permission flag as a seat belt. Deadlines and backoff run on the harness's simulated
 // clock, moved only after a handshake (a status the test waited for); only the /proc polls
 // use real time, and they are bounded.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { filter } from 'rxjs';
 import { InputRefused, LostWhileRunning, StartupFailed } from 'plugin-seam';
@@ -165,5 +168,35 @@ describe('isolated faults: restart budget, stop, shutdown, permission flag', () 
     expect(await open.send({ op: 'read', path: '/etc/passwd' })).toMatchObject({ ok: true });
     expect(p.status).toMatchObject({ state: 'running', generation: 1 });
     expectBalanced(p);
+  });
+
+  // Every path listed is readable, and writable where listed, not just the first: Node takes
+  // one path per flag (a comma-separated list was read as one path, so only the first entry
+  // of `allowFsRead` worked — and the runtime's own, sharing a prefix with an application's
+  // node_modules, hid the child's dependencies once installed).
+  it('G7: every path of allowFsRead and allowFsWrite is allowed, and nothing else', async () => {
+    const h = harness();
+    const base = mkdtempSync(join(tmpdir(), 'seam-permission-'));
+    try {
+      const dirs = ['one', 'two', 'three'].map((name) => {
+        const dir = join(base, name);
+        mkdirSync(dir);
+        writeFileSync(join(dir, 'file'), name);
+        return dir;
+      });
+      const [one = '', two = '', three = ''] = dirs;
+      const p = await h.running({
+        fixture: 'permission',
+        isolation: { permission: { allowFsRead: [`${one}/*`, `${two}/*`], allowFsWrite: [`${one}/*`, `${two}/*`] } },
+      });
+      expect(await p.send({ op: 'read', path: join(one, 'file') })).toMatchObject({ ok: true });
+      expect(await p.send({ op: 'read', path: join(two, 'file') })).toMatchObject({ ok: true });
+      expect(await p.send({ op: 'read', path: join(three, 'file') })).toMatchObject({ ok: false, code: 'ERR_ACCESS_DENIED' });
+      expect(await p.send({ op: 'write', path: join(two, 'out') })).toMatchObject({ ok: true });
+      expect(await p.send({ op: 'write', path: join(three, 'out') })).toMatchObject({ ok: false, code: 'ERR_ACCESS_DENIED' });
+      expect(await p.send({ op: 'read-self' })).toMatchObject({ ok: true });
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });

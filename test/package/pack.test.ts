@@ -198,6 +198,25 @@ describe('the packed package, installed in an empty project', () => {
     expect(lines).toContain('final state: stopped');
   });
 
+  // Installed, npm hoists the runtime's dependencies (comlink) out of its folder: the
+  // permission flags must still let the child load them (it could not: ERR_ACCESS_DENIED).
+  it('runs an isolated plugin under the permission flag from the install', async () => {
+    const script = [
+      "import { createRuntime } from 'plugin-seam';",
+      'const runtime = createRuntime();',
+      "const p = runtime.load({ id: 'hello', module: new URL('./hello-world/plugin.mjs', import.meta.url), mode: 'isolated', config: { greeting: 'Hello' }, isolation: { permission: true } });",
+      'await p.start();',
+      'await p.run();',
+      "console.log(`reply: ${await p.send({ name: 'world' })}`);",
+      'await runtime.shutdown();',
+      '',
+    ].join('\n');
+    await writeFile(path.join(consumerDir, 'permission.mjs'), script);
+    const result = await runProcess(process.execPath, ['permission.mjs'], { cwd: consumerDir, timeoutMs: RUN_DEADLINE_MS });
+    expectSuccess('isolated under the permission flag', result);
+    expect(result.stdout.split('\n')).toContain('reply: Hello, world!');
+  });
+
   it('compiles nothing in a default install: the install script takes the prebuilt addon', () => {
     const output = `${defaultInstall.stdout}${defaultInstall.stderr}`;
     expect(output, describeRun('npm install (prebuilt)', defaultInstall)).toContain(`plugin-seam: using the prebuilt ${PREBUILT}`);

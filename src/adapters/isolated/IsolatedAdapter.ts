@@ -643,6 +643,18 @@ function lastLines(text: string): string {
 }
 
 /** Node's permission flags (Node 20: `--experimental-permission`) for a child. */
+/** Packages the child imports besides the runtime itself (see guest.ts). */
+const GUEST_DEPENDENCIES = ['comlink'] as const;
+
+/** Where `name`, as this module resolves it, is installed; undefined if it cannot be found. */
+function dependencyRoot(name: string): string | undefined {
+  try {
+    return findPackageRoot(import.meta.resolve(name), name);
+  } catch {
+    return undefined;
+  }
+}
+
 function permissionFlags(
   permission: { readonly allowFsRead: readonly string[]; readonly allowFsWrite: readonly string[] },
   module: LaunchRequest['module'],
@@ -650,10 +662,18 @@ function permissionFlags(
   const runtimeRoot = findPackageRoot(import.meta.url, 'plugin-seam');
   const read = new Set<string>(permission.allowFsRead);
   if (runtimeRoot !== undefined) read.add(`${runtimeRoot}/*`);
+  // The child's own dependencies: installed, npm hoists them next to the runtime, outside
+  // its folder (the child could not load comlink: ERR_ACCESS_DENIED at start).
+  for (const dependency of GUEST_DEPENDENCIES) {
+    const root = dependencyRoot(dependency);
+    if (root !== undefined && (runtimeRoot === undefined || !root.startsWith(`${runtimeRoot}/`))) read.add(`${root}/*`);
+  }
   if ('url' in module && module.url.startsWith('file:')) read.add(`${dirname(fileURLToPath(module.url))}/*`);
   const flags = [process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission'];
-  flags.push(`--allow-fs-read=${[...read].join(',')}`);
-  if (permission.allowFsWrite.length > 0) flags.push(`--allow-fs-write=${permission.allowFsWrite.join(',')}`);
+  // One flag per path: Node reads a comma-separated list as one path (20.20 measured: only
+  // the first entry of `a/*,b/*` was readable, and only because it prefixes the rest).
+  for (const path of read) flags.push(`--allow-fs-read=${path}`);
+  for (const path of permission.allowFsWrite) flags.push(`--allow-fs-write=${path}`);
   // The shared-memory addon is ours; the permission model otherwise refuses every addon.
   flags.push('--allow-addons');
   return flags;
