@@ -153,6 +153,8 @@ export class PluginInstance {
   #terminal = false;
   #statusScheduled = false;
   #disposed = false;
+  /** In flight, revoked by a stop before the guest started them: dropped once those before them settle. */
+  readonly #revoked = new Set<number>();
   /** Ends each live connect() at shutdown. */
   readonly #connections = new Set<() => void>();
 
@@ -276,15 +278,16 @@ export class PluginInstance {
   }
 
   /**
-   * Stops the plugin: no new deliveries, inputs already handed over finish, the plugin's
-   * `stop()` runs within `timeouts.stop`, then the generation ends. Inputs still queued are
-   * dropped (reason `stopped`). Inline hands inputs over one at a time; out of thread, with
-   * `frames.overflow: 'block'`, up to 64 ahead of the plugin, and those finish too. Resolves in `stopped`; rejects with `TeardownFailed` if
+   * Stops the plugin: no new deliveries, the input the plugin is running finishes, the
+   * plugin's `stop()` runs within `timeouts.stop`, then the generation ends. Every input
+   * still waiting is dropped (reason `stopped`), in every mode: out of thread also those
+   * handed over ahead of the plugin and not started yet. Resolves in `stopped`; rejects with `TeardownFailed` if
    * teardown failed (state `failed`, class `teardown`). Idempotent.
    */
   stop(): Promise<void> {
     if (this.#state === 'stopped') return Promise.resolve();
     this.actor.send({ type: 'stop' });
+    this.#revokeUnstarted();
     return this.#waitFor((snapshot, s) => {
       if (s === 'stopped') return { value: undefined };
       const failure = snapshot.context.failure;
@@ -400,6 +403,55 @@ export class PluginInstance {
         subscription.unsubscribe();
       };
     });
+  }
+
+  /**
+   * At a stop: what the generation was handed and has not started is dropped (`stopped`), as
+   * what still waits here is. Out of thread up to 64 inputs are handed over ahead of the
+   * plugin; left to run, a plugin slower than `timeouts.stop` / 64 per input failed its stop
+   * (`teardown/timeout`) where inline it stopped at once.
+   */
+  #revokeUnstarted(): void {
+    const attached = this.#attached;
+    if (attached === undefined || !attached.alive || this.#state !== 'stopping') return;
+    let revoked: readonly number[] = [];
+    try {
+      revoked = attached.session.revokeUnstarted?.() ?? [];
+    } catch {
+      // Nothing revoked: the deliveries run, as without the capability.
+    }
+    for (const seq of revoked) {
+      if (this.#inFlight.get(seq)?.generation === attached.generation) this.#revoked.add(seq);
+    }
+    this.#dropRevoked();
+  }
+
+  /**
+   * Drops the revoked inputs once no input before them is still in flight: outcomes keep
+   * submission order (the input running when the stop came settles first).
+   */
+  #dropRevoked(): void {
+    if (this.#revoked.size === 0) return;
+    const entries: Entry[] = [];
+    for (const entry of this.#inFlight.values()) {
+      if (!this.#revoked.has(entry.seq)) return;
+      entries.push(entry);
+    }
+    for (const entry of entries) this.#inFlight.delete(entry.seq);
+    this.#revoked.clear();
+    this.#settleRevoked(entries);
+  }
+
+  #settleRevoked(entries: readonly Entry[]): void {
+    for (const entry of [...entries].sort((a, b) => a.seq - b.seq)) {
+      this.#clearTimer(entry);
+      this.#counters.inFlight -= 1;
+      this.#counters.dropped += 1;
+      // The guest holds the slot's descriptor until its generation ends: quarantined till then.
+      this.#finishBuffer(entry, entry.generation);
+      this.#settleEntry(entry, { kind: 'dropped', generation: entry.generation, reason: 'stopped' });
+    }
+    this.#scheduleStatus();
   }
 
   /** @internal Ends the instance for good (runtime shutdown): stops the actor, settles everything. */
@@ -519,11 +571,15 @@ export class PluginInstance {
     } catch {
       // dispose is forced teardown; a failure here must not leave inputs pending.
     }
-    const inFlight = this.#inFlight.values().filter((entry) => entry.generation === generation);
-    for (const entry of inFlight) {
+    const ofGeneration = this.#inFlight.values().filter((entry) => entry.generation === generation);
+    for (const entry of ofGeneration) {
       this.#inFlight.delete(entry.seq);
       this.#clearTimer(entry);
     }
+    // Revoked by a stop: never started, dropped after what came before them.
+    const revoked = ofGeneration.filter((entry) => this.#revoked.has(entry.seq));
+    for (const entry of revoked) this.#revoked.delete(entry.seq);
+    const inFlight = ofGeneration.filter((entry) => !revoked.includes(entry));
     // Deliveries the plugin never started go back to the head of the queue, in order, for
     // the next generation (or the terminal drop): nothing was lost.
     const requeue = inFlight.filter((entry) => unstarted.has(entry.seq));
@@ -534,7 +590,10 @@ export class PluginInstance {
     }
     this.#queue.unshiftAll(requeue);
     const orphans = inFlight.filter((entry) => !unstarted.has(entry.seq));
-    if (orphans.length === 0) return;
+    if (orphans.length === 0) {
+      if (revoked.length > 0) this.#settleRevoked(revoked);
+      return;
+    }
     // The machine records the failure in the same transition that disposed us; read it
     // once that transition has completed, so each lost input names why its generation died.
     queueMicrotask(() => {
@@ -552,6 +611,7 @@ export class PluginInstance {
         this.#finishBuffer(entry, generation);
         this.#settleEntry(entry, { kind: 'lost', generation, failure, reason });
       }
+      if (revoked.length > 0) this.#settleRevoked(revoked);
       this.#publishStatus();
     });
   }
@@ -800,6 +860,7 @@ export class PluginInstance {
       this.actor.send({ type: 'gen.inputFailed', generation, detail: `input ${seq}: ${messageOf(result.error)}` });
     }
     this.#scheduleStatus();
+    if (this.#revoked.size > 0) this.#dropRevoked();
     if (pump) this.#pump();
   }
 

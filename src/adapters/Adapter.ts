@@ -145,6 +145,14 @@ export interface GenerationSession {
    * delivery of a dead generation is lost.
    */
   fence?(): { readonly unstarted: readonly number[]; readonly completed: ReadonlyMap<number, DeliveryResult> };
+  /**
+   * Called when a stop is asked, before `stop`: stops the guest from starting any further
+   * delivery, forgets those it has not started, and returns their `seq` (the runtime drops
+   * them, `stopped`, as it drops what it still queues). Inputs handed over ahead of the
+   * plugin then wait no more for `stop` than those queued on the host's side. Optional:
+   * without it, every delivery handed over runs before the plugin's `stop()`.
+   */
+  revokeUnstarted?(): readonly number[];
   dispose(): void;
 }
 

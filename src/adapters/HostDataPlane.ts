@@ -408,6 +408,31 @@ export class HostDataPlane {
   }
 
   /**
+   * At a stop: raises the fence, so the guest starts nothing more, and forgets the
+   * deliveries it never started; returns their `seq`. Those it started settle as usual.
+   */
+  revokeUnstarted(): number[] {
+    const control = this.#options.control;
+    let unstarted: number[];
+    if (control === undefined) {
+      try {
+        unstarted = this.#unstartedByRecord();
+      } catch {
+        // The record is gone (the child is): nothing is revoked, the generation's end decides.
+        return [];
+      }
+    } else {
+      Atomics.store(control, CONTROL_FENCE, 1);
+      // Untrusted in isolated mode: a lie only changes which of the guest's own inputs run.
+      const started = Atomics.load(control, CONTROL_STARTED);
+      unstarted = [];
+      for (const [seq, waiting] of this.#waiting) if (waiting.dseq > started) unstarted.push(seq);
+    }
+    for (const seq of unstarted) this.#waiting.delete(seq);
+    return unstarted;
+  }
+
+  /**
    * Without shared memory every outcome came by message, so nothing is left to drain: the
    * start record alone tells which pending deliveries the guest never started. Every
    * delivery before the oldest pending one settled, so was started.

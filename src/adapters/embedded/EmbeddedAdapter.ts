@@ -193,6 +193,10 @@ class EmbeddedSession implements GenerationSession {
     return this.#plane.fence();
   }
 
+  revokeUnstarted(): readonly number[] {
+    return this.#plane.revokeUnstarted();
+  }
+
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;

@@ -152,6 +152,8 @@ export class GuestSession {
   #owed = 0;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #stopAfter: { readonly dseq: number; readonly resolve: () => void } | undefined;
+  /** The host raised the fence and the loop saw it: it starts nothing more. */
+  #fenced = false;
   #running = false;
   /** When the loop last let the event loop run (ms of {@link #now}). */
   #lastTurn = 0;
@@ -232,7 +234,8 @@ export class GuestSession {
   async stop(lastDseq: number): Promise<number> {
     const runner = this.#runner;
     if (runner === undefined) return this.#posted;
-    if (lastDseq >= this.#expected) {
+    // Fenced already: the loop has ended, and what is left of the deliveries never starts.
+    if (lastDseq >= this.#expected && !this.#fenced) {
       await new Promise<void>((resolve) => {
         this.#stopAfter = { dseq: lastDseq, resolve };
         this.#wakeSelf();
@@ -421,8 +424,14 @@ export class GuestSession {
       // Publish, then check the fence (see CONTROL_FENCE): once the host has fenced this
       // generation, an input not yet started is never started here.
       if (this.#publishStart(next.dseq)) {
+        // Fenced (the generation ended, or a stop revoked what was not started): a stop
+        // waiting for the deliveries handed over waits for no more of them.
         this.#running = false;
+        this.#fenced = true;
         this.#wakeHost();
+        const stopAfter = this.#stopAfter;
+        this.#stopAfter = undefined;
+        stopAfter?.resolve();
         return;
       }
       const result = await runner.handleNow(next.delivery);

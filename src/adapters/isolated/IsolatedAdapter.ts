@@ -397,6 +397,10 @@ class IsolatedSession implements GenerationSession {
     return this.#plane.fence();
   }
 
+  revokeUnstarted(): readonly number[] {
+    return this.#plane.revokeUnstarted();
+  }
+
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
