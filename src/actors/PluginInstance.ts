@@ -153,6 +153,8 @@ export class PluginInstance {
   #terminal = false;
   #statusScheduled = false;
   #disposed = false;
+  /** The in-flight input whose `timeouts.input` budget is running (see #handOver). */
+  #budgeted: Entry | undefined;
   /** In flight, revoked by a stop before the guest started them: dropped once those before them settle. */
   readonly #revoked = new Set<number>();
   /** Ends each live connect() at shutdown. */
@@ -809,7 +811,13 @@ export class PluginInstance {
     this.#counters.queued -= 1;
     this.#counters.inFlight += 1;
     entry.generation = attached.generation;
-    if (this.#options.timeouts.input !== undefined) this.#armBudget(entry, attached.generation, this.#options.timeouts.input);
+    const budget = this.#options.timeouts.input;
+    // One budget at a time, the oldest input's: inputs run in order, so it is the one the
+    // plugin is running (or about to). Out of thread up to 64 wait ahead of the plugin; a
+    // budget armed at hand-over counted that wait, and a plugin within its budget per
+    // input was declared unresponsive behind slower ones (6 inputs of 100 ms, budget 300:
+    // the third lost).
+    if (budget !== undefined && this.#budgeted === undefined) this.#armBudget(entry, attached.generation, budget);
     this.#inFlight.set(entry.seq, entry);
     this.#deliver(attached, entry);
   }
@@ -818,9 +826,22 @@ export class PluginInstance {
   // there would cost every input a context object, created or not.
 
   #armBudget(entry: Entry, generation: number, budget: number): void {
+    this.#budgeted = entry;
     entry.timer = this.#env.clock.setTimeout(() => {
       this.#inputOverBudget(entry.seq, generation, budget);
     }, budget);
+  }
+
+  /** After the budgeted input settled: the budget of the next oldest in flight starts now. */
+  #armNextBudget(generation: number): void {
+    const budget = this.#options.timeouts.input;
+    if (budget === undefined || this.#budgeted !== undefined) return;
+    let oldest: Entry | undefined;
+    for (const entry of this.#inFlight.values()) {
+      if (entry.generation !== generation || this.#revoked.has(entry.seq)) continue;
+      if (oldest === undefined || entry.seq < oldest.seq) oldest = entry;
+    }
+    if (oldest !== undefined) this.#armBudget(oldest, generation, budget);
   }
 
   #deliver(attached: Attached, entry: Entry): void {
@@ -861,6 +882,7 @@ export class PluginInstance {
     }
     this.#scheduleStatus();
     if (this.#revoked.size > 0) this.#dropRevoked();
+    if (this.#budgeted === undefined && this.#options.timeouts.input !== undefined) this.#armNextBudget(generation);
     if (pump) this.#pump();
   }
 
@@ -927,6 +949,7 @@ export class PluginInstance {
   }
 
   #clearTimer(entry: Entry): void {
+    if (this.#budgeted === entry) this.#budgeted = undefined;
     if (entry.timer === undefined) return;
     this.#env.clock.clearTimeout(entry.timer);
     entry.timer = undefined;

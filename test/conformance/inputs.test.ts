@@ -309,6 +309,20 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(later.map((o) => o.kind)).toEqual(['done']);
   });
 
+  it("counts an input's budget from when the input before it settled, not from when it was handed over", async () => {
+    const h = harness();
+    const p = await h.running({ timeouts: { input: 300 } });
+    // Six inputs of 100 ms of real time each, handed over at once out of thread (queued
+    // inline). The budget's clock moves 200 ms as each one settles: every input settles
+    // 200 ms after the one before it, well within its 300 ms, wherever it waited meanwhile.
+    const replies = Array.from({ length: 6 }, () => p.send({ op: 'wait', ms: 100 }));
+    for (const reply of replies) {
+      expect(await reply).toBe('waited');
+      h.clock.increment(200);
+    }
+    expect(p.status).toMatchObject({ state: 'running', generation: 1, counters: { done: 6, lost: 0 } });
+  });
+
   it('on stop, the input the plugin is running finishes and every input waiting is dropped, however far it was handed over', async () => {
     const p = await harness().running();
     const waiting = firstValueFrom(p.outputs$.pipe(filter((o) => o.channel === 'waiting'), timeout({ first: 10_000 })));
