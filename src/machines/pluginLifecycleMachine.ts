@@ -106,8 +106,9 @@ export const pluginLifecycleMachine = setup({
       const failure = context.failure;
       const { policy, intensity, startup } = context.supervision;
       if (failure === undefined || failure.class === 'teardown' || policy === 'never') return false;
-      if (failure.class === 'startup') return context.recentStartup < startup.maxRestarts;
+      // A clean exit 0 ends a transient instance whenever it comes, during start-up too.
       if (policy === 'transient' && failure.cause === 'exit' && failure.exitCode === 0) return false;
+      if (failure.class === 'startup') return context.recentStartup < startup.maxRestarts;
       return context.recentLost < intensity.maxRestarts;
     },
   },

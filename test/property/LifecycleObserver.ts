@@ -216,7 +216,8 @@ export class LifecycleObserver {
     if (failure.class === 'teardown') return;
     const budget: Budget = failure.class === 'startup' ? 'startup' : 'lost';
     const policy = this.#options.policy ?? 'permanent';
-    const cleanExit = failure.class === 'lost' && failure.cause === 'exit' && failure.exitCode === 0;
+    // A clean exit 0 ends a transient instance, running or starting (README: not after a clean exit 0).
+    const cleanExit = failure.cause === 'exit' && failure.exitCode === 0;
     const final = policy === 'never' || (policy === 'transient' && cleanExit);
     if (s.restart?.scheduled === true) {
       if (final) this.#violate(`generation ${failure.generation} (${failure.class}/${failure.cause}) restarted against the ${policy} policy`);

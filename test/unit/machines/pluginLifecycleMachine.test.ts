@@ -292,6 +292,22 @@ describe('pluginLifecycleMachine: supervision', () => {
     }
   });
 
+  it('transient: a clean exit 0 during start-up is final too, and no budget is said to be spent', () => {
+    const m = machineHarness({ supervision: { ...supervision, policy: 'transient' } });
+    m.actor.send({ type: 'start' });
+    m.startFailed({ cause: 'exit', exitCode: 0 });
+    const snapshot = m.actor.getSnapshot();
+    expect(snapshot.matches({ failed: 'terminal' })).toBe(true);
+    expect(snapshot.context.failure).toMatchObject({ class: 'startup', cause: 'exit', exitCode: 0 });
+    expect(snapshot.context.exhausted).toBe(false);
+    expect(m.generations).toHaveLength(1);
+    // Any other start-up failure is still retried under transient.
+    const other = machineHarness({ supervision: { ...supervision, policy: 'transient' } });
+    other.actor.send({ type: 'start' });
+    other.startFailed({ cause: 'exit', exitCode: 3 });
+    expect(other.actor.getSnapshot().matches({ failed: 'backoff' })).toBe(true);
+  });
+
   it('keeps a separate, stricter budget for startup failures', () => {
     const m = machineHarness();
     m.actor.send({ type: 'start' });
