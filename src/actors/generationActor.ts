@@ -78,8 +78,12 @@ export function createGenerationLogic(host: GenerationHost) {
       },
       (error: unknown) => {
         startSettled = true;
-        if (stopRequested) stop();
-        else report({ type: 'gen.startFailed', generation, fault: faultOf(error) });
+        const fault = faultOf(error);
+        // A start that fails once a stop was asked is that stop's failure (a teardown), not
+        // a clean stop: the generation failed, and it is classified once, as such.
+        if (stopRequested && fault.cause !== 'cancelled') report({ type: 'gen.stopFailed', generation, fault });
+        else if (stopRequested) stop();
+        else report({ type: 'gen.startFailed', generation, fault });
       },
     );
 

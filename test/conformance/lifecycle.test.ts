@@ -157,6 +157,20 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     expect(p.status.generation).toBe(1);
   });
 
+  it('classifies a start that fails after a stop was asked as teardown/threw, once, not as a clean stop', async () => {
+    const h = harness();
+    const p = h.load({ config: { start: 'wait-throw', startWaitMs: 200 } });
+    const started = p.start().catch((e: unknown) => e);
+    await waitForStatus(p, (s) => s.counters.outputs === 1);
+    const error = await p.stop().catch((e: unknown) => e);
+    expect(await started).toBeInstanceOf(StartCancelled);
+    expect(error).toBeInstanceOf(TeardownFailed);
+    expect(error).toMatchObject({ failureCause: 'threw', generation: 1 });
+    expect((error as TeardownFailed).detail).toMatch(/start exploded late/);
+    expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'teardown', cause: 'threw', generation: 1 } });
+    expect(p.status.restart?.scheduled).toBe(false);
+  });
+
   it('classifies a stop that throws as teardown/threw, and the instance can start again', async () => {
     const h = harness();
     const p = await h.running({ config: { stop: 'throw' } });
