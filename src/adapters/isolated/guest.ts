@@ -79,7 +79,10 @@ function serializeMessage(message: GuestPipeMessage): Buffer {
   } catch (error) {
     throw new DOMException(error instanceof Error ? error.message : 'the value could not be cloned', 'DataCloneError');
   }
-  if (message.t === 'output' || message.t === 'outcome') {
+  // Only an object can break the gate's value rules (a primitive always passes): an outcome
+  // without a value, the copy transport's every frame, costs no second decode.
+  const value = message.t === 'output' ? message.value : message.t === 'outcome' ? (message.ok ? message.value : message.error) : undefined;
+  if (typeof value === 'object' && value !== null) {
     const gate = decodeGuestMessage(bytes);
     if (!gate.ok) throw new DOMException(`the value cannot cross to the host process: ${gate.detail}`, 'DataCloneError');
   }
