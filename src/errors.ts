@@ -204,8 +204,8 @@ export class StartCancelled extends PluginSeamError {
 
 /** Options passed to `createRuntime` or `runtime.load` are invalid. */
 export class InvalidOptions extends PluginSeamError {
-  constructor(message: string) {
-    super('ERR_INVALID_OPTIONS', message);
+  constructor(message: string, options: Pick<PluginSeamErrorOptions, 'cause'> = {}) {
+    super('ERR_INVALID_OPTIONS', message, options);
   }
 }
 

@@ -34,7 +34,8 @@ export interface RuntimeOptions {
 export interface Runtime {
   /**
    * Loads a plugin instance (state `loaded`; nothing runs until `start()`). Throws
-   * `InvalidOptions` for bad options or a duplicate id, `RuntimeShutDown` after shutdown.
+   * `InvalidOptions` for bad options, a duplicate id, or a frame pool that cannot be made
+   * (out of memory or descriptors; its `cause` says which), `RuntimeShutDown` after shutdown.
    */
   load<Config = unknown>(options: LoadOptions<Config>): PluginInstance;
   /** The loaded instances, in load order. */
@@ -117,7 +118,15 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         throw new InvalidOptions(`config of "${resolved.id}" is not structured-cloneable: ${messageOf(error)}`);
       }
       seed = (seed + 0x9e3779b9) | 0;
-      const instance = new PluginInstance(resolved, { adapter, clock, inspect: options.inspect, seed });
+      let instance: PluginInstance;
+      try {
+        instance = new PluginInstance(resolved, { adapter, clock, inspect: options.inspect, seed });
+      } catch (error) {
+        // The frame pool could not be made: out of memory or, out of process, of descriptors
+        // (each instance holds one shared-memory segment until unloaded).
+        const { slots, maxFrameBytes } = resolved.frames;
+        throw new InvalidOptions(`cannot create the frame pool of "${resolved.id}" (frames.slots ${slots} × frames.maxFrameBytes ${maxFrameBytes}): ${messageOf(error)}`, { cause: error });
+      }
       ids.add(resolved.id);
       instances.push(instance);
       return instance;

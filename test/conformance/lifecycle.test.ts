@@ -5,6 +5,7 @@ import {
   InputRefused,
   InvalidState,
   RestartBudgetExhausted,
+  InvalidOptions,
   StartCancelled,
   StartupFailed,
   TeardownFailed,
@@ -140,6 +141,18 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     const failed = await waitForStatus(p, (s) => s.state === 'failed' && s.restart?.scheduled === true);
     h.clock.increment(failed.restart?.delayMs ?? 0);
     expect(await running).toBeInstanceOf(RestartBudgetExhausted);
+  });
+
+  it('names the failure to make a frame pool at load (out of thread: one shared pool of slots × maxFrameBytes)', () => {
+    const h = harness();
+    const load = (): unknown => h.load({ id: 'huge', frames: { slots: 8, maxFrameBytes: 1024 * 1024 * 1024 } });
+    if (mode === 'inline') {
+      // Inline frames live in the application's own memory: nothing is reserved up front.
+      expect(load()).toBeDefined();
+      return;
+    }
+    expect(load).toThrow(InvalidOptions);
+    expect(load).toThrow(/cannot create the frame pool of "huge" \(frames\.slots 8 × frames\.maxFrameBytes 1073741824\)/);
   });
 
   it('cancels a start still in progress when stop is requested', async () => {
