@@ -146,6 +146,50 @@ describe('isolated faults: start phase, environment, host death', () => {
     }
   });
 
+  // A daemon the plugin started (detached, so documented to outlive it) inherited the
+  // plugin's stdout, stderr and control pipe: after shutdown the host must still let go of
+  // them and exit by itself (it could not: two stdio sockets held its event loop for good,
+  // and a daemon writing without end kept a host core busy).
+  it("lets go of a dead plugin's stdio even when its detached daemon holds them: the host exits", { timeout: 20_000 }, async () => {
+    const host = spawn(process.execPath, [fixturePath('isolated-heir-host.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    host.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    host.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => {
+      host.on('exit', (code) => {
+        resolve(code);
+      });
+    });
+    let heir: number | undefined;
+    try {
+      const timer = new Promise<'timeout'>((resolve) => {
+        setTimeout(() => {
+          resolve('timeout');
+        }, 10_000);
+      });
+      const code = await Promise.race([exited, timer]);
+      heir = Number(/heir (\d+)/.exec(stdout)?.[1]);
+      expect(code, `host output: ${stdout} ${stderr}`).toBe(0);
+      expect(stdout).toContain('shut');
+      expect(heir).toBeGreaterThan(0);
+    } finally {
+      if (host.exitCode === null && host.signalCode === null) host.kill('SIGKILL');
+      heir ??= Number(/heir (\d+)/.exec(stdout)?.[1]);
+      if (heir !== undefined && heir > 0) {
+        try {
+          process.kill(heir, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+  });
+
   // G1: the host is SIGKILLed while its isolated plugin busy-loops → the plugin process
   // dies with it (parent-death signal) within 2 s; no orphan spins on.
   it('G1: a busy plugin process dies within 2 s of its host being SIGKILLed', { timeout: 15_000 }, async () => {

@@ -410,7 +410,13 @@ class IsolatedSession implements GenerationSession {
     this.#plane.close();
     this.#guest[Comlink.releaseProxy]();
     this.#pipe?.end();
-    if (this.#reaped) return;
+    if (this.#reaped) {
+      this.#releaseStdio();
+      return;
+    }
+    this.#child.once('exit', () => {
+      this.#releaseStdio();
+    });
     this.#signal('SIGTERM');
     const kill = setTimeout(() => {
       this.#signal('SIGKILL');
@@ -429,6 +435,18 @@ class IsolatedSession implements GenerationSession {
       clearTimeout(kill);
       clearTimeout(lingering);
     });
+  }
+
+  /**
+   * Once the generation is over and its process gone: stops reading what is left of its
+   * stdio and pipe. A descendant that inherited them (a daemon started with `stdio:
+   * 'inherit'`) would otherwise keep them open for good — the host's process could never
+   * exit, and a descendant writing without end kept a host core busy after shutdown.
+   */
+  #releaseStdio(): void {
+    this.#child.stdout?.destroy();
+    this.#child.stderr?.destroy();
+    this.#pipe?.destroy();
   }
 
   #send(message: HostPipeMessage): void {
