@@ -339,6 +339,47 @@ void SetParentDeathSignal(const FunctionCallbackInfo<Value>& args) {
   args.GetReturnValue().Set(Boolean::New(isolate, getppid() == expected));
 }
 
+// The parent-death signal of setGroupDeathSignal: it kills the caller's whole process group.
+// A plain SIGKILL as the parent-death signal reaches the caller alone; its own children
+// (reparented to init) would outlive a SIGKILLed host. Async-signal-safe, and native: it runs
+// even while the process's JavaScript is stuck in a synchronous loop.
+void KillOwnGroup(int) {
+  kill(0, SIGKILL);
+  _exit(137);
+}
+
+// setGroupDeathSignal(expectedParentPid?) -> parent still alive
+// For a process that leads its own process group: when its parent dies, the whole group is
+// SIGKILLed (a real-time signal with a native handler, armed as the parent-death signal).
+void SetGroupDeathSignal(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  pid_t expected = getppid();
+  if (!args[0]->IsUndefined()) {
+    double pid = 0;
+    if (!ReadInteger(isolate, args[0], "expectedParentPid", 1, INT32_MAX,
+                     &pid)) {
+      return;
+    }
+    expected = static_cast<pid_t>(pid);
+  }
+  const int signal = SIGRTMIN + 4;
+  struct sigaction action;
+  std::memset(&action, 0, sizeof action);
+  action.sa_handler = KillOwnGroup;
+  sigemptyset(&action.sa_mask);
+  if (sigaction(signal, &action, nullptr) != 0) {
+    ThrowErrno(isolate, errno, "sigaction", "setGroupDeathSignal()");
+    return;
+  }
+  if (prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(signal), 0, 0, 0) !=
+      0) {
+    ThrowErrno(isolate, errno, "prctl(PR_SET_PDEATHSIG)",
+               "setGroupDeathSignal()");
+    return;
+  }
+  args.GetReturnValue().Set(Boolean::New(isolate, getppid() == expected));
+}
+
 // seals(fd) -> bitmask of F_SEAL_* flags
 void Seals(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
@@ -522,6 +563,7 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   SetFunction(context, exports, "mapSegment", MapSegment);
   SetFunction(context, exports, "closeFd", CloseFd);
   SetFunction(context, exports, "setParentDeathSignal", SetParentDeathSignal);
+  SetFunction(context, exports, "setGroupDeathSignal", SetGroupDeathSignal);
   SetFunction(context, exports, "seals", Seals);
   SetFunction(context, exports, "futexWait", FutexWait);
   SetFunction(context, exports, "futexWake", FutexWake);

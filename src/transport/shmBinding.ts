@@ -59,6 +59,13 @@ export interface ShmBinding {
    * host must spawn from a thread that lives as long as the child should.
    */
   setParentDeathSignal(signal: number, expectedParentPid?: number): boolean;
+  /**
+   * Like {@link setParentDeathSignal}, for a process that leads its own process group: when
+   * the parent dies, the whole group is SIGKILLed, the caller's children included (a native
+   * handler of a real-time signal, so it runs even while the process's JavaScript is busy).
+   * Absent from an addon built before it existed.
+   */
+  readonly setGroupDeathSignal?: (expectedParentPid?: number) => boolean;
   /** The fd's seal bitmask (`F_SEAL_*`); throws if the file cannot carry seals. */
   seals(fd: number): number;
   /**

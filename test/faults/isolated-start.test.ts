@@ -192,7 +192,7 @@ describe('isolated faults: start phase, environment, host death', () => {
 
   // G1: the host is SIGKILLed while its isolated plugin busy-loops → the plugin process
   // dies with it (parent-death signal) within 2 s; no orphan spins on.
-  it('G1: a busy plugin process dies within 2 s of its host being SIGKILLed', { timeout: 15_000 }, async () => {
+  it('G1: a busy plugin process and its own child die within 2 s of its host being SIGKILLed', { timeout: 15_000 }, async () => {
     const host = spawn(process.execPath, [fixturePath('isolated-orphan-host.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     host.stderr.on('data', (chunk: Buffer) => {
@@ -204,6 +204,7 @@ describe('isolated faults: start phase, environment, host death', () => {
       });
     });
     let pluginPid: number | undefined;
+    let kinPid: number | undefined;
     try {
       const lines = createInterface({ input: host.stdout });
       const ready = new Promise<void>((resolve, reject) => {
@@ -213,6 +214,8 @@ describe('isolated faults: start phase, environment, host death', () => {
         lines.on('line', (line) => {
           const match = /^pid (\d+)$/.exec(line);
           if (match !== null) pluginPid = Number(match[1]);
+          const kin = /^kin (\d+)$/.exec(line);
+          if (kin !== null) kinPid = Number(kin[1]);
           if (line === 'spinning') {
             clearTimeout(timer);
             resolve();
@@ -229,14 +232,20 @@ describe('isolated faults: start phase, environment, host death', () => {
       expect(await exited).toBe('SIGKILL');
       const took = await expectEnds(pid, 2_000);
       expect(took).toBeLessThan(2_000);
+      // Its child too (the parent-death signal kills the plugin's whole process group; a
+      // plain SIGKILL of the plugin alone left it running, reparented to init).
+      expect(kinPid).toBeGreaterThan(0);
+      expect(await expectEnds(kinPid ?? 0, 2_000)).toBeLessThan(2_000);
     } finally {
       if (host.exitCode === null && host.signalCode === null) host.kill('SIGKILL');
       // Never leave a spinning orphan behind, even when the test failed.
-      if (pluginPid !== undefined && !hasEnded(pluginPid) && procState(pluginPid) !== undefined) {
-        try {
-          process.kill(pluginPid, 'SIGKILL');
-        } catch {
-          // Already gone.
+      for (const leftover of [pluginPid, kinPid]) {
+        if (leftover !== undefined && !hasEnded(leftover) && procState(leftover) !== undefined) {
+          try {
+            process.kill(leftover, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
         }
       }
     }

@@ -43,8 +43,13 @@ const SPIN_MICROS = 80;
 const binding = loadShmBinding();
 /** Absent from an addon built before futexWait existed: then the guest just never blocks. */
 const futexWait = futexBlockingWait(binding);
-// Die with the host, even if it is SIGKILLed (a busy child would otherwise be orphaned).
-if (binding !== undefined && !binding.setParentDeathSignal(SIGKILL)) process.exit(70);
+// Die with the host, even if it is SIGKILLed (a busy child would otherwise be orphaned), and
+// take this process group with it: the plugin's own children, reparented to init, would
+// outlive the host too (the host's group kill comes from its exit handling, which a SIGKILLed
+// host never runs). This process leads its group (spawned detached).
+const parentAlive =
+  binding === undefined ? true : binding.setGroupDeathSignal !== undefined ? binding.setGroupDeathSignal() : binding.setParentDeathSignal(SIGKILL);
+if (!parentAlive) process.exit(70);
 
 const pipe = new Socket({ fd: CHILD_FD_PIPE, readable: true, writable: true });
 let outbox: Uint8Array[] = [];
