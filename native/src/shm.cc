@@ -362,6 +362,13 @@ void SetGroupDeathSignal(const FunctionCallbackInfo<Value>& args) {
     }
     expected = static_cast<pid_t>(pid);
   }
+  // kill(0, …) reaches the caller's group: never arm it for a process sharing a group with
+  // others (its parent's, say), only for one that leads its own.
+  if (getpgrp() != getpid()) {
+    ThrowPlainError(isolate,
+                    "setGroupDeathSignal: the caller does not lead its own process group");
+    return;
+  }
   const int signal = SIGRTMIN + 4;
   struct sigaction action;
   std::memset(&action, 0, sizeof action);

@@ -63,7 +63,8 @@ export interface ShmBinding {
    * Like {@link setParentDeathSignal}, for a process that leads its own process group: when
    * the parent dies, the whole group is SIGKILLed, the caller's children included (a native
    * handler of a real-time signal, so it runs even while the process's JavaScript is busy).
-   * Absent from an addon built before it existed.
+   * Throws for a caller that does not lead its own process group. Absent from an addon built
+   * before it existed.
    */
   readonly setGroupDeathSignal?: (expectedParentPid?: number) => boolean;
   /** The fd's seal bitmask (`F_SEAL_*`); throws if the file cannot carry seals. */

@@ -272,6 +272,14 @@ describe.skipIf(binding === undefined)('shm addon', () => {
     expect(() => shm.setParentDeathSignal(65)).toThrow(RangeError);
   });
 
+  it('arms the group death signal only for a process that leads its own process group', () => {
+    // This test process shares its group with the runner (kill(0, …) would reach them all).
+    const pgrp = Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ')[2]);
+    expect(pgrp).not.toBe(process.pid);
+    expect(shm.setGroupDeathSignal).toBeTypeOf('function');
+    expect(() => shm.setGroupDeathSignal?.()).toThrow(/does not lead its own process group/);
+  });
+
   it('shares a segment with a worker thread, and the memory outlives the worker', async () => {
     // Loading the addon in a second thread of this process needs a context-aware addon.
     const worker = new Worker(

@@ -47,9 +47,15 @@ const futexWait = futexBlockingWait(binding);
 // take this process group with it: the plugin's own children, reparented to init, would
 // outlive the host too (the host's group kill comes from its exit handling, which a SIGKILLed
 // host never runs). This process leads its group (spawned detached).
-const parentAlive =
-  binding === undefined ? true : binding.setGroupDeathSignal !== undefined ? binding.setGroupDeathSignal() : binding.setParentDeathSignal(SIGKILL);
-if (!parentAlive) process.exit(70);
+function armDeathSignal(shm: NonNullable<typeof binding>): boolean {
+  try {
+    if (shm.setGroupDeathSignal !== undefined) return shm.setGroupDeathSignal();
+  } catch {
+    // Not leading its own group (it always does when the runtime spawned it): this process alone.
+  }
+  return shm.setParentDeathSignal(SIGKILL);
+}
+if (binding !== undefined && !armDeathSignal(binding)) process.exit(70);
 
 const pipe = new Socket({ fd: CHILD_FD_PIPE, readable: true, writable: true });
 let outbox: Uint8Array[] = [];
