@@ -309,24 +309,29 @@ void CloseFd(const FunctionCallbackInfo<Value>& args) {
   }
 }
 
+// The parent a death signal is armed for: `value` if given, else getppid(). The parent may
+// already have died before we got here, in which case we have been reparented and getppid()
+// no longer names the host; the caller can pass the host pid it was told about to detect
+// that case too. False (with a pending exception) for a bad value.
+bool ReadExpectedParent(Isolate* isolate, Local<Value> value, pid_t* expected) {
+  *expected = getppid();
+  if (value->IsUndefined()) return true;
+  double pid = 0;
+  if (!ReadInteger(isolate, value, "expectedParentPid", 1, INT32_MAX, &pid)) {
+    return false;
+  }
+  *expected = static_cast<pid_t>(pid);
+  return true;
+}
+
 // setParentDeathSignal(signal, expectedParentPid?) -> parent still alive
 void SetParentDeathSignal(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
   double signal = 0;
   // 0 clears the setting; the kernel validates the upper bound (SIGRTMAX).
   if (!ReadInteger(isolate, args[0], "signal", 0, 64, &signal)) return;
-  // The parent may already have died before we got here, in which case we
-  // have been reparented and getppid() no longer names the host. The caller
-  // can pass the host pid it was told about to detect that case too.
-  pid_t expected = getppid();
-  if (!args[1]->IsUndefined()) {
-    double pid = 0;
-    if (!ReadInteger(isolate, args[1], "expectedParentPid", 1, INT32_MAX,
-                     &pid)) {
-      return;
-    }
-    expected = static_cast<pid_t>(pid);
-  }
+  pid_t expected = 0;
+  if (!ReadExpectedParent(isolate, args[1], &expected)) return;
   if (prctl(PR_SET_PDEATHSIG, static_cast<unsigned long>(signal), 0, 0, 0) !=
       0) {
     ThrowErrno(isolate, errno, "prctl(PR_SET_PDEATHSIG)",
@@ -353,15 +358,8 @@ void KillOwnGroup(int) {
 // SIGKILLed (a real-time signal with a native handler, armed as the parent-death signal).
 void SetGroupDeathSignal(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
-  pid_t expected = getppid();
-  if (!args[0]->IsUndefined()) {
-    double pid = 0;
-    if (!ReadInteger(isolate, args[0], "expectedParentPid", 1, INT32_MAX,
-                     &pid)) {
-      return;
-    }
-    expected = static_cast<pid_t>(pid);
-  }
+  pid_t expected = 0;
+  if (!ReadExpectedParent(isolate, args[0], &expected)) return;
   // kill(0, …) reaches the caller's group: never arm it for a process sharing a group with
   // others (its parent's, say), only for one that leads its own.
   if (getpgrp() != getpid()) {

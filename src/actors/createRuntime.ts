@@ -100,6 +100,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const ids = new Set<string>();
   let seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   let shutdown: Promise<void> | undefined;
+  /** Stops an instance within its deadline, then ends it for good (unload and shutdown). */
+  const retire = async (instance: PluginInstance): Promise<void> => {
+    // A teardown failure is already in the instance's status; it ends all the same.
+    await instance.stop().catch(() => undefined);
+    instance.dispose();
+  };
 
   return {
     get instances() {
@@ -134,9 +140,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     async unload(id) {
       const instance = instances.find((candidate) => candidate.id === id);
       if (instance === undefined) throw new InvalidOptions(`no instance with id "${id}" is loaded`);
-      // A teardown failure is already in the instance's status; it is unloaded all the same.
-      await instance.stop().catch(() => undefined);
-      instance.dispose();
+      await retire(instance);
       // Another unload of the same id may have finished meanwhile.
       const at = instances.indexOf(instance);
       if (at === -1) return;
@@ -145,11 +149,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     },
     shutdown() {
       shutdown ??= (async () => {
-        for (const instance of [...instances].reverse()) {
-          // A teardown failure is already in the instance's status; shutdown goes on.
-          await instance.stop().catch(() => undefined);
-          instance.dispose();
-        }
+        for (const instance of [...instances].reverse()) await retire(instance);
       })();
       return shutdown;
     },

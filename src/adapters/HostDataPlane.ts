@@ -401,10 +401,7 @@ export class HostDataPlane {
     for (const blocked of this.#blocked.splice(0)) this.#settle(blocked.seq, blocked.result);
     this.#fenced = undefined;
     // Untrusted in isolated mode: a lie only changes which of the guest's own inputs are retried.
-    const started = Atomics.load(control, CONTROL_STARTED);
-    const unstarted: number[] = [];
-    for (const [seq, waiting] of this.#waiting) if (waiting.dseq > started) unstarted.push(seq);
-    return { unstarted, completed };
+    return { unstarted: this.#pendingAfter(Atomics.load(control, CONTROL_STARTED)), completed };
   }
 
   /**
@@ -424,9 +421,7 @@ export class HostDataPlane {
     } else {
       Atomics.store(control, CONTROL_FENCE, 1);
       // Untrusted in isolated mode: a lie only changes which of the guest's own inputs run.
-      const started = Atomics.load(control, CONTROL_STARTED);
-      unstarted = [];
-      for (const [seq, waiting] of this.#waiting) if (waiting.dseq > started) unstarted.push(seq);
+      unstarted = this.#pendingAfter(Atomics.load(control, CONTROL_STARTED));
     }
     for (const seq of unstarted) this.#waiting.delete(seq);
     return unstarted;
@@ -443,7 +438,11 @@ export class HostDataPlane {
     for (const waiting of this.#waiting.values()) oldest = Math.min(oldest, waiting.dseq);
     if (record === undefined || oldest === Number.POSITIVE_INFINITY) return [];
     // Untrusted in isolated mode: a lie only changes which of the guest's own inputs are retried.
-    const started = record.fence(oldest - 1);
+    return this.#pendingAfter(record.fence(oldest - 1));
+  }
+
+  /** The `seq` of pending deliveries after `started` (the last `dseq` the guest started). */
+  #pendingAfter(started: number): number[] {
     const unstarted: number[] = [];
     for (const [seq, waiting] of this.#waiting) if (waiting.dseq > started) unstarted.push(seq);
     return unstarted;

@@ -326,7 +326,9 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
   it('on stop, the input the plugin is running finishes and every input waiting is dropped, however far it was handed over', async () => {
     const p = await harness().running();
     const waiting = firstValueFrom(p.outputs$.pipe(filter((o) => o.channel === 'waiting'), timeout({ first: 10_000 })));
-    const busy = p.send({ op: 'wait', ms: 300 });
+    // Busy for a second: the frames and messages below all come, and the stop is asked, well
+    // within it, so none of them can have started.
+    const busy = p.send({ op: 'wait', ms: 1_000 });
     await waiting;
     // Handed over ahead of the plugin out of thread (block: up to 64), queued here inline.
     const outcomes = lastValueFrom(p.connect(from(Array.from({ length: 10 }, (_, i) => frame({ fill: i })))).pipe(toArray()));
