@@ -159,6 +159,8 @@ export class DescriptorRing {
   #expectedGeneration: number | undefined;
   /** This end's counter (head for a consumer, tail for a producer). Never read back from shared memory. */
   #counter: number;
+  /** Producer: the counter last stored to shared memory (below {@link #counter} while entries are staged). */
+  #published: number;
   /** The peer's counter as last validated: a peer counter may only move forward. */
   #peerSeen: number;
   /** This end's shared counter word: only ever stored to. */
@@ -222,6 +224,7 @@ export class DescriptorRing {
     this.#own = options.role === 'consumer' ? head : tail;
     this.#peer = options.role === 'consumer' ? tail : head;
     this.#counter = Atomics.load(this.#own, 0);
+    this.#published = this.#counter;
     this.#peerSeen = Atomics.load(this.#peer, 0);
     this.#words = new Uint32Array(sab, ring.descriptorsOffset, ring.capacity * DESCRIPTOR_WORDS);
     this.#floats = new Float64Array(sab, ring.descriptorsOffset, ring.capacity * DESCRIPTOR_F64);
@@ -267,7 +270,7 @@ export class DescriptorRing {
   }
 
   /**
-   * Producer: the payload area of the entry the next {@link tryPush} fills, to write a payload
+   * Producer: the payload area of the entry the next {@link tryPush} or {@link stage} fills, to write a payload
    * kind's bytes into first; undefined when the ring is full or violated (the entry may still
    * be the consumer's). Valid until that push, which then does not read the consumer's
    * counter again: the entry was free, and an honest consumer only frees more.
@@ -295,7 +298,22 @@ export class DescriptorRing {
    * @throws RangeError when `desc` itself is malformed (a bug of this side, not peer input).
    */
   tryPush(desc: Descriptor): boolean {
-    if (this.role !== 'producer') throw new Error('DescriptorRing.tryPush: this end is the consumer');
+    if (!this.stage(desc)) return false;
+    this.publish();
+    return true;
+  }
+
+  /**
+   * Producer: writes `desc` into the next entry without publishing it; {@link publish} then
+   * hands over every entry staged since the last publication at once. False when the ring
+   * is full (staged entries count) or violated. Why: the publication is a SeqCst store to a
+   * word the consumer keeps reading — its cache line moves to this core and back every time
+   * (measured: ~12 % of the host's time at 64 frames in flight with a store per frame).
+   *
+   * @throws RangeError when `desc` itself is malformed (a bug of this side, not peer input).
+   */
+  stage(desc: Descriptor): boolean {
+    if (this.role !== 'producer') throw new Error('DescriptorRing.stage: this end is the consumer');
     this.#checkOutgoing(desc);
     if (this.#violation !== undefined) return false;
     if (this.#reserved !== this.#counter) {
@@ -319,10 +337,23 @@ export class DescriptorRing {
     words[base + W_AUX] = desc.aux;
     this.#floats[index * DESCRIPTOR_F64 + F_TIMESTAMP] = desc.timestamp;
     this.#counter = (tail + 1) >>> 0;
-    // Publication: the SeqCst store orders every plain store above before it for a consumer
-    // that loads the tail.
-    Atomics.store(this.#own, 0, this.#counter);
     return true;
+  }
+
+  /** Producer: whether entries are staged and not yet published. */
+  get hasStaged(): boolean {
+    return this.#published !== this.#counter;
+  }
+
+  /**
+   * Producer: publishes every staged entry (a no-op when none is). The SeqCst store orders
+   * every plain store of those entries before it for a consumer that loads the tail.
+   */
+  publish(): void {
+    const counter = this.#counter;
+    if (this.#published === counter) return;
+    this.#published = counter;
+    Atomics.store(this.#own, 0, counter);
   }
 
   /**

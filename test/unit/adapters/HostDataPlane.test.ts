@@ -276,6 +276,8 @@ describe('HostDataPlane', () => {
       const { plane, pool, submit, complete, violations } = setup();
       const values = ['héllo', '', 0, -0, Number.NaN, 1.5e300, true, false, null, undefined, 'x'.repeat(256)];
       const results = values.map((value, i) => settleOf(plane, value, i + 1));
+      // Published by the end of this turn of the microtask queue (see the next test).
+      await Promise.resolve();
       const got = received(submit);
       expect(got.map(([seq]) => seq)).toEqual(values.map((_v, i) => i + 1));
       for (const [i, [, message]] of got.entries()) expect(Object.is(message, values[i])).toBe(true);
@@ -292,7 +294,28 @@ describe('HostDataPlane', () => {
       pool.close(new Error('done'));
     });
 
-    it('posts a message whose value does not survive a ring entry exactly', () => {
+    it.each([
+      { cores: 2, published: [1, 2, 3, 4, 4, 4, 4, 8, 8, 8, 8, 8, 8, 8, 8, 16] },
+      { cores: 1, published: Array.from({ length: 16 }, () => 0) },
+    ])('publishes the submit ring once per burst, and with a core to spare also every 8 inputs and while few are in flight ($cores cores)', async ({ cores, published }) => {
+      const { plane, pool, submit } = setup(undefined, undefined, 0, { cores, yieldCore: () => undefined, pendingWakeMs: 3_600_000 });
+      const visible: number[] = [];
+      // As many as the ring holds (16).
+      for (let seq = 1; seq <= 16; seq++) {
+        plane.deliver({ kind: 'message', seq, message: seq }, () => undefined);
+        // What the guest could see right after this input was handed over.
+        visible.push(submit.size());
+      }
+      // Under 4 in flight each input goes at once (latency); then every 8th, and all of a
+      // burst at its end: each publication is a SeqCst store to a line the guest reads.
+      expect(visible).toEqual(published);
+      await Promise.resolve();
+      expect(received(submit)).toEqual(Array.from({ length: 16 }, (_, i) => [i + 1, i + 1]));
+      plane.close();
+      pool.close(new Error('done'));
+    });
+
+    it('posts a message whose value does not survive a ring entry exactly', async () => {
       const posted: HostToGuest[] = [];
       const { plane, pool, submit } = setup(undefined, (message) => posted.push(message));
       const values = [{ a: 1 }, ['a'], 'é'.repeat(129), 'lone \ud800 surrogate', 10n, new Uint8Array(2)];
@@ -301,6 +324,7 @@ describe('HostDataPlane', () => {
       expect(posted.map((m) => (m.t === 'message' ? m.message : m.t))).toEqual(values);
       // Exactly 256 bytes of UTF-8 still fit.
       plane.deliver({ kind: 'message', seq: 99, message: 'é'.repeat(128) }, () => undefined);
+      await Promise.resolve();
       expect(received(submit)).toEqual([[99, 'é'.repeat(128)]]);
       plane.close();
       pool.close(new Error('done'));

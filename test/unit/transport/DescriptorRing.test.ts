@@ -45,6 +45,28 @@ describe('DescriptorRing', () => {
     expect(consumer.violation).toBeUndefined();
   });
 
+  it('hides staged descriptors from the consumer until one publication hands them all over', () => {
+    const { producer, consumer } = setup(4);
+    expect(producer.hasStaged).toBe(false);
+    producer.publish(); // nothing staged: a no-op
+    for (let i = 0; i < 3; i++) expect(producer.stage(desc(i))).toBe(true);
+    expect(producer.hasStaged).toBe(true);
+    expect(consumer.hasPending()).toBe(false);
+    expect(drainAll(consumer)).toEqual([]);
+    // Staged entries take room: the producer does not write over them.
+    expect(producer.free()).toBe(1);
+    expect(producer.stage(desc(3))).toBe(true);
+    expect(producer.stage(desc(4))).toBe(false);
+    producer.publish();
+    expect(producer.hasStaged).toBe(false);
+    expect(drainAll(consumer).map((d) => d.seq)).toEqual([0, 1, 2, 3]);
+    // tryPush publishes what was staged before it too.
+    expect(producer.stage(desc(5))).toBe(true);
+    expect(producer.tryPush(desc(6))).toBe(true);
+    expect(drainAll(consumer).map((d) => d.seq)).toEqual([5, 6]);
+    expect(() => consumer.stage(desc(7))).toThrow(/consumer/);
+  });
+
   it('drains everything available in one call, including what arrives meanwhile, up to max', () => {
     const { producer, consumer } = setup(128);
     for (let i = 0; i < 50; i++) producer.tryPush(desc(i));
