@@ -157,6 +157,12 @@ export class PluginInstance {
   #budgeted: Entry | undefined;
   /** In flight, revoked by a stop before the guest started them: dropped once those before them settle. */
   readonly #revoked = new Set<number>();
+  /**
+   * Settles the in-flight inputs of the generation that just ended (lost) and those a stop
+   * revoked, once its failure is on record; undefined when none is due. Outcomes keep
+   * submission order: it runs before the queue behind them is dropped.
+   */
+  #orphansDue: (() => void) | undefined;
   /** Ends each live connect() at shutdown. */
   readonly #connections = new Set<() => void>();
 
@@ -597,8 +603,12 @@ export class PluginInstance {
       return;
     }
     // The machine records the failure in the same transition that disposed us; read it
-    // once that transition has completed, so each lost input names why its generation died.
-    queueMicrotask(() => {
+    // once that transition has completed, so each lost input names why its generation died:
+    // when its snapshot arrives (#onSnapshot, before anything queued behind these inputs is
+    // dropped), or in a microtask if none does.
+    const settle = (): void => {
+      if (this.#orphansDue !== settle) return;
+      this.#orphansDue = undefined;
       const context = this.actor.getSnapshot().context;
       const failure = context.lastFailure?.generation === generation ? context.lastFailure : undefined;
       const reason =
@@ -615,7 +625,15 @@ export class PluginInstance {
       }
       if (revoked.length > 0) this.#settleRevoked(revoked);
       this.#publishStatus();
-    });
+    };
+    this.#settleOrphans();
+    this.#orphansDue = settle;
+    queueMicrotask(settle);
+  }
+
+  /** Settles the inputs a generation's end left behind, if that is still due (see #detach). */
+  #settleOrphans(): void {
+    this.#orphansDue?.();
   }
 
   // ---- inputs ------------------------------------------------------------------------
@@ -979,12 +997,18 @@ export class PluginInstance {
     if (attached !== undefined && attached.generation === snapshot.context.generation && (state === 'started' || state === 'running')) {
       attached.ready = true;
     }
+    const dropQueued = state === 'stopped' || this.#terminal;
+    // The transition is on record before any outcome it causes (a `lost` names a generation
+    // that has ended); what the generation left in flight settles next, then the queue
+    // behind it: outcomes keep submission order.
+    if (changed && (dropQueued || this.#orphansDue !== undefined)) this.#publishStatus();
+    this.#settleOrphans();
     if (state === 'stopped') this.#dropQueued('stopped');
-    else if (snapshot.matches({ failed: 'terminal' })) {
+    else if (this.#terminal) {
       const failure = snapshot.context.failure;
       this.#dropQueued(failure === undefined ? 'instance failed' : `instance failed (${failure.class}: ${failure.cause})`);
     }
-    if (changed) this.#publishStatus();
+    if (changed && !(dropQueued || this.#orphansDue !== undefined)) this.#publishStatus();
     this.#pump();
   }
 

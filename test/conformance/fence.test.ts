@@ -51,6 +51,29 @@ describe.each(MODES)('generation fence [%s]', (mode) => {
     expect(p.status.counters).toMatchObject({ accepted: 4, lost: 1, dropped: 3, queued: 0, inFlight: 0 });
   });
 
+  it.each([
+    { name: 'lost with no restart', options: { timeouts: { input: 1_000 }, restart: { policy: 'never' as const } }, stop: false },
+    { name: 'over budget while a stop waits for it', options: { timeouts: { input: 1_000, stop: 60_000 } }, stop: true },
+  ])('settles in submission order when a generation ends with inputs in flight and queued ($name)', async ({ options, stop }) => {
+    const h = harness();
+    const p = await h.running(options);
+    const order: number[] = [];
+    const { reply: hung } = await sendHanging(p);
+    void hung.then(() => order.push(1));
+    // Out of thread the first ones are handed over (and, at a stop, revoked); the rest wait in
+    // the queue. Each must settle after every input submitted before it.
+    const later = Array.from({ length: 80 }, (_, i) => p.send({ op: 'echo', value: i }).catch((e: unknown) => e));
+    for (const [i, reply] of later.entries()) void reply.then(() => order.push(i + 2));
+    await waitForStatus(p, (s) => s.counters.accepted === 81);
+    const stopped = stop ? p.stop().catch((e: unknown) => e) : undefined;
+    if (stop) await waitForStatus(p, (s) => s.state === 'stopping');
+    h.clock.increment(1_000);
+    expect(await hung).toBeInstanceOf(LostWhileRunning);
+    for (const e of await Promise.all(later)) expect(e).toMatchObject({ name: 'InputDropped' });
+    await stopped;
+    expect(order).toEqual(Array.from({ length: 81 }, (_, i) => i + 1));
+  });
+
   it('settles pending calls and acquires on runtime shutdown; nothing stays pending', async () => {
     const h = harness();
     const p = await h.running({ frames: { slots: 1 }, timeouts: { stop: 1_000 } });
