@@ -157,6 +157,8 @@ export class PluginInstance {
   #budgeted: Entry | undefined;
   /** In flight, revoked by a stop before the guest started them: dropped once those before them settle. */
   readonly #revoked = new Set<number>();
+  /** Queued inputs a stop took, dropped (`stopped`) right after the revoked ones. */
+  readonly #stopQueue: Entry[] = [];
   /**
    * Settles the in-flight inputs of the generation that just ended (lost) and those a stop
    * revoked, once its failure is on record; undefined when none is due. Outcomes keep
@@ -422,6 +424,9 @@ export class PluginInstance {
   #revokeUnstarted(): void {
     const attached = this.#attached;
     if (attached === undefined || !attached.alive || this.#state !== 'stopping') return;
+    // What waits here is dropped at the same point, after the running input: in every mode,
+    // with the same reason, whether the stop then succeeds or fails.
+    this.#stopQueue.push(...this.#queue.takeAll());
     let revoked: readonly number[] = [];
     try {
       revoked = attached.session.revokeUnstarted?.() ?? [];
@@ -439,7 +444,7 @@ export class PluginInstance {
    * submission order (the input running when the stop came settles first).
    */
   #dropRevoked(): void {
-    if (this.#revoked.size === 0) return;
+    if (this.#revoked.size === 0 && this.#stopQueue.length === 0) return;
     const entries: Entry[] = [];
     for (const entry of this.#inFlight.values()) {
       if (!this.#revoked.has(entry.seq)) return;
@@ -450,6 +455,7 @@ export class PluginInstance {
     this.#settleRevoked(entries);
   }
 
+  /** Drops inputs revoked at a stop (`stopped`), then what the stop took from the queue. */
   #settleRevoked(entries: readonly Entry[]): void {
     for (const entry of [...entries].sort((a, b) => a.seq - b.seq)) {
       this.#clearTimer(entry);
@@ -459,6 +465,7 @@ export class PluginInstance {
       this.#finishBuffer(entry, entry.generation);
       this.#settleEntry(entry, { kind: 'dropped', generation: entry.generation, reason: 'stopped' });
     }
+    for (const entry of this.#stopQueue.splice(0)) this.#settleQueued(entry, 'stopped');
     this.#scheduleStatus();
   }
 
@@ -468,6 +475,9 @@ export class PluginInstance {
     this.#disposed = true;
     this.actor.stop();
     const reason = new RuntimeShutDown(this.#errorOptions());
+    // In submission order: what the generation left in flight, then what waited here.
+    this.#settleOrphans();
+    for (const entry of this.#stopQueue.splice(0)) this.#settleQueued(entry, 'runtime shut down');
     this.#dropQueued('runtime shut down');
     this.#pool.close(reason);
     this.#publishStatus();
@@ -599,7 +609,7 @@ export class PluginInstance {
     this.#queue.unshiftAll(requeue);
     const orphans = inFlight.filter((entry) => !unstarted.has(entry.seq));
     if (orphans.length === 0) {
-      if (revoked.length > 0) this.#settleRevoked(revoked);
+      if (revoked.length > 0 || this.#stopQueue.length > 0) this.#settleRevoked(revoked);
       return;
     }
     // The machine records the failure in the same transition that disposed us; read it
@@ -623,7 +633,7 @@ export class PluginInstance {
         this.#finishBuffer(entry, generation);
         this.#settleEntry(entry, { kind: 'lost', generation, failure, reason });
       }
-      if (revoked.length > 0) this.#settleRevoked(revoked);
+      if (revoked.length > 0 || this.#stopQueue.length > 0) this.#settleRevoked(revoked);
       this.#publishStatus();
     };
     this.#settleOrphans();
@@ -899,7 +909,7 @@ export class PluginInstance {
       this.actor.send({ type: 'gen.inputFailed', generation, detail: `input ${seq}: ${messageOf(result.error)}` });
     }
     this.#scheduleStatus();
-    if (this.#revoked.size > 0) this.#dropRevoked();
+    if (this.#revoked.size > 0 || this.#stopQueue.length > 0) this.#dropRevoked();
     if (this.#budgeted === undefined && this.#options.timeouts.input !== undefined) this.#armNextBudget(generation);
     if (pump) this.#pump();
   }

@@ -52,9 +52,15 @@ describe.each(MODES)('generation fence [%s]', (mode) => {
   });
 
   it.each([
-    { name: 'lost with no restart', options: { timeouts: { input: 1_000 }, restart: { policy: 'never' as const } }, stop: false },
-    { name: 'over budget while a stop waits for it', options: { timeouts: { input: 1_000, stop: 60_000 } }, stop: true },
-  ])('settles in submission order when a generation ends with inputs in flight and queued ($name)', async ({ options, stop }) => {
+    { name: 'lost with no restart', options: { timeouts: { input: 1_000 }, restart: { policy: 'never' as const } }, stop: false, reason: 'instance failed (lost: unresponsive)' },
+    { name: 'over budget while a stop waits for it', options: { timeouts: { input: 1_000, stop: 60_000 } }, stop: true, reason: 'stopped' },
+    {
+      name: 'over budget while a stop waits for it, every input waiting on the host',
+      options: { timeouts: { input: 1_000, stop: 60_000 }, frames: { overflow: 'drop-oldest' as const, queue: 100 } },
+      stop: true,
+      reason: 'stopped',
+    },
+  ])('settles in submission order when a generation ends with inputs in flight and queued ($name)', async ({ options, stop, reason }) => {
     const h = harness();
     const p = await h.running(options);
     const order: number[] = [];
@@ -69,7 +75,8 @@ describe.each(MODES)('generation fence [%s]', (mode) => {
     if (stop) await waitForStatus(p, (s) => s.state === 'stopping');
     h.clock.increment(1_000);
     expect(await hung).toBeInstanceOf(LostWhileRunning);
-    for (const e of await Promise.all(later)) expect(e).toMatchObject({ name: 'InputDropped' });
+    // The same reason in every mode, wherever an input waited (handed over or not).
+    for (const e of await Promise.all(later)) expect(e).toMatchObject({ name: 'InputDropped', reason });
     await stopped;
     expect(order).toEqual(Array.from({ length: 81 }, (_, i) => i + 1));
   });

@@ -237,7 +237,7 @@ describe('isolated faults: hostile pipe and memory, floods, teardown', () => {
     expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'teardown', cause: 'timeout', generation: 1 } });
     const dropped = await queued;
     expect(dropped).toBeInstanceOf(InputDropped);
-    expect(dropped).toMatchObject({ reason: 'instance failed (teardown: timeout)' });
+    expect(dropped).toMatchObject({ reason: 'stopped' });
     expectBalanced(p);
     await expectEnds(pid);
     expect(p.status.lingering).toBeUndefined();
