@@ -292,6 +292,21 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(oldest.status.counters).toMatchObject({ accepted: 21, done: 3, dropped: 18 });
   });
 
+  it('pauses at the next input under a drop policy: what waits is not handed over (the documented way to pause at once)', async () => {
+    const p = await harness().running({ frames: { queue: 100, overflow: 'drop-oldest' } });
+    const waiting = firstValueFrom(p.outputs$.pipe(filter((o) => o.channel === 'waiting'), timeout({ first: 10_000 })));
+    const busy = p.send({ op: 'wait', ms: 200 });
+    const later = [1, 2, 3].map((value) => p.send({ op: 'echo', value }));
+    await waiting;
+    await p.pause();
+    expect(await busy).toBe('waited');
+    // The plugin finished the input it was running and started nothing more.
+    await waitForStatus(p, (s) => s.counters.done === 1);
+    expect(p.status.counters).toMatchObject({ accepted: 4, done: 1, queued: 3, inFlight: 0 });
+    await p.run();
+    expect(await Promise.all(later)).toEqual([1, 2, 3]);
+  });
+
   it('bounds what block holds: past frames.maxQueuedBytes a frame is refused, explicitly', async () => {
     const p = await harness().running({ frames: { queue: 2, overflow: 'block', maxQueuedBytes: 3_000 } });
     await p.pause();
