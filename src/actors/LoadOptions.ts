@@ -116,6 +116,13 @@ export interface IsolationOptions {
    * the plugin module's directory; or list more paths.
    */
   readonly permission?: boolean | { readonly allowFsRead?: readonly string[]; readonly allowFsWrite?: readonly string[] };
+  /**
+   * The child's pipe is read at up to 200,000 messages/s (bursts of 400,000) and 512 MiB/s
+   * (bursts of 128 MiB): a plugin sending faster waits, nothing is lost. One that keeps the
+   * reader at those rates for this long, in ms, is a flood: `lost`/`protocol`. Default 10,000;
+   * 0 makes the first burst over the rates a flood.
+   */
+  readonly floodMs?: number;
 }
 
 /** {@link LoadOptions} with every default applied and every value checked. */
@@ -133,6 +140,8 @@ export interface ResolvedLoadOptions {
 }
 
 const MODES: readonly Mode[] = ['inline', 'embedded', 'isolated'];
+/** Default of `isolation.floodMs`: an honest burst of ~2 million messages over the rate still gets through. */
+const DEFAULT_FLOOD_MS = 10_000;
 
 /** An option whose value is not checked key by key (the application's or the environment's). */
 const OPEN = null;
@@ -160,7 +169,7 @@ const KNOWN_KEYS = {
   },
   timeouts: { start: OPEN, stop: OPEN, heartbeat: OPEN, input: OPEN },
   limits: { maxHeapMb: OPEN, maxArrayBufferMb: OPEN },
-  isolation: { env: OPEN, inheritEnv: OPEN, permission: { allowFsRead: OPEN, allowFsWrite: OPEN } },
+  isolation: { env: OPEN, inheritEnv: OPEN, permission: { allowFsRead: OPEN, allowFsWrite: OPEN }, floodMs: OPEN },
 } as const satisfies { readonly [K in keyof Required<LoadOptions>]: KnownKeys | typeof OPEN } & KnownKeys;
 
 /** Throws InvalidOptions at the first own key of `value` (a plain object) that `known` lacks. */
@@ -242,11 +251,16 @@ function resolveIsolation(isolation: IsolationOptions | undefined): IsolationSet
     if (typeof value !== 'string') throw new InvalidOptions(`isolation.env.${name} must be a string`);
     env[name] = value;
   }
+  const floodMs = isolation?.floodMs ?? DEFAULT_FLOOD_MS;
+  if (typeof floodMs !== 'number' || !Number.isSafeInteger(floodMs) || floodMs < 0) {
+    throw new InvalidOptions(`isolation.floodMs must be a non-negative integer (ms), got ${String(floodMs)}`);
+  }
   const permission = isolation?.permission;
-  if (permission === undefined || permission === false) return { env, permission: undefined };
-  if (permission === true) return { env, permission: { allowFsRead: [], allowFsWrite: [] } };
+  if (permission === undefined || permission === false) return { env, permission: undefined, floodMs };
+  if (permission === true) return { env, permission: { allowFsRead: [], allowFsWrite: [] }, floodMs };
   return {
     env,
+    floodMs,
     permission: {
       allowFsRead: stringList('isolation.permission.allowFsRead', permission.allowFsRead),
       allowFsWrite: stringList('isolation.permission.allowFsWrite', permission.allowFsWrite),

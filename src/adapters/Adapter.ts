@@ -96,6 +96,8 @@ export interface IsolationSettings {
    * and `allowFsRead`, and write only `allowFsWrite`.
    */
   readonly permission: { readonly allowFsRead: readonly string[]; readonly allowFsWrite: readonly string[] } | undefined;
+  /** How long the child may keep its pipe's reader throttled before it is a flood (`lost`/`protocol`), in ms. */
+  readonly floodMs: number;
 }
 
 /** Per-instance resource limits; each adapter applies what its execution mode can enforce. */

@@ -101,7 +101,8 @@ describe('isolated faults: hostile pipe and memory, floods, teardown', () => {
   it('D7: a flood of tiny messages past the rate budget is lost/protocol; the host keeps answering meanwhile', async () => {
     const h = harness();
     const other = await h.running();
-    const p = await h.running({ fixture: 'faults', restart: { policy: 'never' } });
+    // floodMs 0: the first throttle is the verdict (the default lets an honest burst through).
+    const p = await h.running({ fixture: 'faults', restart: { policy: 'never' }, isolation: { floodMs: 0 } });
     const pid = await pidOf(p);
     const frozenAt = performance.now();
     const now = Object.getOwnPropertyDescriptor(performance, 'now');
@@ -132,11 +133,37 @@ describe('isolated faults: hostile pipe and memory, floods, teardown', () => {
     expect(outcome).toBeInstanceOf(LostWhileRunning);
     expect(outcome).toMatchObject({ failureCause: 'protocol', generation: 1 });
     expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'lost', cause: 'protocol', generation: 1 } });
-    expect(p.status.failure?.detail).toMatch(/more than 200000 messages\/s/);
+    expect(p.status.failure?.detail).toMatch(/flood: the child kept sending over 200000 messages\/s/);
     expect(stall.maxMs).toBeLessThan(1_000);
     expect(latencies.length).toBeGreaterThanOrEqual(2);
     expectBalanced(p);
     await expectEnds(pid);
+    await expectServes(other);
+  });
+
+  // D7, under the flood limit: a burst past the message budget (430 080 doorbells against a
+  // burst of 400 000) is read at the budget's rate — the reader waits, the child's writes
+  // back up — and nothing is lost or killed: the reply written after the burst arrives. The
+  // host's clock is frozen as above, so the bucket never refills by itself and every read
+  // past the burst is a throttle (the waits add up to about a second).
+  it('D7: a burst past the message budget is throttled, not killed; everything arrives', async () => {
+    const h = harness();
+    const other = await h.running();
+    const p = await h.running({ fixture: 'faults', restart: { policy: 'never' } });
+    const frozenAt = performance.now();
+    const now = Object.getOwnPropertyDescriptor(performance, 'now');
+    performance.now = () => frozenAt;
+    let reply: unknown;
+    try {
+      reply = await p.send({ op: 'pipe-flood', count: 430_000 });
+    } finally {
+      if (now === undefined) Reflect.deleteProperty(performance, 'now');
+      else Object.defineProperty(performance, 'now', now);
+    }
+    expect(reply).toBe('flooded');
+    expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+    expect(await p.send({ op: 'echo', value: 'after' })).toBe('after');
+    expectBalanced(p);
     await expectServes(other);
   });
 

@@ -23,7 +23,7 @@ import type { FenceResult } from '../HostDataPlane.js';
 import { CONTROL_BYTES, PIPE_DOORBELL_PAYLOAD, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION, isDoorbellPayload } from '../protocol.js';
 import type { GuestControl, GuestPipeMessage, HostPipeMessage, IsolatedLaunch } from '../protocol.js';
 import { LogTail } from './LogTail.js';
-import { TokenBucket } from './TokenBucket.js';
+import { ReadThrottle } from './ReadThrottle.js';
 import { checkRpcReply } from './checkRpcReply.js';
 import { classifyExit } from './classifyExit.js';
 import { decodeGuestMessage } from './decodeGuestMessage.js';
@@ -57,7 +57,11 @@ const PIPE_DRAIN_MS = 50;
 const RECORD_CHECK_MS = 100;
 /** Lines of each output stream's tail quoted in a failure's detail. */
 const TAIL_LINES = 3;
-/** What a child may send: messages per second (and burst), bytes per second (and burst). */
+/**
+ * How fast a child's pipe is read, at most: messages per second (and burst), bytes per second
+ * (and burst). Over them the reader waits (ReadThrottle); kept over them for
+ * `isolation.floodMs` (default DEFAULT_FLOOD_MS), the child is a flood.
+ */
 const MESSAGE_RATE = { perSecond: 200_000, burst: 400_000 };
 const BYTE_RATE = { perSecond: 512 * 1024 * 1024, burst: 128 * 1024 * 1024 };
 /**
@@ -139,8 +143,9 @@ class IsolatedSession implements GenerationSession {
   readonly #launch: IsolatedLaunch;
   /** Copy transport: the start record, closed at dispose (after the fence read it). */
   readonly #startRecord: StartRecordFile | undefined;
-  readonly #messages = new TokenBucket(MESSAGE_RATE.perSecond, MESSAGE_RATE.burst);
-  readonly #bytes = new TokenBucket(BYTE_RATE.perSecond, BYTE_RATE.burst);
+  readonly #throttle: ReadThrottle;
+  /** The pipe reader waits for the throttle (see #paceReader). */
+  #throttled: ReturnType<typeof setTimeout> | undefined;
   readonly #heartbeatTimer: ReturnType<typeof setInterval>;
   /** Copy transport: checks the start record's size (see RECORD_CHECK_MS). */
   #recordTimer: ReturnType<typeof setInterval> | undefined;
@@ -173,6 +178,13 @@ class IsolatedSession implements GenerationSession {
 
   constructor(request: LaunchRequest, guestPath: string, binding: ShmBinding | undefined) {
     this.#request = request;
+    this.#throttle = new ReadThrottle({
+      messagesPerSecond: MESSAGE_RATE.perSecond,
+      messageBurst: MESSAGE_RATE.burst,
+      bytesPerSecond: BYTE_RATE.perSecond,
+      byteBurst: BYTE_RATE.burst,
+      floodMs: request.isolation.floodMs,
+    });
     const pool = request.pool instanceof SharedFramePool && request.pool.fd !== undefined ? request.pool : undefined;
     const shared = pool !== undefined && binding !== undefined;
     this.transport = shared ? 'shared-memory' : 'copy';
@@ -302,13 +314,10 @@ class IsolatedSession implements GenerationSession {
     });
     this.#pipe?.on('data', (chunk: Buffer) => {
       if (this.#disposed || this.#verdict !== undefined) return;
-      if (!this.#bytes.take(chunk.byteLength)) {
-        this.#violation(`the child sent more than ${BYTE_RATE.perSecond} bytes/s`);
-        return;
-      }
+      this.#throttle.read(chunk.byteLength);
       this.#beginTurn();
       decoder.push(chunk);
-      this.#yieldIfBusy();
+      this.#paceReader();
     });
     // Writes racing the child's death fail with EPIPE: expected, counted as nothing.
     this.#pipe?.on('error', () => undefined);
@@ -407,6 +416,7 @@ class IsolatedSession implements GenerationSession {
     this.#startRecord?.close();
     clearInterval(this.#heartbeatTimer);
     clearInterval(this.#recordTimer);
+    clearTimeout(this.#throttled);
     this.#plane.close();
     this.#guest[Comlink.releaseProxy]();
     this.#pipe?.end();
@@ -485,6 +495,41 @@ class IsolatedSession implements GenerationSession {
     });
   }
 
+  /**
+   * After a read: a child over the read rates waits for the throttle (the pipe paused, what it
+   * writes backing up into its own memory); one kept over them for `isolation.floodMs` is a
+   * flood. Otherwise the reader yields to the event loop when its turn is used up.
+   */
+  #paceReader(): void {
+    if (this.#verdict !== undefined || this.#throttled !== undefined) return;
+    const verdict = this.#throttle.check();
+    if (verdict === 'flood') {
+      this.#violation(
+        `flood: the child kept sending over ${MESSAGE_RATE.perSecond} messages/s or ${BYTE_RATE.perSecond} bytes/s for ${this.#request.isolation.floodMs} ms`,
+      );
+      return;
+    }
+    const pipe = this.#pipe;
+    if (verdict === 0 || pipe === undefined || this.#exited) {
+      this.#yieldIfBusy();
+      return;
+    }
+    pipe.pause();
+    this.#throttled = setTimeout(() => {
+      this.#liftThrottle();
+    }, verdict);
+  }
+
+  /** Ends a throttle's pause (also at the child's exit: what is left of a dead child is read at once). */
+  #liftThrottle(): void {
+    if (this.#throttled === undefined) return;
+    clearTimeout(this.#throttled);
+    this.#throttled = undefined;
+    this.#throttle.resumed();
+    const pipe = this.#pipe;
+    if (pipe !== undefined && !pipe.destroyed && !this.#yielding) pipe.resume();
+  }
+
   /** After FRAMES_PER_TURN frames or TURN_BUDGET_MS in one turn, pauses the pipe until the event loop has turned once. */
   #yieldIfBusy(): void {
     const pipe = this.#pipe;
@@ -494,17 +539,14 @@ class IsolatedSession implements GenerationSession {
     pipe.pause();
     setImmediate(() => {
       this.#yielding = false;
-      if (!pipe.destroyed) pipe.resume();
+      if (!pipe.destroyed && this.#throttled === undefined) pipe.resume();
     });
   }
 
   #onFrame(payload: Uint8Array): void {
     this.#framesSinceYield += 1;
     if (this.#disposed || this.#verdict !== undefined) return;
-    if (!this.#messages.take()) {
-      this.#violation(`the child sent more than ${MESSAGE_RATE.perSecond} messages/s`);
-      return;
-    }
+    this.#throttle.message();
     if (this.#hello && isDoorbellPayload(payload)) {
       // The hot message, recognised without the deserializer.
       this.#plane.wake();
@@ -616,6 +658,7 @@ class IsolatedSession implements GenerationSession {
    * or the host killed the child for cause and ignores what it sends).
    */
   #afterPipeEnded(then: () => void): void {
+    this.#liftThrottle();
     const pipe = this.#pipe;
     if (pipe === undefined || pipe.readableEnded || pipe.destroyed || this.#verdict !== undefined || this.#disposed) {
       then();

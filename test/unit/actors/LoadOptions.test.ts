@@ -26,10 +26,11 @@ describe('resolveLoadOptions', () => {
       },
       timeouts: { start: 1, stop: 1, heartbeat: 1, input: 1 },
       limits: { maxHeapMb: 64, maxArrayBufferMb: 64 },
-      isolation: { env: { ANY_NAME: 'x' }, inheritEnv: ['PATH'], permission: { allowFsRead: ['/tmp'], allowFsWrite: [] } },
+      isolation: { env: { ANY_NAME: 'x' }, inheritEnv: ['PATH'], permission: { allowFsRead: ['/tmp'], allowFsWrite: [] }, floodMs: 0 },
     };
     expect(resolveLoadOptions(all, 5_000)).toMatchObject({ mode: 'isolated', frames: { queue: 2, overflow: 'drop-oldest' }, messageQueue: 8 });
-    expect(resolve({ isolation: { permission: true } })).toMatchObject({ isolation: { permission: { allowFsRead: [], allowFsWrite: [] } } });
+    expect(resolve({ isolation: { permission: true } })).toMatchObject({ isolation: { permission: { allowFsRead: [], allowFsWrite: [] }, floodMs: 10_000 } });
+    expect(resolveLoadOptions(all, 5_000)).toMatchObject({ isolation: { floodMs: 0 } });
   });
 
   it.each([
@@ -48,5 +49,8 @@ describe('resolveLoadOptions', () => {
   it('still checks values as before', () => {
     expect(() => resolve({ frames: { queue: 0 } })).toThrow(/frames\.queue must be a positive integer/);
     expect(() => resolve({ mode: 'remote' })).toThrow(/mode must be one of inline, embedded, isolated/);
+    for (const floodMs of [-1, 1.5, Number.NaN, '10']) {
+      expect(() => resolve({ isolation: { floodMs } })).toThrow(/isolation\.floodMs must be a non-negative integer/);
+    }
   });
 });

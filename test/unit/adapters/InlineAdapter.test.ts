@@ -31,7 +31,7 @@ function launch(events: string[]): GenerationSession {
     limits: { maxHeapMb: undefined, maxArrayBufferMb: undefined },
     haltOnInputError: false,
     poisonReleased: false,
-    isolation: { env: {}, permission: undefined },
+    isolation: { env: {}, permission: undefined, floodMs: 10_000 },
   };
   return adapter.launch(request);
 }
