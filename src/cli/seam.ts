@@ -31,6 +31,10 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
     io.err(`seam: unknown command "${name}"\n${USAGE}\n`);
     return 2;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(`usage: seam ${command.usage}\n`);
+    return 0;
+  }
   try {
     return await command.run(rest, io);
   } catch (error) {
@@ -40,11 +44,32 @@ async function main(argv: readonly string[], io: CliIo): Promise<number> {
   }
 }
 
+// The command's own output is this process's stdout, and nothing else is: what a plugin
+// prints (inline, in this process; embedded, a worker whose stdout Node pipes into this
+// process's) goes to stderr, so that `--json` output stays JSON.
+const writeStdout = process.stdout.write.bind(process.stdout);
+process.stdout.write = process.stderr.write.bind(process.stderr);
+
 const io: CliIo = {
-  out: (text) => process.stdout.write(text),
+  out: (text) => writeStdout(text),
   err: (text) => process.stderr.write(text),
   isTTY: process.stdout.isTTY,
 };
+
+// A plugin run inline shares this process: its `process.exit(0)` must not pass for a command
+// that succeeded, nor its uncaught error end the command with a bare stack trace.
+let finished = false;
+process.on('exit', (code) => {
+  if (finished || code !== 0) return;
+  process.stderr.write('seam: the process was ended (process.exit) before the command finished — by a plugin run inline?\n');
+  process.exitCode = 1;
+});
+process.on('uncaughtException', (error) => {
+  process.stderr.write(
+    `seam: uncaught ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)} (a plugin run inline that throws outside an input ends the process)\n`,
+  );
+  process.exit(1);
+});
 
 // A plugin run inline (seam check, seam bench) may leave a timer or a socket behind: the
 // command's work is done, so give stray handles a moment and then exit rather than hang.
@@ -53,12 +78,14 @@ const STRAY_HANDLE_GRACE_MS = 2_000;
 
 main(process.argv.slice(2), io).then(
   (code) => {
+    finished = true;
     process.exitCode = code;
     setTimeout(() => {
       process.exit(code);
     }, STRAY_HANDLE_GRACE_MS).unref();
   },
   (error: unknown) => {
+    finished = true;
     process.stderr.write(`seam: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   },

@@ -31,6 +31,26 @@ describe('seam check', () => {
     expect(report.inputs).toHaveLength(10);
   });
 
+  it('keeps --json output JSON when the plugin prints to its console (inline: this process; embedded: its worker)', async () => {
+    const run = await seam(['check', fixture('check-chatty'), '--json']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as CheckReport).passed).toBe(true);
+    // What the plugin printed went to stderr.
+    expect(run.stderr).toMatch(/^starting generation 1$/m);
+  });
+
+  it.each(['check', 'bench', 'demo'])('prints the usage of seam %s for --help, exit 0', async (command) => {
+    const run = await seam([command, '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^usage: seam ${command} `));
+  });
+
+  it('does not pass a check that an inline plugin cut short with process.exit(0): exit 1, and says why', async () => {
+    const run = await seam(['check', fixture('check-exits'), '--modes', 'inline']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/the process was ended \(process\.exit\) before the command finished/);
+  });
+
   it('flags module-level state shared between instances (inline only) with exit 1, the cause and the inputs', async () => {
     const run = await seam(['check', fixture('check-shared-state')]);
     expect(run.code, run.stdout + run.stderr).toBe(1);
