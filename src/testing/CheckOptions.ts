@@ -92,6 +92,8 @@ export interface ResolvedCheckOptions {
   readonly inputs: readonly CheckInput[];
   readonly timeouts: { readonly start: number; readonly stop: number; readonly input: number };
   readonly normalize: ((value: unknown, source: TranscriptSource) => unknown) | undefined;
+  /** The first error `normalize` threw, if any: the check then fails with it (see checkPlugin). */
+  readonly normalizeFailure: { error?: unknown };
   readonly isolation: LoadOptions['isolation'];
   readonly limits: LoadOptions['limits'];
 }
@@ -123,6 +125,35 @@ function resolveModes(modes: readonly Mode[] | undefined): readonly Mode[] {
   return [...modes];
 }
 
+/** The largest width or height a frame may have (what shared memory carries). */
+const MAX_FRAME_DIMENSION = 2 ** 32 - 1;
+
+/** Why the runtime would refuse `frame` (the rules of `connect()`), or undefined. */
+function frameProblem(frame: unknown): string | undefined {
+  if (typeof frame !== 'object' || frame === null) return 'must be an object';
+  const { data, width, height, format, timestamp } = frame as Record<string, unknown>;
+  if (!(data instanceof Uint8Array)) return 'data must be a Uint8Array';
+  if (data.length === 0) return 'data is empty';
+  for (const [name, value] of [['width', width], ['height', height]] as const) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0 || value > MAX_FRAME_DIMENSION) {
+      return `${name} must be an integer in 1..${MAX_FRAME_DIMENSION}`;
+    }
+  }
+  if (typeof format !== 'string' || format.length === 0 || format.length > 32) return 'format must be a string of 1 to 32 characters';
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return 'timestamp must be a finite number';
+  return undefined;
+}
+
+/** Why `message` cannot be sent (it must be structured-cloneable), or undefined. */
+function messageProblem(message: unknown): string | undefined {
+  try {
+    structuredClone(message);
+    return undefined;
+  } catch (error) {
+    return `must be structured-cloneable (${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
 function resolveInputs(inputs: readonly CheckInput[] | undefined): readonly CheckInput[] {
   if (inputs === undefined) return defaultCheckInputs();
   if (!isNonEmptyList(inputs)) throw new InvalidOptions('inputs must be a non-empty list');
@@ -131,17 +162,37 @@ function resolveInputs(inputs: readonly CheckInput[] | undefined): readonly Chec
     const isFrame = record !== undefined && 'frame' in record;
     const isMessage = record !== undefined && 'message' in record;
     if (isFrame === isMessage) throw new InvalidOptions(`inputs[${i}] must be { frame } or { message }`);
-    if (isFrame && !((record.frame as { data?: unknown } | null)?.data instanceof Uint8Array)) {
-      throw new InvalidOptions(`inputs[${i}].frame.data must be a Uint8Array`);
-    }
+    // An input the runtime would refuse is the caller's mistake, not a finding on the plugin.
+    const problem = isFrame ? frameProblem(record?.frame) : messageProblem(record?.message);
+    if (problem !== undefined) throw new InvalidOptions(`inputs[${i}].${isFrame ? 'frame' : 'message'}: ${problem}`);
   });
   return [...inputs];
+}
+
+/**
+ * `normalize`, noting the first error it throws: every mode would record the same "threw"
+ * for the value, and the comparison would pass whatever the plugin did.
+ */
+function recordingThrows(
+  normalize: (value: unknown, source: TranscriptSource) => unknown,
+  failure: { error?: unknown },
+): (value: unknown, source: TranscriptSource) => unknown {
+  return (value, source) => {
+    try {
+      return normalize(value, source);
+    } catch (error) {
+      if (!('error' in failure)) failure.error = error;
+      throw error;
+    }
+  };
 }
 
 /** Applies the defaults of {@link CheckOptions}; throws `InvalidOptions` naming the offending field. */
 export function resolveCheckOptions(options: CheckOptions = {}): ResolvedCheckOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptions('check options must be an object');
-  if (options.normalize !== undefined && typeof options.normalize !== 'function') {
+  const { normalize } = options;
+  const normalizeFailure: { error?: unknown } = {};
+  if (normalize !== undefined && typeof normalize !== 'function') {
     throw new InvalidOptions('normalize must be a function');
   }
   try {
@@ -158,7 +209,8 @@ export function resolveCheckOptions(options: CheckOptions = {}): ResolvedCheckOp
       stop: positiveInt('timeouts.stop', options.timeouts?.stop, 5_000),
       input: positiveInt('timeouts.input', options.timeouts?.input, 5_000),
     },
-    normalize: options.normalize,
+    normalize: normalize === undefined ? undefined : recordingThrows(normalize, normalizeFailure),
+    normalizeFailure,
     isolation: options.isolation,
     limits: options.limits,
   };

@@ -143,7 +143,7 @@ export class CheckSession {
       if (g1?.start === undefined) return fail('the plugin was not started');
       return g1.start.ok
         ? pass(`started in ${Math.round(g1.start.ms)} ms`)
-        : fail(`the plugin did not start in ${mode} within ${this.options.timeouts.start} ms: ${g1.start.detail ?? ''}`);
+        : fail(`the plugin did not start in ${mode}${g1.start.timedOut === true ? ` within ${this.options.timeouts.start} ms` : ''}: ${g1.start.detail ?? ''}`);
     }
     if (g1?.start?.ok !== true) return fail(`not checked: the plugin did not start in ${mode} (see the start case)`);
     switch (check) {

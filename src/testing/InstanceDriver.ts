@@ -9,7 +9,7 @@ import { scrubScenarioTag } from './resolvePluginModule.js';
 import { TranscriptRecorder } from './TranscriptRecorder.js';
 import type { Transcript } from './TranscriptRecorder.js';
 import { waitForStatus } from './waitForStatus.js';
-import { withDeadline } from './withDeadline.js';
+import { KitDeadlineExceeded, withDeadline } from './withDeadline.js';
 
 /** How a lifecycle call went. */
 export interface CallVerdict {
@@ -18,6 +18,8 @@ export interface CallVerdict {
   readonly detail?: string;
   /** Set when the module was refused as a plugin (not importable, no valid default export). */
   readonly invalidPlugin?: string;
+  /** The call failed because it ran out of time (not because it threw or ended the plugin). */
+  readonly timedOut?: boolean;
   readonly ms: number;
 }
 
@@ -133,7 +135,8 @@ export class InstanceDriver {
     } catch (error) {
       const detail = (error as { detail?: unknown }).detail;
       const invalid = typeof detail === 'string' && detail.startsWith('InvalidPlugin: ') ? scrubScenarioTag(detail.slice('InvalidPlugin: '.length)) : undefined;
-      log.start = { ok: false, detail: describeError(error), ms: performance.now() - t0, ...(invalid === undefined ? {} : { invalidPlugin: invalid }) };
+      const timedOut = error instanceof KitDeadlineExceeded || (error as { failureCause?: unknown }).failureCause === 'timeout';
+      log.start = { ok: false, detail: describeError(error), ms: performance.now() - t0, timedOut, ...(invalid === undefined ? {} : { invalidPlugin: invalid }) };
       return false;
     }
     const generation = this.#p.status.generation;

@@ -59,7 +59,9 @@ function describeObject(value: object, ancestors: Set<object>): string {
     return describeBytes(types.isArrayBuffer(value) ? 'ArrayBuffer' : 'SharedArrayBuffer', value.byteLength, bytesOf(value));
   }
   if (ArrayBuffer.isView(value)) {
-    const kind = Object.prototype.toString.call(value).slice(8, -1);
+    // A Buffer is a Uint8Array to toString; the application sees the difference (isolated
+    // mode delivers a Buffer as a Buffer, the others as a plain Uint8Array).
+    const kind = Buffer.isBuffer(value) ? 'Buffer' : Object.prototype.toString.call(value).slice(8, -1);
     const length = types.isDataView(value) ? value.byteLength : (value as unknown as ArrayLike<unknown>).length;
     return describeBytes(kind, length, bytesOf(value));
   }

@@ -1,4 +1,4 @@
-import { InvalidPlugin } from '../errors.js';
+import { InvalidOptions, InvalidPlugin } from '../errors.js';
 import type { CheckOptions } from './CheckOptions.js';
 import type { CheckCaseResult, CheckReport } from './CheckReport.js';
 import { CheckSession } from './CheckSession.js';
@@ -12,8 +12,10 @@ import { describeCheckInput } from './describeCheckInput.js';
  *
  * Rejects with `InvalidPlugin` when the module cannot be read, is TypeScript while a
  * worker or a child must import it, or is refused as a plugin in every mode (no valid
- * default export, or its import throws); with `InvalidOptions` for bad options. Any other
- * problem is a finding in the report, never a rejection.
+ * default export, or its import throws); with `InvalidOptions` for bad options — among them
+ * an input the runtime would refuse, and a `normalize` that throws (every mode would record
+ * the same failure, and the comparison would prove nothing). Any other problem is a finding
+ * in the report, never a rejection.
  *
  * What it does not do: prove the plugin correct (it checks the contract and compares runs
  * of the same inputs; what the outputs should be is the author's own tests' job), tell
@@ -65,6 +67,12 @@ export async function checkPlugin(module: string | URL, options: CheckOptions = 
   // Every run is done: the remaining cases only read what the runs observed.
   for (const i of cases.keys()) if (!results.has(i)) await evaluate(i);
   const ordered = cases.map((_, i) => results.get(i)).filter((r): r is CheckCaseResult => r !== undefined);
+  const { normalizeFailure } = session.options;
+  if ('error' in normalizeFailure) {
+    // The comparison saw the same "threw" in every mode: it proves nothing about the plugin.
+    const error = normalizeFailure.error;
+    throw new InvalidOptions(`normalize threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   return {
     module: session.url.href,
     modes: session.options.modes,

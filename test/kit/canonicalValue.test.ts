@@ -16,6 +16,7 @@ describe('canonicalValue', () => {
     [new Date(0), 'Date(1970-01-01T00:00:00.000Z)'],
     [new TypeError('no'), 'TypeError("no")'],
     [new Uint8Array([1, 2]), 'Uint8Array(2)[1,2]'],
+    [Buffer.from([1, 2]), 'Buffer(2)[1,2]'],
   ])('renders %o as %s', (value, text) => {
     expect(canonicalValue(value)).toBe(text);
   });
@@ -27,6 +28,8 @@ describe('canonicalValue', () => {
       [new Map([['a', 1]]), { a: 1 }],
       [new Date(0), new Date(0).toISOString()],
       [new Uint8Array([1]), [1]],
+      // Isolated mode hands a Buffer over as a Buffer, the others as a plain Uint8Array.
+      [Buffer.from([1]), new Uint8Array([1])],
     ];
     for (const [a, b] of pairs) expect(canonicalValue(a)).not.toBe(canonicalValue(b));
   });

@@ -1,0 +1,35 @@
+// checkPlugin refuses what would make its verdict meaningless with InvalidOptions, before or
+// after the runs: an input the runtime itself would refuse, a normalize that throws.
+import { describe, expect, it } from 'vitest';
+import { InvalidOptions } from 'plugin-seam';
+import { checkPlugin } from 'plugin-seam/testing';
+import type { CheckInput } from 'plugin-seam/testing';
+import { fixture } from './seamProcess.js';
+
+const frame = { width: 2, height: 2, format: 'gray', timestamp: 0, data: new Uint8Array(4) };
+
+describe('checkPlugin options', () => {
+  it.each([
+    [{ frame: { ...frame, data: new Uint8Array(0) } }, /inputs\[0\]\.frame: data is empty/],
+    [{ frame: { ...frame, width: 0 } }, /inputs\[0\]\.frame: width must be an integer/],
+    [{ frame: { ...frame, format: '' } }, /inputs\[0\]\.frame: format must be a string/],
+    [{ frame: { ...frame, timestamp: Number.NaN } }, /inputs\[0\]\.frame: timestamp must be a finite number/],
+    [{ message: { run: () => 1 } }, /inputs\[0\]\.message: must be structured-cloneable/],
+  ] as [CheckInput, RegExp][])('refuses an input the runtime would refuse, not blaming the plugin: %#', async (input, message) => {
+    const checked = checkPlugin(fixture('check-good-echo'), { modes: ['inline'], inputs: [input] });
+    await expect(checked).rejects.toBeInstanceOf(InvalidOptions);
+    await expect(checked).rejects.toThrow(message);
+  });
+
+  it('fails with InvalidOptions when normalize throws: the same failure in every mode proves nothing', async () => {
+    const boom = new Error('cannot map this');
+    const checked = checkPlugin(fixture('check-good-echo'), {
+      modes: ['inline', 'embedded'],
+      normalize: () => {
+        throw boom;
+      },
+    });
+    await expect(checked).rejects.toBeInstanceOf(InvalidOptions);
+    await expect(checked).rejects.toMatchObject({ message: 'normalize threw: cannot map this', cause: boom });
+  });
+});
