@@ -292,6 +292,22 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(oldest.status.counters).toMatchObject({ accepted: 21, done: 3, dropped: 18 });
   });
 
+  it('reports an overflow drop the moment it happens, before the outcome of an earlier input still running', async () => {
+    const p = await harness().running({ frames: { queue: 1, overflow: 'drop-newest' } });
+    const waiting = firstValueFrom(p.outputs$.pipe(filter((o) => o.channel === 'waiting'), timeout({ first: 10_000 })));
+    let busyDone = false;
+    const busy = p.send({ op: 'wait', ms: 300 }).then((r) => {
+      busyDone = true;
+      return r;
+    });
+    await waiting;
+    // One frame waits (queue: 1); the next is dropped at once.
+    const dropped = firstValueFrom(p.connect(from([frame({ fill: 1 }), frame({ fill: 2 })])).pipe(filter((o) => o.kind === 'dropped'), timeout({ first: 10_000 })));
+    expect(await dropped).toMatchObject({ kind: 'dropped', reason: 'overflow: drop-newest' });
+    expect(busyDone).toBe(false);
+    expect(await busy).toBe('waited');
+  });
+
   it('pauses at the next input under a drop policy: what waits is not handed over (the documented way to pause at once)', async () => {
     const p = await harness().running({ frames: { queue: 100, overflow: 'drop-oldest' } });
     const waiting = firstValueFrom(p.outputs$.pipe(filter((o) => o.channel === 'waiting'), timeout({ first: 10_000 })));
