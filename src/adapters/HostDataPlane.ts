@@ -334,7 +334,7 @@ export class HostDataPlane {
         sink.log(message.level, message.message);
         break;
       case 'outcome':
-        this.#settle(message.seq, message.ok ? { ok: true, value: message.value } : { ok: false, error: withName(message.error, message.errorName) });
+        this.#settle(message.seq, message.ok ? { ok: true, value: message.value } : { ok: false, error: withName(message.error, message.errorName, message.errorCode) });
         break;
     }
     this.#applyBlocked();
@@ -768,12 +768,13 @@ export class HostDataPlane {
 }
 
 /**
- * Puts back the `name` of a thrown Error that cloning lost (see `outcome.errorName`), so an
- * input failure reads `MyError: …` in every mode, as it does inline.
+ * Puts back the `name` and `code` of a thrown Error that cloning lost (see `outcome.errorName`,
+ * `outcome.errorCode`), so an input failure reads `MyError: …` and its `code` ('ENOENT', say)
+ * can be branched on in every mode, as inline.
  */
-function withName(error: unknown, name: string | undefined): unknown {
-  if (name !== undefined && error instanceof Error) {
-    Object.defineProperty(error, 'name', { value: name, writable: true, configurable: true, enumerable: false });
-  }
+function withName(error: unknown, name: string | undefined, code: string | number | undefined): unknown {
+  if (!(error instanceof Error)) return error;
+  if (name !== undefined) Object.defineProperty(error, 'name', { value: name, writable: true, configurable: true, enumerable: false });
+  if (code !== undefined) Object.defineProperty(error, 'code', { value: code, writable: true, configurable: true, enumerable: true });
   return error;
 }

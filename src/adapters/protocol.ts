@@ -289,7 +289,7 @@ export const GUEST_CHANNEL_MAX_LENGTH = 256;
  */
 export const GUEST_LOG_MAX_LENGTH = 64 * 1024;
 
-/** The longest thrown Error `name` a guest may report (`outcome.errorName`). */
+/** The longest thrown Error `name` a guest may report (`outcome.errorName`), and `code` when a string. */
 export const GUEST_ERROR_NAME_MAX_LENGTH = 256;
 
 /** Data-port messages from the guest. */
@@ -308,6 +308,11 @@ export type GuestToHost =
        * same in every mode. Undefined for built-in names and non-Error values.
        */
       readonly errorName: string | undefined;
+      /**
+       * The thrown Error's `code` (`'ENOENT'`, `'ERR_…'`, or a number), which structured
+       * cloning drops; the host puts it back. Undefined when it has none of those kinds.
+       */
+      readonly errorCode: string | number | undefined;
     };
 
 /**

@@ -208,6 +208,16 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect((typeError as InputFailed).message).toMatch(/TypeError: typed/);
   });
 
+  it("keeps an error's code (a string or a number), which an application branches on", async () => {
+    const p = await harness().running();
+    const missing = await p.send({ op: 'throw', message: 'no such file', code: 'ENOENT' }).catch((e: unknown) => e);
+    expect((missing as InputFailed).cause).toMatchObject({ name: 'Error', message: 'no such file', code: 'ENOENT' });
+    const numbered = await p.send({ op: 'throw', message: 'numbered', name: 'SystemError', code: -2 }).catch((e: unknown) => e);
+    expect((numbered as InputFailed).cause).toMatchObject({ name: 'SystemError', code: -2 });
+    const none = await p.send({ op: 'throw', message: 'plain' }).catch((e: unknown) => e);
+    expect('code' in ((none as InputFailed).cause as object)).toBe(false);
+  });
+
   it('loses the generation on an input error when policy says so; other in-flight inputs end lost', async () => {
     const h = harness();
     const p = await h.running({ restart: { onInputError: 'restart' } });

@@ -557,14 +557,14 @@ export class GuestSession {
         return;
       } catch (error) {
         // The result cannot cross: that is the input's failure, as it is inline.
-        this.#post({ t: 'outcome', seq, ok: false, error: crossingError(error), errorName: lostErrorName(error) });
+        this.#post({ t: 'outcome', seq, ok: false, error: crossingError(error), errorName: lostErrorName(error), errorCode: lostErrorCode(error) });
         return;
       }
     }
     try {
-      this.#post({ t: 'outcome', seq, ok: false, error: result.error, errorName: lostErrorName(result.error) });
+      this.#post({ t: 'outcome', seq, ok: false, error: result.error, errorName: lostErrorName(result.error), errorCode: lostErrorCode(result.error) });
     } catch (error) {
-      this.#post({ t: 'outcome', seq, ok: false, error: new Error(`input ${seq} failed with a value that cannot be cloned: ${messageOf(error)}`), errorName: undefined });
+      this.#post({ t: 'outcome', seq, ok: false, error: new Error(`input ${seq} failed with a value that cannot be cloned: ${messageOf(error)}`), errorName: undefined, errorCode: undefined });
     }
   }
 }
@@ -582,6 +582,19 @@ function crossingError(error: unknown): unknown {
 
 /** Error names structured cloning keeps; any other arrives as `Error`. */
 const CLONED_ERROR_NAMES: ReadonlySet<string> = new Set(['Error', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError']);
+
+/** The `code` of a thrown Error (cloning drops it): a bounded string or a safe integer. */
+function lostErrorCode(error: unknown): string | number | undefined {
+  if (!(error instanceof Error)) return undefined;
+  let code: unknown;
+  try {
+    code = (error as { code?: unknown }).code;
+  } catch {
+    return undefined;
+  }
+  if (typeof code === 'string') return code.slice(0, GUEST_ERROR_NAME_MAX_LENGTH);
+  return Number.isSafeInteger(code) ? (code as number) : undefined;
+}
 
 /** The `name` of a thrown Error that cloning would lose, bounded for the host's validator. */
 function lostErrorName(error: unknown): string | undefined {

@@ -203,8 +203,8 @@ const RPC_KEYS = keysOf<Variant<'rpc'>>()('t', 'data');
 const OUTPUT_KEYS = keysOf<Variant<'output'>>()('t', 'channel', 'value', 'inputSeq');
 const LOG_KEYS = keysOf<Variant<'log'>>()('t', 'level', 'message');
 const OUTCOME_OK_KEYS = keysOf<Extract<Variant<'outcome'>, { readonly ok: true }>>()('t', 'seq', 'ok', 'value');
-// `errorName: string | undefined` is required like `inputSeq`: present, possibly undefined.
-const OUTCOME_ERROR_KEYS = keysOf<Extract<Variant<'outcome'>, { readonly ok: false }>>()('t', 'seq', 'ok', 'error', 'errorName');
+// `errorName` and `errorCode` are required like `inputSeq`: present, possibly undefined.
+const OUTCOME_ERROR_KEYS = keysOf<Extract<Variant<'outcome'>, { readonly ok: false }>>()('t', 'seq', 'ok', 'error', 'errorName', 'errorCode');
 
 const LOG_LEVELS: ReadonlySet<unknown> = new Set<Variant<'log'>['level']>(['debug', 'info', 'warn', 'error']);
 
@@ -237,7 +237,7 @@ function outcome(m: Message): Failure | undefined {
   return (
     exactKeys(m, ok ? OUTCOME_OK_KEYS : OUTCOME_ERROR_KEYS) ??
     counter(m, 'seq') ??
-    (ok ? walkValue(m.value, 'value') : (errorName(m.errorName) ?? walkValue(m.error, 'error')))
+    (ok ? walkValue(m.value, 'value') : (errorName(m.errorName) ?? errorCode(m.errorCode) ?? walkValue(m.error, 'error')))
   );
 }
 
@@ -284,6 +284,15 @@ function errorName(value: unknown): Failure | undefined {
   if (typeof value !== 'string') return violation('field_type', `outcome.errorName is ${describeValue(value)}, not a string`);
   if (value.length > GUEST_ERROR_NAME_MAX_LENGTH) {
     return violation('field_range', `outcome.errorName has ${value.length} characters, above ${GUEST_ERROR_NAME_MAX_LENGTH}`);
+  }
+  return undefined;
+}
+
+function errorCode(value: unknown): Failure | undefined {
+  if (value === undefined || Number.isSafeInteger(value)) return undefined;
+  if (typeof value !== 'string') return violation('field_type', `outcome.errorCode is ${describeValue(value)}, not a string or a safe integer`);
+  if (value.length > GUEST_ERROR_NAME_MAX_LENGTH) {
+    return violation('field_range', `outcome.errorCode has ${value.length} characters, above ${GUEST_ERROR_NAME_MAX_LENGTH}`);
   }
   return undefined;
 }

@@ -111,10 +111,14 @@ describe('decodeGuestMessage: golden corpus of malformed payloads', () => {
     ['output without inputSeq', ser({ t: 'output', channel: 'x', value: 1 }), 'missing_field', /inputSeq/],
     ['outcome without ok', ser({ t: 'outcome', seq: 1, value: 1 }), 'missing_field', /ok/],
     ['outcome ok:true carrying error', ser({ t: 'outcome', seq: 1, ok: true, error: 1 }), 'missing_field', /value/],
-    ['outcome ok:false carrying both', ser({ t: 'outcome', seq: 1, ok: false, error: 1, errorName: undefined, value: 1 }), 'extra_field', /"value"/],
+    ['outcome ok:false carrying both', ser({ t: 'outcome', seq: 1, ok: false, error: 1, errorName: undefined, errorCode: undefined, value: 1 }), 'extra_field', /"value"/],
     ['outcome ok:false without errorName', ser({ t: 'outcome', seq: 1, ok: false, error: 1 }), 'missing_field', /errorName/],
-    ['errorName a number', ser({ t: 'outcome', seq: 1, ok: false, error: 1, errorName: 7 }), 'field_type', /errorName/],
-    ['errorName of 257 characters', ser({ t: 'outcome', seq: 1, ok: false, error: 1, errorName: 'n'.repeat(257) }), 'field_range', /errorName/],
+    ['errorName a number', ser({ t: 'outcome', seq: 1, ok: false, error: 1, errorName: 7, errorCode: undefined }), 'field_type', /errorName/],
+    ['errorName of 257 characters', ser({ t: 'outcome', seq: 1, ok: false, error: 1, errorName: 'n'.repeat(257), errorCode: undefined }), 'field_range', /errorName/],
+    ['outcome ok:false without errorCode', ser({ t: 'outcome', seq: 1, ok: false, error: 1, errorName: undefined }), 'missing_field', /errorCode/],
+    ['errorCode an object', ser({ t: 'outcome', seq: 1, ok: false, error: 1, errorName: undefined, errorCode: {} }), 'field_type', /errorCode/],
+    ['errorCode a fraction', ser({ t: 'outcome', seq: 1, ok: false, error: 1, errorName: undefined, errorCode: 1.5 }), 'field_type', /errorCode/],
+    ['errorCode of 257 characters', ser({ t: 'outcome', seq: 1, ok: false, error: 1, errorName: undefined, errorCode: 'c'.repeat(257) }), 'field_range', /errorCode/],
     ['doorbell with an extra field', ser({ t: 'doorbell', x: 1 }), 'extra_field', /"x"/],
     ['heartbeat with an extra field', ser({ t: 'heartbeat', at: 1 }), 'extra_field', /heartbeat: unexpected field "at"/],
     ['hello with an own __proto__ key', ser(withOwn('__proto__', { polluted: true }, { t: 'hello', version: 1 })), 'extra_field', /"__proto__"/],
@@ -144,7 +148,7 @@ describe('decodeGuestMessage: golden corpus of malformed payloads', () => {
     ['{"__proto__":{"polluted":true}} inside a value', ser(output(JSON.parse('{"a":{"__proto__":{"polluted":true}}}'))), 'forbidden_key', /^value\.a: own key "__proto__"/],
     ['a constructor key', ser(output({ constructor: { prototype: { polluted: true } } })), 'forbidden_key', /"constructor"/],
     ['a prototype key', ser({ t: 'rpc', data: { id: 1, prototype: 1 } }), 'forbidden_key', /^data: own key "prototype"/],
-    ['__proto__ in an outcome error', ser({ t: 'outcome', seq: 1, ok: false, error: withOwn('__proto__', 1), errorName: undefined }), 'forbidden_key', /^error/],
+    ['__proto__ in an outcome error', ser({ t: 'outcome', seq: 1, ok: false, error: withOwn('__proto__', 1), errorName: undefined, errorCode: undefined }), 'forbidden_key', /^error/],
     ['__proto__ as a named property of an array', ser(output([0, arrayWithNamedProto])), 'forbidden_key', /^value\[1\]: own key "__proto__"/],
     ['__proto__ in a Map value', ser(output(new Map([['k', JSON.parse('{"__proto__":1}')]]))), 'forbidden_key', /\{map value 0\}/],
     // D5: depth, size
@@ -160,7 +164,7 @@ describe('decodeGuestMessage: golden corpus of malformed payloads', () => {
     // (DataCloneError), so the "foreign" kinds V8 can produce are the boxed primitives.
     ['a boxed Number', ser(output(Object(5) as unknown)), 'value_kind', /Number/],
     ['a boxed String', ser(output({ s: Object('s') as unknown })), 'value_kind', /^value\.s: .*String/],
-    ['a boxed Boolean', ser({ t: 'outcome', seq: 1, ok: false, error: Object(false) as unknown, errorName: undefined }), 'value_kind'],
+    ['a boxed Boolean', ser({ t: 'outcome', seq: 1, ok: false, error: Object(false) as unknown, errorName: undefined, errorCode: undefined }), 'value_kind'],
     ['a boxed BigInt', ser({ t: 'rpc', data: [Object(1n) as unknown] }), 'value_kind', /^data\[0\]/],
     ['a boxed value hidden in a named array property', ser(output(arrayWithBoxedNamedProp)), 'value_kind', /^value\.extra/],
   ];
@@ -221,8 +225,10 @@ describe('decodeGuestMessage: boundaries that are accepted', () => {
     [`depth ${GUEST_VALUE_MAX_DEPTH}`, output(nestedObject(GUEST_VALUE_MAX_DEPTH))],
     ['an array of 99,999 elements', output(new Array<number>(GUEST_VALUE_MAX_NODES - 1).fill(7))],
     ['shared references (a DAG, not a cycle)', output((() => { const s = { n: 1 }; return [s, s, { s }]; })())],
-    ['an Error with a cause', { t: 'outcome', seq: 3, ok: false, error: new TypeError('bad', { cause: { code: 'E' } }), errorName: undefined }],
-    ['an Error with a name cloning loses', { t: 'outcome', seq: 4, ok: false, error: new Error('bad'), errorName: 'MyError' }],
+    ['an Error with a cause', { t: 'outcome', seq: 3, ok: false, error: new TypeError('bad', { cause: { code: 'E' } }), errorName: undefined, errorCode: undefined }],
+    ['an error with its code', { t: 'outcome', seq: 4, ok: false, error: new Error('gone'), errorName: undefined, errorCode: 'ENOENT' }],
+    ['an error with a numeric code', { t: 'outcome', seq: 5, ok: false, error: new Error('gone'), errorName: 'SystemError', errorCode: -2 }],
+    ['an Error with a name cloning loses', { t: 'outcome', seq: 4, ok: false, error: new Error('bad'), errorName: 'MyError', errorCode: undefined }],
     ['every allowed leaf kind', output([new Date(0), /a+b/giu, new ArrayBuffer(3), Buffer.from('hi'), new Float64Array([1.5]), new DataView(new ArrayBuffer(2)), 1n, null, undefined])],
   ])('%s', (_name, message) => {
     const result = decodeGuestMessage(ser(message));
@@ -313,7 +319,7 @@ const variants = {
   }),
   log: fc.record({ t: fc.constant('log'), level: fc.constantFrom('debug', 'info', 'warn', 'error'), message: fc.string({ maxLength: 200 }) }),
   outcomeOk: fc.record({ t: fc.constant('outcome'), seq: counterArb, ok: fc.constant(true), value: valueArb }),
-  outcomeError: fc.record({ t: fc.constant('outcome'), seq: counterArb, ok: fc.constant(false), error: valueArb, errorName: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }) }),
+  outcomeError: fc.record({ t: fc.constant('outcome'), seq: counterArb, ok: fc.constant(false), error: valueArb, errorName: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }), errorCode: fc.option(fc.oneof(fc.string({ maxLength: 40 }), fc.maxSafeInteger(), fc.integer()), { nil: undefined }) }),
 };
 const validMessage: fc.Arbitrary<Record<string, unknown>> = fc.oneof(...Object.values(variants));
 
@@ -353,9 +359,10 @@ function isValidMessage(m: Record<string, unknown>): boolean {
       if (m.ok === true) return exactly('t', 'seq', 'ok', 'value') && isCounter(m.seq) && isValidValue(m.value);
       if (m.ok === false) {
         return (
-          exactly('t', 'seq', 'ok', 'error', 'errorName') &&
+          exactly('t', 'seq', 'ok', 'error', 'errorName', 'errorCode') &&
           isCounter(m.seq) &&
           (m.errorName === undefined || (typeof m.errorName === 'string' && m.errorName.length <= 256)) &&
+          (m.errorCode === undefined || Number.isSafeInteger(m.errorCode) || (typeof m.errorCode === 'string' && m.errorCode.length <= 256)) &&
           isValidValue(m.error)
         );
       }
