@@ -724,7 +724,7 @@ export class PluginInstance {
     let data = this.#slots.get(frame);
     if (data !== undefined) {
       this.#slots.delete(frame);
-      if (source.length !== data.length || source.buffer !== data.buffer) {
+      if (source.length !== data.length || source.buffer !== data.buffer || source.byteOffset !== data.byteOffset) {
         // The application replaced the slot's view: honour its bytes with one copy.
         const copy = this.#pool.copyIn(source);
         this.#pool.release(data);

@@ -4,24 +4,38 @@
  * when the pool closes.
  */
 export class BufferWaiters {
-  readonly #waiters: { readonly byteLength: number; readonly resolve: (view: Uint8Array) => void; readonly reject: (error: Error) => void }[] = [];
+  readonly #waiters: {
+    readonly byteLength: number;
+    readonly resolve: (view: Uint8Array) => void;
+    readonly reject: (error: Error) => void;
+    /** Removes the waiter's abort listener: a long-lived signal must not collect one per call. */
+    readonly done: () => void;
+  }[] = [];
 
-  /** Waits until `serve` hands this call a buffer of `byteLength` bytes. */
+  /**
+   * Waits until `serve` hands this call a buffer of `byteLength` bytes. Rejects at once for a
+   * signal already aborted (its `abort` event has fired, and would never fire again).
+   */
   wait(byteLength: number, signal?: AbortSignal): Promise<Uint8Array> {
+    if (signal?.aborted === true) return Promise.reject(abortReason(signal));
     return new Promise((resolve, reject) => {
-      const waiter = { byteLength, resolve, reject };
-      this.#waiters.push(waiter);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          const at = this.#waiters.indexOf(waiter);
-          if (at >= 0) {
-            this.#waiters.splice(at, 1);
-            reject(signal.reason instanceof Error ? signal.reason : new Error('acquire aborted', { cause: signal.reason }));
-          }
+      const onAbort = (): void => {
+        const at = this.#waiters.indexOf(waiter);
+        if (at >= 0) {
+          this.#waiters.splice(at, 1);
+          reject(abortReason(signal));
+        }
+      };
+      const waiter = {
+        byteLength,
+        resolve,
+        reject,
+        done: () => {
+          signal?.removeEventListener('abort', onAbort);
         },
-        { once: true },
-      );
+      };
+      this.#waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
@@ -33,12 +47,21 @@ export class BufferWaiters {
       const view = take(waiter.byteLength);
       if (view === undefined) return;
       this.#waiters.shift();
+      waiter.done();
       waiter.resolve(view);
     }
   }
 
   /** Rejects every waiter. */
   rejectAll(reason: Error): void {
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(reason);
+    for (const waiter of this.#waiters.splice(0)) {
+      waiter.done();
+      waiter.reject(reason);
+    }
   }
+}
+
+function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new Error('acquire aborted', { cause: reason });
 }

@@ -589,6 +589,36 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect((sums[0]?.value as { sum: number }).sum).toBe(16);
   });
 
+  it("hands the application a copy of frame.data the plugin emits, never a view of the instance's frame slots", async () => {
+    const p = await harness().running({ config: { emitData: true }, frames: { slots: 2 } });
+    const emitted = collect(p, 'data');
+    const outcomes = await lastValueFrom(p.connect(from([frame({ fill: 7, length: 16 }), frame({ fill: 9, length: 16 })])).pipe(toArray()));
+    expect(outcomes.map((o) => o.kind)).toEqual(['done', 'done']);
+    const [first, second] = emitted.map((o) => o.value as { bytes: Uint8Array; again: Uint8Array[] });
+    for (const [value, fill] of [[first, 7], [second, 9]] as const) {
+      expect(value?.bytes.buffer).toBeInstanceOf(ArrayBuffer);
+      expect([...(value?.bytes ?? [])]).toEqual(Array<number>(16).fill(fill));
+      // One view, emitted twice in one value, stays one value.
+      expect(value?.again[0]).toBe(value?.bytes);
+    }
+  });
+
+  it("delivers the bytes of a slot's replaced view, even one of the same length in the same memory", async () => {
+    const p = await harness().running({ frames: { slots: 2, queue: 2, maxFrameBytes: 64 } });
+    const a = await p.acquire(8);
+    const b = await p.acquire(8);
+    a.data.fill(1);
+    b.data.fill(2);
+    Object.assign(a, { width: 2, height: 4, format: 'gray', timestamp: 0 });
+    // The application points the slot at other bytes of the same length: those are the frame.
+    // `data` is read-only in the types; plain JavaScript can still replace it.
+    (a as { data: Uint8Array }).data = b.data;
+    const sums = collect(p, 'frame');
+    expect(await lastValueFrom(p.connect(of(a)))).toMatchObject({ kind: 'done' });
+    expect(sums[0]?.value).toMatchObject({ sum: 16, length: 8 });
+    b.release();
+  });
+
   it('delivers an acquired slot without a copy, and acquire waits while every slot is taken', async () => {
     const p = await harness().running({ frames: { slots: 2, queue: 1 } });
     const a = await p.acquire(8);

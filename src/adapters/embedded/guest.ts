@@ -13,6 +13,7 @@ import { PROTOCOL_VERSION } from '../protocol.js';
 import type { EmbeddedLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 import { MessageBatcher } from '../../transport/MessageBatcher.js';
 import { isImmutablePrimitive } from '../copyValue.js';
+import { detachSharedViews } from '../guest/detachSharedViews.js';
 import { futexBlockingWait } from '../../transport/futexDoorbell.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 
@@ -45,8 +46,21 @@ const outbox = new MessageBatcher<GuestToHost>((messages) => {
   port.postMessage(messages);
 });
 
+/**
+ * A plugin may emit or return `frame.data` itself: a view over the frame slots, which
+ * cloning would hand over as such (the application would see every slot, live). A copy.
+ */
+function unshared(message: GuestToHost): GuestToHost {
+  if (message.t === 'output' || (message.t === 'outcome' && message.ok)) {
+    const value = detachSharedViews(message.value, launch.frames.buffer);
+    if (value !== message.value) return { ...message, value };
+  }
+  return message;
+}
+
 const session = new GuestSession(launch, launch.layout, {
-  post: (message: GuestToHost) => {
+  post: (posted: GuestToHost) => {
+    const message = unshared(posted);
     if (message.t !== 'outcome') {
       outbox.flush();
       port.postMessage(message);
