@@ -49,6 +49,8 @@ interface Entry {
   /** While in flight: the generation it was handed to, and its input-budget timer. */
   generation: number;
   timer: unknown;
+  /** A frame in flight as a copy outside the pool (every slot was taken): its bytes, else 0. */
+  copyBytes: number;
 }
 
 /** A queued frame (drop-oldest drops the frame nearest the front; messages are never dropped). */
@@ -142,6 +144,9 @@ export class PluginInstance {
   #queuedFrames = 0;
   /** Bytes of the frames waiting in the queue (bounded by `frames.maxQueuedBytes`). */
   #queuedBytes = 0;
+  /** Frames in flight as copies outside the pool, and their bytes (see #countCopy). */
+  #inFlightCopies = 0;
+  #inFlightCopyBytes = 0;
   /** The data of the frame #readFrame last accepted, taken by #submitFrame at once. */
   #frameData: Uint8Array | undefined;
   #queuedMessages = 0;
@@ -327,7 +332,7 @@ export class PluginInstance {
       return Promise.reject(this.#refuse(`message is not structured-cloneable: ${messageOf(error)}`));
     }
     return new Promise((resolve, reject) => {
-      this.#accept({ seq, delivery: { kind: 'message', seq, message: copy }, buffer: undefined, resolve, reject, onFrame: undefined, generation: 0, timer: undefined });
+      this.#accept({ seq, delivery: { kind: 'message', seq, message: copy }, buffer: undefined, resolve, reject, onFrame: undefined, generation: 0, timer: undefined, copyBytes: 0 });
     });
   }
 
@@ -602,6 +607,7 @@ export class PluginInstance {
     // the next generation (or the terminal drop): nothing was lost.
     const requeue = inFlight.filter((entry) => unstarted.has(entry.seq));
     for (const entry of requeue) {
+      this.#uncountCopy(entry);
       this.#counters.inFlight -= 1;
       this.#counters.queued += 1;
       this.#countQueuedFrame(entry, 1);
@@ -690,7 +696,12 @@ export class PluginInstance {
     if (source === undefined) throw new Error('unreachable: a frame read without its data');
     const overflow = this.#options.frames.overflow;
     const { maxQueuedBytes } = this.#options.frames;
-    if (overflow === 'block' && this.#queuedFrames >= this.#options.frames.queue && this.#queuedBytes + source.length > maxQueuedBytes) {
+    // What waits: the queue, and frames handed over ahead of the plugin as copies outside the
+    // pool (out of thread, `block` hands up to 64 over; with every slot taken, each is a copy
+    // the host holds, which a stalled plugin would let grow to 64 frames).
+    const waitingFrames = this.#queuedFrames + this.#inFlightCopies;
+    const waitingBytes = this.#queuedBytes + this.#inFlightCopyBytes;
+    if (overflow === 'block' && waitingFrames >= this.#options.frames.queue && waitingBytes + source.length > maxQueuedBytes) {
       // `block` never drops an accepted frame, but a push source (an Observable) cannot be
       // made to wait: past this ceiling the frame is refused, explicitly, instead of the host's
       // memory growing for as long as the plugin stalls (RELIABILITY C1).
@@ -698,7 +709,7 @@ export class PluginInstance {
         frame,
         seq,
         settle,
-        `queue full: ${this.#queuedBytes} bytes of frames waiting, above frames.maxQueuedBytes (${maxQueuedBytes}); ` +
+        `queue full: ${waitingBytes} bytes of frames waiting, above frames.maxQueuedBytes (${maxQueuedBytes}); ` +
           'pace the producer with acquire() or choose a drop overflow policy',
       );
       return;
@@ -736,7 +747,7 @@ export class PluginInstance {
     }
     this.#queuedFrames += 1;
     this.#queuedBytes += data.length;
-    this.#accept({ seq, delivery: { kind: 'frame', seq, meta, data }, buffer: data, resolve: undefined, reject: undefined, onFrame: settle, generation: 0, timer: undefined });
+    this.#accept({ seq, delivery: { kind: 'frame', seq, meta, data }, buffer: data, resolve: undefined, reject: undefined, onFrame: settle, generation: 0, timer: undefined, copyBytes: 0 });
   }
 
   /**
@@ -833,9 +844,28 @@ export class PluginInstance {
     return attached !== undefined && attached.alive && attached.ready && this.#state === 'running' ? attached : undefined;
   }
 
+  /** Counts a frame handed over as a copy outside the pool (see #submitFrame's ceiling). */
+  #countCopy(entry: Entry): void {
+    const delivery = entry.delivery;
+    if (delivery.kind !== 'frame' || this.#pool.holds(delivery.data)) return;
+    entry.copyBytes = delivery.data.length;
+    this.#inFlightCopies += 1;
+    this.#inFlightCopyBytes += delivery.data.length;
+  }
+
+  /** The frame left flight (settled, dropped, lost, or requeued). */
+  #uncountCopy(entry: Entry): void {
+    const bytes = entry.copyBytes;
+    if (bytes === 0) return;
+    entry.copyBytes = 0;
+    this.#inFlightCopies -= 1;
+    this.#inFlightCopyBytes -= bytes;
+  }
+
   /** Moves one accepted input from queued to in flight on `attached`. */
   #handOver(attached: Attached, entry: Entry): void {
     this.#countQueuedFrame(entry, -1);
+    this.#countCopy(entry);
     this.#counters.queued -= 1;
     this.#counters.inFlight += 1;
     entry.generation = attached.generation;
@@ -989,6 +1019,7 @@ export class PluginInstance {
 
   /** Releases a settled frame's buffer, or quarantines it when `deadGeneration` may still touch it. */
   #finishBuffer(entry: Entry, deadGeneration?: number): void {
+    this.#uncountCopy(entry);
     if (entry.buffer === undefined) return;
     if (deadGeneration === undefined) this.#pool.release(entry.buffer);
     else this.#pool.discard(entry.buffer, deadGeneration);

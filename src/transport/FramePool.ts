@@ -25,6 +25,11 @@ export interface FramePool {
    * is not pooled) and releases the returned buffer when the frame settles.
    */
   moveIntoPool(view: Uint8Array): Uint8Array | undefined;
+  /**
+   * Whether `view` is one of the pool's buffers, handed out (not a copy in a fresh heap
+   * buffer): pooled memory is bounded by the pool, a copy is memory the host holds on top.
+   */
+  holds(view: Uint8Array): boolean;
   /** Gives a buffer back after its frame settled. */
   release(view: Uint8Array): void;
   /**

@@ -58,6 +58,10 @@ export class HeapFramePool implements FramePool {
     return undefined;
   }
 
+  holds(view: Uint8Array): boolean {
+    return this.#out.get(view.buffer as ArrayBuffer) === true;
+  }
+
   /** Gives a buffer back. Pooled buffers are recycled; with `poisonReleased` every buffer is poisoned first. */
   release(view: Uint8Array): void {
     const buffer = view.buffer as ArrayBuffer;

@@ -99,6 +99,10 @@ export class SharedFramePool implements FramePool {
     return this.#slots.isInUse(slot) && view.length <= slotBytes ? slot : undefined;
   }
 
+  holds(view: Uint8Array): boolean {
+    return this.slotOf(view) !== undefined;
+  }
+
   acquire(byteLength: number, signal?: AbortSignal): Promise<Uint8Array> {
     if (this.#closed !== undefined) return Promise.reject(this.#closed);
     this.#checkLength(byteLength);

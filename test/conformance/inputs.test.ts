@@ -333,6 +333,24 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(await Promise.all(later)).toEqual([1, 2, 3]);
   });
 
+  it('bounds what block holds while the plugin stalls, frames handed over ahead as copies included (every slot taken)', async () => {
+    // One slot: out of thread, the frame the plugin is stuck on holds it, and what `block`
+    // hands over ahead of the plugin are copies the host holds. They count as waiting.
+    const p = await harness().running({ frames: { slots: 1, queue: 2, overflow: 'block', maxQueuedBytes: 3_000 } });
+    const frames = [frame({ format: 'hang', length: 1_024 }), ...[2, 3, 4, 5].map((fill) => frame({ fill, length: 1_024 }))];
+    const outcomes: FrameOutcome[] = [];
+    const sub = p.connect(from(frames)).subscribe((o) => outcomes.push(o));
+    await waitForStatus(p, (s) => s.counters.accepted + s.counters.refused === 5);
+    // The stuck frame, then two waiting (2,048 bytes); a third would make 3,072: refused, in every mode.
+    expect(p.status.counters).toMatchObject({ accepted: 3, refused: 2 });
+    expect(outcomes.map((o) => [o.seq, o.kind])).toEqual([
+      [4, 'dropped'],
+      [5, 'dropped'],
+    ]);
+    for (const o of outcomes) expect(o.reason).toMatch(/^refused: queue full: 2048 bytes of frames waiting, above frames\.maxQueuedBytes \(3000\)/);
+    sub.unsubscribe();
+  });
+
   it('bounds what block holds: past frames.maxQueuedBytes a frame is refused, explicitly', async () => {
     const p = await harness().running({ frames: { queue: 2, overflow: 'block', maxQueuedBytes: 3_000 } });
     await p.pause();

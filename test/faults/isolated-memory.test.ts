@@ -230,7 +230,9 @@ describe.skipIf(!SHARED_MEMORY)('isolated faults: hostile shared memory', () => 
   it('E5: a stalled submit ring: the host never blocks, every frame is accounted for, lost/unresponsive at the input deadline', async () => {
     const h = harness();
     const other = await h.running();
-    const p = await h.running({ fixture: 'hostile-stall', timeouts: { input: 1_000 }, frames: { queue: 8, overflow: 'block', maxQueuedBytes: 8 * 1024 } });
+    // A slot for every frame in flight and queued: the ring fills with frames in shared memory
+    // (copies outside the pool would count as waiting against maxQueuedBytes).
+    const p = await h.running({ fixture: 'hostile-stall', timeouts: { input: 1_000 }, frames: { queue: 8, slots: 72, overflow: 'block', maxQueuedBytes: 8 * 1024 } });
     const ring = collect(p, 'ring');
     const frames$ = new Subject<FrameInput>();
     const seen = new ReplaySubject<FrameOutcome>();
