@@ -82,6 +82,9 @@ export interface InstanceEnvironment {
 /** Largest frame width or height: out of thread, each travels as 32 bits in shared memory. */
 const MAX_FRAME_DIMENSION = 0xffff_ffff;
 
+/** Every slot any instance handed out by `acquire()`: one instance knows another's when it is handed it. */
+const ISSUED_SLOTS = new WeakSet<object>();
+
 const ACCEPTING: ReadonlySet<LifecycleState> = new Set(['loaded', 'starting', 'started', 'running', 'failed']);
 
 /**
@@ -359,7 +362,23 @@ export class PluginInstance {
       },
     };
     this.#slots.set(slot, data);
+    ISSUED_SLOTS.add(slot);
     return slot;
+  }
+
+  /**
+   * A slot handed to this instance is consumed: back to this pool, or, a slot of another
+   * instance, to that one's (its `release()` acts only while the slot is still out).
+   */
+  #giveBackSlot(frame: unknown): void {
+    if (typeof frame !== 'object' || frame === null) return;
+    const data = this.#slots.get(frame);
+    if (data !== undefined) {
+      this.#slots.delete(frame);
+      this.#pool.release(data);
+    } else if (ISSUED_SLOTS.has(frame)) {
+      (frame as FrameSlot).release();
+    }
   }
 
   /**
@@ -668,11 +687,7 @@ export class PluginInstance {
 
   /** Refuses one frame: its slot (if it was one) goes back to the pool, its outcome says why. */
   #refuseFrame(frame: FrameInput, seq: number, settle: (outcome: FrameOutcome) => void, reason: string): void {
-    const slotData = typeof frame === 'object' && frame !== null ? this.#slots.get(frame) : undefined;
-    if (slotData !== undefined) {
-      this.#slots.delete(frame);
-      this.#pool.release(slotData);
-    }
+    this.#giveBackSlot(frame);
     this.#counters.refused += 1;
     this.#scheduleStatus();
     settle({ seq, generation: this.actor.getSnapshot().context.generation, kind: 'dropped', reason: `refused: ${reason}` });
@@ -716,11 +731,7 @@ export class PluginInstance {
     }
     if (this.#queuedFrames >= this.#options.frames.queue) {
       if (overflow === 'drop-newest') {
-        const slotData = this.#slots.get(frame);
-        if (slotData !== undefined) {
-          this.#slots.delete(frame);
-          this.#pool.release(slotData);
-        }
+        this.#giveBackSlot(frame);
         this.#counters.accepted += 1;
         this.#counters.dropped += 1;
         this.#scheduleStatus();
@@ -744,6 +755,9 @@ export class PluginInstance {
     } else {
       // The application keeps its buffer: exactly one copy, into a pooled slot.
       data = this.#pool.copyIn(source);
+      // A slot of another instance: copied like any buffer, and handed to connect() all the
+      // same, so it goes back to its own pool (nothing else would release it).
+      if (ISSUED_SLOTS.has(frame)) this.#giveBackSlot(frame);
     }
     this.#queuedFrames += 1;
     this.#queuedBytes += data.length;

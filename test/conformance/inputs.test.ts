@@ -621,6 +621,20 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     }
   });
 
+  it("takes a slot of another instance as the application's buffer (one copy) and gives it back to that instance's pool", async () => {
+    const h = harness();
+    const [a, b] = await Promise.all([h.running({ frames: { slots: 1 } }), h.running()]);
+    const slot = await a.acquire(8);
+    slot.data.fill(3);
+    Object.assign(slot, { width: 2, height: 4, format: 'gray', timestamp: 0 });
+    const sums = collect(b, 'frame');
+    expect(await lastValueFrom(b.connect(of(slot)))).toMatchObject({ kind: 'done' });
+    expect(sums[0]?.value).toMatchObject({ sum: 24 });
+    // A's only slot is free again: handed to connect(), it is no longer the application's.
+    const again = await Promise.race([a.acquire(8), new Promise((resolve) => setTimeout(resolve, 2_000, 'still waiting'))]);
+    expect(again).toMatchObject({ data: expect.any(Uint8Array) as unknown });
+  });
+
   it("delivers the bytes of a slot's replaced view, even one of the same length in the same memory", async () => {
     const p = await harness().running({ frames: { slots: 2, queue: 2, maxFrameBytes: 64 } });
     const a = await p.acquire(8);
