@@ -450,7 +450,8 @@ export class PluginInstance {
     if (attached === undefined || !attached.alive || this.#state !== 'stopping') return;
     // What waits here is dropped at the same point, after the running input: in every mode,
     // with the same reason, whether the stop then succeeds or fails.
-    this.#stopQueue.push(...this.#queue.takeAll());
+    // One by one: a spread of a queue of ~125k entries would overflow the stack.
+    for (const entry of this.#queue.takeAll()) this.#stopQueue.push(entry);
     let revoked: readonly number[] = [];
     try {
       revoked = attached.session.revokeUnstarted?.() ?? [];
@@ -1052,18 +1053,18 @@ export class PluginInstance {
     if (attached !== undefined && attached.generation === snapshot.context.generation && (state === 'started' || state === 'running')) {
       attached.ready = true;
     }
-    const dropQueued = state === 'stopped' || this.#terminal;
     // The transition is on record before any outcome it causes (a `lost` names a generation
     // that has ended); what the generation left in flight settles next, then the queue
     // behind it: outcomes keep submission order.
-    if (changed && (dropQueued || this.#orphansDue !== undefined)) this.#publishStatus();
+    const settlesFirst = state === 'stopped' || this.#terminal || this.#orphansDue !== undefined;
+    if (changed && settlesFirst) this.#publishStatus();
     this.#settleOrphans();
     if (state === 'stopped') this.#dropQueued('stopped');
     else if (this.#terminal) {
       const failure = snapshot.context.failure;
       this.#dropQueued(failure === undefined ? 'instance failed' : `instance failed (${failure.class}: ${failure.cause})`);
     }
-    if (changed && !(dropQueued || this.#orphansDue !== undefined)) this.#publishStatus();
+    if (changed && !settlesFirst) this.#publishStatus();
     this.#pump();
   }
 

@@ -61,13 +61,12 @@ const io: CliIo = {
 let finished = false;
 process.on('exit', (code) => {
   if (finished || code !== 0) return;
-  process.stderr.write('seam: the process was ended (process.exit) before the command finished — by a plugin run inline?\n');
+  process.stderr.write('seam: the process ended with code 0 before the command finished (a plugin run inline calling process.exit(0)?)\n');
   process.exitCode = 1;
 });
 process.on('uncaughtException', (error) => {
-  process.stderr.write(
-    `seam: uncaught ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)} (a plugin run inline that throws outside an input ends the process)\n`,
-  );
+  // The stack says whose it is: a plugin run inline shares this process.
+  process.stderr.write(`seam: uncaught ${error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error)}\n`);
   process.exit(1);
 });
 

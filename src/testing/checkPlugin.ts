@@ -13,9 +13,9 @@ import { describeCheckInput } from './describeCheckInput.js';
  * Rejects with `InvalidPlugin` when the module cannot be read, is TypeScript while a
  * worker or a child must import it, or is refused as a plugin in every mode (no valid
  * default export, or its import throws); with `InvalidOptions` for bad options — among them
- * an input the runtime would refuse, and a `normalize` that throws (every mode would record
- * the same failure, and the comparison would prove nothing). Any other problem is a finding
- * in the report, never a rejection.
+ * an input the runtime would refuse, and a `normalize` that threw while every check passed
+ * (each mode recorded the same failure where the values were: the pass would prove nothing).
+ * Any other problem is a finding in the report, never a rejection.
  *
  * What it does not do: prove the plugin correct (it checks the contract and compares runs
  * of the same inputs; what the outputs should be is the author's own tests' job), tell
@@ -68,8 +68,9 @@ export async function checkPlugin(module: string | URL, options: CheckOptions = 
   for (const i of cases.keys()) if (!results.has(i)) await evaluate(i);
   const ordered = cases.map((_, i) => results.get(i)).filter((r): r is CheckCaseResult => r !== undefined);
   const { normalizeFailure } = session.options;
-  if ('error' in normalizeFailure) {
-    // The comparison saw the same "threw" in every mode: it proves nothing about the plugin.
+  if ('error' in normalizeFailure && ordered.every((r) => r.passed)) {
+    // Every mode recorded "normalize threw" where the values were: a pass that proves nothing
+    // about the plugin. (A failure stands: the transcripts differed, as the report shows.)
     const error = normalizeFailure.error;
     throw new InvalidOptions(`normalize threw: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }

@@ -248,7 +248,8 @@ export class DescriptorRing {
   }
 
   /**
-   * Descriptors published and not yet consumed, as seen from this end. 0 once the ring is
+   * Descriptors not yet consumed, as seen from this end (a producer counts the ones it staged
+   * too; a consumer sees only published ones). 0 once the ring is
    * violated (a corrupt peer counter is detected here too).
    */
   size(): number {
@@ -537,7 +538,7 @@ export class DescriptorRing {
 }
 
 function bad(field: string, value: number, rule: string): never {
-  throw new RangeError(`DescriptorRing.tryPush: ${field} ${String(value)} ${rule}`);
+  throw new RangeError(`DescriptorRing.stage: ${field} ${String(value)} ${rule}`);
 }
 
 function checkRingFits(sab: SharedArrayBuffer, ring: RingLayout): void {

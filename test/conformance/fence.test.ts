@@ -2,7 +2,7 @@
 // and no call stays pending when a generation ends.
 import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Observable, interval, lastValueFrom, map, of, take, toArray } from 'rxjs';
+import { Observable, from, interval, lastValueFrom, map, of, take, toArray } from 'rxjs';
 import { LostWhileRunning, RuntimeShutDown } from 'plugin-seam';
 import type { PluginOutput } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
@@ -203,6 +203,21 @@ describe.each(MODES)('generation fence [%s]', (mode) => {
 
 describe('generation fence [inline only]', () => {
   const harness = useHarness('inline');
+
+  // Host-side bookkeeping, the same in every mode: run once.
+  it('stops with 150,000 frames waiting: every one dropped (stopped), none stranded', async () => {
+    const p = await harness().running();
+    await p.pause();
+    const count = 150_000;
+    const data = new Uint8Array(16);
+    const finished = lastValueFrom(p.connect(from(Array.from({ length: count }, (_, i) => ({ width: 4, height: 4, format: 'gray', timestamp: i, data })))).pipe(toArray()));
+    await waitForStatus(p, (s) => s.counters.accepted === count);
+    await p.stop();
+    const outcomes = await finished;
+    expect(outcomes).toHaveLength(count);
+    expect(outcomes.every((o) => o.kind === 'dropped' && o.reason === 'stopped')).toBe(true);
+    expect(p.status.counters).toMatchObject({ accepted: count, dropped: count, queued: 0 });
+  });
 
   it('drops and counts a late emit from a generation that has ended', async () => {
     // Only inline can show this: out of thread, the ended generation's worker is gone.

@@ -502,6 +502,12 @@ class IsolatedSession implements GenerationSession {
    */
   #paceReader(): void {
     if (this.#verdict !== undefined || this.#throttled !== undefined) return;
+    if (this.#reaped) {
+      // A dead child sends nothing more: what it wrote is read at once (the drain before its
+      // death is handled is bounded), and its end is its exit, never a flood.
+      this.#yieldIfBusy();
+      return;
+    }
     const verdict = this.#throttle.check();
     if (verdict === 'flood') {
       this.#violation(
@@ -510,7 +516,7 @@ class IsolatedSession implements GenerationSession {
       return;
     }
     const pipe = this.#pipe;
-    if (verdict === 0 || pipe === undefined || this.#exited) {
+    if (verdict === 0 || pipe === undefined) {
       this.#yieldIfBusy();
       return;
     }
