@@ -174,17 +174,45 @@ const KNOWN_KEYS = {
 
 /** Throws InvalidOptions at the first own key of `value` (a plain object) that `known` lacks. */
 function checkKeys(value: unknown, known: KnownKeys, path: string): void {
-  // Non-objects (and `permission: true`) are left to the checks of their own values.
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  if (!isPlainObject(value)) return;
   for (const key of Object.keys(value)) {
     const at = path === '' ? key : `${path}.${key}`;
     if (!Object.hasOwn(known, key)) {
       throw new InvalidOptions(`unknown option ${at} (known${path === '' ? '' : ` in ${path}`}: ${Object.keys(known).join(', ')})`);
     }
     const nested = known[key];
-    if (nested !== undefined && nested !== OPEN) checkKeys((value as Record<string, unknown>)[key], nested, at);
+    if (nested === undefined || nested === OPEN) continue;
+    const child = value[key];
+    // A group of options is an object (`restart: 'never'` would otherwise be ignored whole);
+    // `permission` alone may also be a boolean.
+    if (child !== undefined && !isPlainObject(child) && !(at === 'isolation.permission' && typeof child === 'boolean')) {
+      throw new InvalidOptions(`${at} must be an object of options (${Object.keys(nested).join(', ')}), got ${describeValue(child)}`);
+    }
+    checkKeys(child, nested, at);
   }
 }
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The longest delay a timer can hold (a Node `setTimeout` past it fires after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration a timer waits for, in ms: an integer in min..MAX_TIMER_MS. */
+function durationMs(path: string, value: unknown, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > MAX_TIMER_MS) {
+    throw new InvalidOptions(`${path} must be an integer number of ms in ${min}..${MAX_TIMER_MS}, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/**
+ * The shortest `timeouts.heartbeat`: the guest beats, and the host samples, every
+ * heartbeat / 5 but at most every 10 ms, so a shorter deadline could never be met.
+ */
+const MIN_HEARTBEAT_MS = 50;
 
 function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -247,8 +275,12 @@ function resolveIsolation(isolation: IsolationOptions | undefined): IsolationSet
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
-  for (const [name, value] of Object.entries(isolation?.env ?? {})) {
-    if (typeof value !== 'string') throw new InvalidOptions(`isolation.env.${name} must be a string`);
+  const given: unknown = isolation?.env ?? {};
+  if (!isPlainObject(given)) throw new InvalidOptions(`isolation.env must be an object of names to values, got ${describeValue(given)}`);
+  for (const [name, value] of Object.entries(given)) {
+    // What the child's environment can hold: `A=B` would become another variable, NUL cannot be passed.
+    if (name.length === 0 || name.includes('=') || name.includes('\0')) throw new InvalidOptions(`isolation.env: ${JSON.stringify(name)} is not a variable name`);
+    if (typeof value !== 'string' || value.includes('\0')) throw new InvalidOptions(`isolation.env.${name} must be a string without NUL`);
     env[name] = value;
   }
   const floodMs = isolation?.floodMs ?? DEFAULT_FLOOD_MS;
@@ -277,13 +309,17 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
   const queue = positiveInt('frames.queue', options.frames?.queue, 8);
   const restart = options.restart ?? {};
   const backoff: BackoffSettings = {
-    initialMs: nonNegativeInt('restart.backoff.initialMs', restart.backoff?.initialMs, 100),
-    maxMs: nonNegativeInt('restart.backoff.maxMs', restart.backoff?.maxMs, 10_000),
+    initialMs: durationMs('restart.backoff.initialMs', restart.backoff?.initialMs, 100, 0),
+    maxMs: durationMs('restart.backoff.maxMs', restart.backoff?.maxMs, 10_000, 0),
     factor: restart.backoff?.factor ?? 2,
     jitter: restart.backoff?.jitter ?? 0.2,
   };
-  if (!(backoff.factor >= 1 && Number.isFinite(backoff.factor))) throw new InvalidOptions('restart.backoff.factor must be a finite number ≥ 1');
-  if (!(backoff.jitter >= 0 && backoff.jitter <= 1)) throw new InvalidOptions('restart.backoff.jitter must be between 0 and 1');
+  if (!(typeof backoff.factor === 'number' && backoff.factor >= 1 && Number.isFinite(backoff.factor))) {
+    throw new InvalidOptions('restart.backoff.factor must be a finite number ≥ 1');
+  }
+  if (!(typeof backoff.jitter === 'number' && backoff.jitter >= 0 && backoff.jitter <= 1)) throw new InvalidOptions('restart.backoff.jitter must be a number between 0 and 1');
+  const poisonReleased: unknown = options.frames?.poisonReleased ?? false;
+  if (typeof poisonReleased !== 'boolean') throw new InvalidOptions(`frames.poisonReleased must be a boolean, got ${describeValue(poisonReleased)}`);
   const inputBudget = options.timeouts?.input;
   return {
     id: options.id,
@@ -295,7 +331,7 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
       overflow: oneOf('frames.overflow', options.frames?.overflow, ['block', 'drop-oldest', 'drop-newest'], 'block'),
       slots: positiveInt('frames.slots', options.frames?.slots, queue + 4),
       maxFrameBytes: positiveInt('frames.maxFrameBytes', options.frames?.maxFrameBytes, 8 * 1024 * 1024),
-      poisonReleased: options.frames?.poisonReleased ?? false,
+      poisonReleased,
       maxQueuedBytes: positiveInt('frames.maxQueuedBytes', options.frames?.maxQueuedBytes, 256 * 1024 * 1024),
     },
     messageQueue: positiveInt('messages.queue', options.messages?.queue, 1024),
@@ -303,21 +339,21 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
       policy: oneOf('restart.policy', restart.policy, ['permanent', 'transient', 'never'], 'permanent'),
       intensity: {
         maxRestarts: nonNegativeInt('restart.intensity.maxRestarts', restart.intensity?.maxRestarts, 5),
-        withinMs: positiveInt('restart.intensity.withinMs', restart.intensity?.withinMs, 60_000),
+        withinMs: durationMs('restart.intensity.withinMs', restart.intensity?.withinMs, 60_000),
       },
       startup: {
         maxRestarts: nonNegativeInt('restart.startup.maxRestarts', restart.startup?.maxRestarts, 3),
-        withinMs: positiveInt('restart.startup.withinMs', restart.startup?.withinMs, 60_000),
+        withinMs: durationMs('restart.startup.withinMs', restart.startup?.withinMs, 60_000),
       },
       backoff,
-      resetAfterMs: positiveInt('restart.resetAfterMs', restart.resetAfterMs, 30_000),
+      resetAfterMs: durationMs('restart.resetAfterMs', restart.resetAfterMs, 30_000),
       onInputError: oneOf('restart.onInputError', restart.onInputError, ['continue', 'restart'], 'continue'),
     },
     timeouts: {
-      start: positiveInt('timeouts.start', options.timeouts?.start, 10_000),
-      stop: positiveInt('timeouts.stop', options.timeouts?.stop, 5_000),
-      heartbeat: heartbeatDefault === 0 ? 0 : positiveInt('timeouts.heartbeat', options.timeouts?.heartbeat, heartbeatDefault),
-      input: inputBudget === undefined ? undefined : positiveInt('timeouts.input', inputBudget, 1),
+      start: durationMs('timeouts.start', options.timeouts?.start, 10_000),
+      stop: durationMs('timeouts.stop', options.timeouts?.stop, 5_000),
+      heartbeat: heartbeatDefault === 0 ? 0 : durationMs('timeouts.heartbeat', options.timeouts?.heartbeat, heartbeatDefault, MIN_HEARTBEAT_MS),
+      input: inputBudget === undefined ? undefined : durationMs('timeouts.input', inputBudget, 1),
     },
     limits: {
       maxHeapMb: options.limits?.maxHeapMb === undefined ? undefined : positiveInt('limits.maxHeapMb', options.limits.maxHeapMb, 1),

@@ -89,6 +89,7 @@ const realClock: RuntimeClock = {
  * ```
  */
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  checkRuntimeOptions(options);
   const clock = options.clock ?? realClock;
   const adapters: Partial<Record<Mode, Adapter>> = {
     inline: new InlineAdapter(),
@@ -154,4 +155,23 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       return shutdown;
     },
   };
+}
+
+/**
+ * Refuses options the runtime could only fail on later, out of reach of any promise (a clock
+ * without `setTimeout` throws inside the lifecycle's scheduler, and every call then hangs).
+ */
+function checkRuntimeOptions(options: unknown): asserts options is RuntimeOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidOptions('createRuntime() takes an options object');
+  const { clock, inspect, seed } = options as Record<string, unknown>;
+  if (clock !== undefined) {
+    const { setTimeout: set, clearTimeout: clear } = (typeof clock === 'object' && clock !== null ? clock : {}) as Record<string, unknown>;
+    if (typeof set !== 'function' || typeof clear !== 'function') {
+      throw new InvalidOptions("clock must have setTimeout(fn, ms) and clearTimeout(id) (xstate's SimulatedClock has both)");
+    }
+  }
+  if (inspect !== undefined && typeof inspect !== 'function' && (typeof inspect !== 'object' || inspect === null)) {
+    throw new InvalidOptions('inspect must be a function or an observer ({ next(event) })');
+  }
+  if (seed !== undefined && !Number.isSafeInteger(seed)) throw new InvalidOptions(`seed must be an integer, got ${typeof seed === 'number' ? seed : typeof seed}`);
 }

@@ -466,21 +466,26 @@ export class HostDataPlane {
    */
   sampleHeartbeat(): void {
     const control = this.#options.control;
-    const limit = this.#options.maxArrayBufferMb;
-    if (control !== undefined && limit !== undefined && !this.#closed) {
-      const used = Atomics.load(control, CONTROL_EXTERNAL_MB);
-      if (used > limit) {
-        this.#closed = true;
-        this.#options.onOverLimit(`the plugin holds ${used} MiB of ArrayBuffer/Buffer memory, above limits.maxArrayBufferMb (${limit})`);
-        return;
-      }
-    }
+    if (control !== undefined && !this.checkExternalMemory(Atomics.load(control, CONTROL_EXTERNAL_MB))) return;
     const seen = control === undefined ? this.#heartbeatSeen : Atomics.load(control, CONTROL_HEARTBEAT);
     const busyWithinBudget = this.#options.inputBudgetMs !== undefined && this.#waiting.size > 0;
     if (seen !== this.#heartbeatSeen || busyWithinBudget) {
       this.#heartbeatSeen = seen;
       this.#options.sink.heartbeat();
     }
+  }
+
+  /**
+   * Checks the ArrayBuffer/Buffer memory the guest reports holding (MiB; from the shared
+   * control words, or a copy-transport heartbeat) against `limits.maxArrayBufferMb`; false,
+   * having reported it over the limit (once), when it is.
+   */
+  checkExternalMemory(usedMb: number): boolean {
+    const limit = this.#options.maxArrayBufferMb;
+    if (limit === undefined || this.#closed || usedMb <= limit) return true;
+    this.#closed = true;
+    this.#options.onOverLimit(`the plugin holds ${usedMb} MiB of ArrayBuffer/Buffer memory, above limits.maxArrayBufferMb (${limit})`);
+    return false;
   }
 
   /** Stops the loop; nothing more is applied. */

@@ -341,7 +341,11 @@ export type GuestPipeMessage =
   /** Wake the host, parked on the complete ring (Atomics.notify does not cross processes). */
   | { readonly t: 'doorbell' }
   /** Liveness, when no shared memory carries the heartbeat counter (copy transport). */
-  | { readonly t: 'heartbeat' }
+  /**
+   * Copy transport only (no shared control words): alive, and the ArrayBuffer/Buffer memory
+   * the child holds, in whole MiB (what `limits.maxArrayBufferMb` is checked against).
+   */
+  | { readonly t: 'heartbeat'; readonly externalMb: number }
   /** A Comlink message of the control plane. */
   | { readonly t: 'rpc'; readonly data: unknown }
   | GuestToHost;

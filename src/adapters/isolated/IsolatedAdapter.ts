@@ -589,7 +589,7 @@ class IsolatedSession implements GenerationSession {
         this.#plane.wake();
         return;
       case 'heartbeat':
-        this.#request.sink.heartbeat();
+        if (this.#plane.checkExternalMemory(message.externalMb)) this.#request.sink.heartbeat();
         return;
       case 'rpc': {
         const reply = checkRpcReply(message.data);

@@ -24,7 +24,7 @@ describe('resolveLoadOptions', () => {
         resetAfterMs: 10,
         onInputError: 'restart',
       },
-      timeouts: { start: 1, stop: 1, heartbeat: 1, input: 1 },
+      timeouts: { start: 1, stop: 1, heartbeat: 50, input: 1 },
       limits: { maxHeapMb: 64, maxArrayBufferMb: 64 },
       isolation: { env: { ANY_NAME: 'x' }, inheritEnv: ['PATH'], permission: { allowFsRead: ['/tmp'], allowFsWrite: [] }, floodMs: 0 },
     };
@@ -49,6 +49,31 @@ describe('resolveLoadOptions', () => {
   it('still checks values as before', () => {
     expect(() => resolve({ frames: { queue: 0 } })).toThrow(/frames\.queue must be a positive integer/);
     expect(() => resolve({ mode: 'remote' })).toThrow(/mode must be one of inline, embedded, isolated/);
+    // Timers: Node fires a delay past 2^31 - 1 ms after 1 ms.
+    for (const path of ['start', 'stop', 'heartbeat', 'input'] as const) {
+      expect(() => resolve({ timeouts: { [path]: 2 ** 31 } })).toThrow(new RegExp(`timeouts\\.${path} must be an integer number of ms in \\d+\\.\\.2147483647`));
+    }
+    expect(() => resolve({ restart: { backoff: { maxMs: 2 ** 40 } } })).toThrow(/restart\.backoff\.maxMs/);
+    expect(() => resolve({ restart: { resetAfterMs: 2 ** 31 } })).toThrow(/restart\.resetAfterMs/);
+    // The heartbeat is sampled every 10 ms at best: a shorter deadline could never be met.
+    expect(() => resolve({ timeouts: { heartbeat: 20 } })).toThrow(/timeouts\.heartbeat must be an integer number of ms in 50\.\./);
+    // A group that is not an object is an error, not ignored.
+    for (const [options, message] of [
+      [{ restart: 'never' }, /restart must be an object of options/],
+      [{ timeouts: 1_000 }, /timeouts must be an object of options/],
+      [{ frames: 'x' }, /frames must be an object of options/],
+      [{ isolation: 'strict' }, /isolation must be an object of options/],
+      [{ isolation: { permission: 'yes' } }, /isolation\.permission must be an object of options/],
+      [{ frames: { poisonReleased: 'yes' } }, /frames\.poisonReleased must be a boolean/],
+      [{ restart: { backoff: { jitter: '0.5' } } }, /jitter must be a number between 0 and 1/],
+      [{ isolation: { env: ['FOO=bar'] } }, /isolation\.env must be an object/],
+      [{ isolation: { env: { 'A=B': 'x' } } }, /"A=B" is not a variable name/],
+      [{ isolation: { env: { '': 'x' } } }, /"" is not a variable name/],
+      [{ isolation: { env: { A: 'x\0y' } } }, /isolation\.env\.A must be a string without NUL/],
+    ] as const) {
+      expect(() => resolve(options as Record<string, unknown>)).toThrow(message);
+    }
+    expect(resolve({ isolation: { permission: false } })).toMatchObject({ isolation: { permission: undefined } });
     for (const floodMs of [-1, 1.5, Number.NaN, '10']) {
       expect(() => resolve({ isolation: { floodMs } })).toThrow(/isolation\.floodMs must be a non-negative integer/);
     }

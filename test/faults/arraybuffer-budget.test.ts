@@ -1,12 +1,14 @@
-// RELIABILITY B10 (embedded): Buffer memory is not bounded by worker resourceLimits (E3),
-// so the host samples the worker's ArrayBuffer memory with each heartbeat and ends a
-// generation over limits.maxArrayBufferMb as lost/oom — before it takes the host down.
+// RELIABILITY B10: Buffer memory is not bounded by worker resourceLimits (E3) nor by
+// --max-old-space-size, so the host samples the guest's ArrayBuffer memory with each
+// heartbeat (shared control words; on the isolated copy transport, the heartbeat message)
+// and ends a generation over limits.maxArrayBufferMb as lost/oom — before it takes the host
+// down. Run with PLUGIN_SEAM_NO_ADDON=1 (npm run test:no-addon) for the copy transport.
 import { describe, expect, it } from 'vitest';
 import { createRuntime, LostWhileRunning } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
 import { fixture } from '../conformance/harness.js';
 
-describe('embedded: ArrayBuffer memory budget', () => {
+describe.each(['embedded', 'isolated'] as const)('%s: ArrayBuffer memory budget', (mode) => {
   it('ends a generation that holds more Buffer memory than allowed, as lost/oom, and restarts it', async () => {
     // Real clock: the sampling runs with the heartbeat (every heartbeat / 5), in real time. The
     // heartbeat is long enough that a worker slowed by a loaded machine is never mistaken for
@@ -16,7 +18,7 @@ describe('embedded: ArrayBuffer memory budget', () => {
       const p = runtime.load({
         id: 'buffers',
         module: fixture('buffers'),
-        mode: 'embedded',
+        mode,
         limits: { maxHeapMb: 64, maxArrayBufferMb: 64 },
         timeouts: { heartbeat: 3_000 },
         restart: { backoff: { initialMs: 10, jitter: 0 } },
