@@ -83,7 +83,12 @@ export interface InstanceEnvironment {
 const MAX_FRAME_DIMENSION = 0xffff_ffff;
 
 /** Every slot any instance handed out by `acquire()`: one instance knows another's when it is handed it. */
-const ISSUED_SLOTS = new WeakSet<object>();
+/**
+ * Every slot any instance handed out by `acquire()`, and whether it is still out (the
+ * application's): one instance knows another's when it is handed it, and a slot handed over
+ * twice, or after its release, is refused — its bytes may be another frame's by then.
+ */
+const ISSUED_SLOTS = new WeakMap<object, () => boolean>();
 
 const ACCEPTING: ReadonlySet<LifecycleState> = new Set(['loaded', 'starting', 'started', 'running', 'failed']);
 
@@ -362,7 +367,7 @@ export class PluginInstance {
       },
     };
     this.#slots.set(slot, data);
-    ISSUED_SLOTS.add(slot);
+    ISSUED_SLOTS.set(slot, () => slots.has(slot));
     return slot;
   }
 
@@ -710,6 +715,12 @@ export class PluginInstance {
     const source = this.#frameData;
     this.#frameData = undefined;
     if (source === undefined) throw new Error('unreachable: a frame read without its data');
+    // This instance's slot (looked up once), or a slot handed over before: refused.
+    const slotData = this.#slots.get(frame);
+    if (slotData === undefined && ISSUED_SLOTS.get(frame)?.() === false) {
+      this.#refuseFrame(frame, seq, settle, 'this slot was already handed over or released: acquire() another');
+      return;
+    }
     const overflow = this.#options.frames.overflow;
     const { maxQueuedBytes } = this.#options.frames;
     // What waits: the queue, and frames handed over ahead of the plugin as copies outside the
@@ -744,7 +755,7 @@ export class PluginInstance {
         if (victim !== undefined) this.#settleQueued(victim, 'overflow: drop-oldest');
       }
     }
-    let data = this.#slots.get(frame);
+    let data = slotData;
     if (data !== undefined) {
       this.#slots.delete(frame);
       if (source.length !== data.length || source.buffer !== data.buffer || source.byteOffset !== data.byteOffset) {

@@ -635,6 +635,19 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(again).toMatchObject({ data: expect.any(Uint8Array) as unknown });
   });
 
+  it('refuses a slot handed over twice, or after its release: its bytes may be another frame\'s by then', async () => {
+    const p = await harness().running({ frames: { slots: 2 } });
+    const handed = await p.acquire(8);
+    Object.assign(handed, { width: 2, height: 4, format: 'gray', timestamp: 0 });
+    expect(await lastValueFrom(p.connect(of(handed)))).toMatchObject({ kind: 'done' });
+    const released = await p.acquire(8);
+    Object.assign(released, { width: 2, height: 4, format: 'gray', timestamp: 0 });
+    released.release();
+    const outcomes = await lastValueFrom(p.connect(from([handed, released])).pipe(toArray()));
+    for (const o of outcomes) expect(o).toMatchObject({ kind: 'dropped', reason: 'refused: this slot was already handed over or released: acquire() another' });
+    expect(p.status.counters).toMatchObject({ accepted: 1, done: 1, refused: 2 });
+  });
+
   it("delivers the bytes of a slot's replaced view, even one of the same length in the same memory", async () => {
     const p = await harness().running({ frames: { slots: 2, queue: 2, maxFrameBytes: 64 } });
     const a = await p.acquire(8);
