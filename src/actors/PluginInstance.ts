@@ -25,6 +25,7 @@ import type { FramePool } from '../transport/FramePool.js';
 import type { ResolvedLoadOptions } from './LoadOptions.js';
 import { createGenerationLogic } from './generationActor.js';
 import type { FrameInput, FrameOutcome, FrameSlot, LedgerCounters, PluginLog, PluginOutput, PluginStatus } from './instanceTypes.js';
+import { MAX_FRAME_DIMENSION } from './instanceTypes.js';
 import { SeqMap } from '../transport/SeqMap.js';
 import { FifoQueue } from '../transport/FifoQueue.js';
 
@@ -79,10 +80,7 @@ export interface InstanceEnvironment {
   readonly seed: number;
 }
 
-/** Largest frame width or height: out of thread, each travels as 32 bits in shared memory. */
-const MAX_FRAME_DIMENSION = 0xffff_ffff;
 
-/** Every slot any instance handed out by `acquire()`: one instance knows another's when it is handed it. */
 /**
  * Every slot any instance handed out by `acquire()`, and whether it is still out (the
  * application's): one instance knows another's when it is handed it, and a slot handed over

@@ -1,3 +1,4 @@
+import { MAX_FRAME_DIMENSION } from '../actors/instanceTypes.js';
 import type { FrameInput } from '../actors/instanceTypes.js';
 import type { LoadOptions } from '../actors/LoadOptions.js';
 import { InvalidOptions } from '../errors.js';
@@ -92,7 +93,7 @@ export interface ResolvedCheckOptions {
   readonly inputs: readonly CheckInput[];
   readonly timeouts: { readonly start: number; readonly stop: number; readonly input: number };
   readonly normalize: ((value: unknown, source: TranscriptSource) => unknown) | undefined;
-  /** The first error `normalize` threw, if any: the check then fails with it (see checkPlugin). */
+  /** The first error `normalize` threw, if any: checkPlugin rejects with it a report that would pass. */
   readonly normalizeFailure: { error?: unknown };
   readonly isolation: LoadOptions['isolation'];
   readonly limits: LoadOptions['limits'];
@@ -125,8 +126,6 @@ function resolveModes(modes: readonly Mode[] | undefined): readonly Mode[] {
   return [...modes];
 }
 
-/** The largest width or height a frame may have (what shared memory carries). */
-const MAX_FRAME_DIMENSION = 2 ** 32 - 1;
 
 /** Why the runtime would refuse `frame` (the rules of `connect()`), or undefined. */
 function frameProblem(frame: unknown): string | undefined {
