@@ -25,7 +25,7 @@ import type { FramePool } from '../transport/FramePool.js';
 import type { ResolvedLoadOptions } from './LoadOptions.js';
 import { createGenerationLogic } from './generationActor.js';
 import type { FrameInput, FrameOutcome, FrameSlot, LedgerCounters, PluginLog, PluginOutput, PluginStatus } from './instanceTypes.js';
-import { MAX_FRAME_DIMENSION } from './instanceTypes.js';
+import { frameFieldsProblem } from './frameFieldsProblem.js';
 import { SeqMap } from '../transport/SeqMap.js';
 import { FifoQueue } from '../transport/FifoQueue.js';
 
@@ -79,7 +79,6 @@ export interface InstanceEnvironment {
   readonly inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
   readonly seed: number;
 }
-
 
 /**
  * Every slot any instance handed out by `acquire()`, and whether it is still out (the
@@ -713,9 +712,11 @@ export class PluginInstance {
     const source = this.#frameData;
     this.#frameData = undefined;
     if (source === undefined) throw new Error('unreachable: a frame read without its data');
-    // This instance's slot (looked up once), or a slot handed over before: refused.
+    // This instance's slot (looked up once); else another instance's (still out: copied and
+    // given back below), or one handed over before (refused).
     const slotData = this.#slots.get(frame);
-    if (slotData === undefined && ISSUED_SLOTS.get(frame)?.() === false) {
+    const issuedElsewhere = slotData === undefined ? ISSUED_SLOTS.get(frame) : undefined;
+    if (issuedElsewhere?.() === false) {
       this.#refuseFrame(frame, seq, settle, 'this slot was already handed over or released: acquire() another');
       return;
     }
@@ -767,7 +768,7 @@ export class PluginInstance {
       data = this.#pool.copyIn(source);
       // A slot of another instance: copied like any buffer, and handed to connect() all the
       // same, so it goes back to its own pool (nothing else would release it).
-      if (ISSUED_SLOTS.has(frame)) this.#giveBackSlot(frame);
+      if (issuedElsewhere !== undefined) (frame as FrameSlot).release();
     }
     this.#queuedFrames += 1;
     this.#queuedBytes += data.length;
@@ -793,26 +794,10 @@ export class PluginInstance {
     } catch (error) {
       return `reading it threw: ${messageOf(error)}`;
     }
-    if (!(data instanceof Uint8Array)) return 'data must be a Uint8Array';
-    // `length`, not `byteLength` (equal for a Uint8Array): V8 inlines the first, not the second.
-    const bytes = data.length;
-    if (bytes === 0) return 'data is empty';
-    if (bytes > this.#options.frames.maxFrameBytes) {
-      return `data is ${bytes} bytes, above frames.maxFrameBytes (${this.#options.frames.maxFrameBytes})`;
-    }
-    // 32 bits each: what shared memory carries out of thread (and far beyond any image).
-    if (!Number.isSafeInteger(width) || (width as number) <= 0 || (width as number) > MAX_FRAME_DIMENSION) {
-      return `width must be an integer in 1..${MAX_FRAME_DIMENSION}`;
-    }
-    if (!Number.isSafeInteger(height) || (height as number) <= 0 || (height as number) > MAX_FRAME_DIMENSION) {
-      return `height must be an integer in 1..${MAX_FRAME_DIMENSION}`;
-    }
-    if (typeof format !== 'string' || format.length === 0 || format.length > 32) {
-      return 'format must be a string of 1 to 32 characters';
-    }
-    if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return 'timestamp must be a finite number';
-    this.#frameData = data;
-    return { width: width as number, height: height as number, format, timestamp };
+    const problem = frameFieldsProblem(data, width, height, format, timestamp, this.#options.frames.maxFrameBytes);
+    if (problem !== undefined) return problem;
+    this.#frameData = data as Uint8Array;
+    return { width: width as number, height: height as number, format: format as string, timestamp: timestamp as number };
   }
 
   #accept(entry: Entry): void {
@@ -918,12 +903,12 @@ export class PluginInstance {
   #armNextBudget(generation: number): void {
     const budget = this.#options.timeouts.input;
     if (budget === undefined || this.#budgeted !== undefined) return;
-    let oldest: Entry | undefined;
+    // In ascending `seq`: the first of this generation not revoked is the oldest.
     for (const entry of this.#inFlight.values()) {
       if (entry.generation !== generation || this.#revoked.has(entry.seq)) continue;
-      if (oldest === undefined || entry.seq < oldest.seq) oldest = entry;
+      this.#armBudget(entry, generation, budget);
+      return;
     }
-    if (oldest !== undefined) this.#armBudget(oldest, generation, budget);
   }
 
   #deliver(attached: Attached, entry: Entry): void {

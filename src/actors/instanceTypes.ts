@@ -84,9 +84,6 @@ export interface FrameOutcome {
   readonly reason?: string;
 }
 
-/** Largest frame width or height: out of thread, each travels as 32 bits in shared memory. */
-export const MAX_FRAME_DIMENSION = 0xffff_ffff;
-
 /** A frame as the application hands it in; the runtime assigns `seq` and `generation`. */
 export interface FrameInput {
   readonly width: number;

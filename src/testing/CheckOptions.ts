@@ -1,4 +1,4 @@
-import { MAX_FRAME_DIMENSION } from '../actors/instanceTypes.js';
+import { frameFieldsProblem } from '../actors/frameFieldsProblem.js';
 import type { FrameInput } from '../actors/instanceTypes.js';
 import type { LoadOptions } from '../actors/LoadOptions.js';
 import { InvalidOptions } from '../errors.js';
@@ -131,16 +131,7 @@ function resolveModes(modes: readonly Mode[] | undefined): readonly Mode[] {
 function frameProblem(frame: unknown): string | undefined {
   if (typeof frame !== 'object' || frame === null) return 'must be an object';
   const { data, width, height, format, timestamp } = frame as Record<string, unknown>;
-  if (!(data instanceof Uint8Array)) return 'data must be a Uint8Array';
-  if (data.length === 0) return 'data is empty';
-  for (const [name, value] of [['width', width], ['height', height]] as const) {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0 || value > MAX_FRAME_DIMENSION) {
-      return `${name} must be an integer in 1..${MAX_FRAME_DIMENSION}`;
-    }
-  }
-  if (typeof format !== 'string' || format.length === 0 || format.length > 32) return 'format must be a string of 1 to 32 characters';
-  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return 'timestamp must be a finite number';
-  return undefined;
+  return frameFieldsProblem(data, width, height, format, timestamp);
 }
 
 /** Why `message` cannot be sent (it must be structured-cloneable), or undefined. */

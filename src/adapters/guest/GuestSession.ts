@@ -37,6 +37,11 @@ import { FifoQueue } from '../../transport/FifoQueue.js';
 
 const MIB = 1024 * 1024;
 
+/** ArrayBuffer/Buffer memory this process holds, in whole MiB: what `limits.maxArrayBufferMb` bounds. */
+export function externalMemoryMb(): number {
+  return Math.ceil(getHeapStatistics().external_memory / MIB);
+}
+
 /** Ring outcomes pushed before the host is rung even though more inputs are waiting. */
 const WAKE_BATCH = 16;
 
@@ -222,7 +227,7 @@ export class GuestSession {
       // MessagePort, posting an already cloned value) does not throw today.
       if (this.#portWaiter !== undefined && Atomics.load(this.#control, CONTROL_POSTED) < this.#expected) this.#wakeSelf();
       Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
-      Atomics.store(this.#control, CONTROL_EXTERNAL_MB, Math.ceil(getHeapStatistics().external_memory / MIB));
+      Atomics.store(this.#control, CONTROL_EXTERNAL_MB, externalMemoryMb());
     }, Math.max(10, Math.floor(this.#launch.control.heartbeatMs / 5)));
     Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
     await runner.start();

@@ -7,9 +7,9 @@
  */
 import { readSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { deserialize, getHeapStatistics, serialize } from 'node:v8';
+import { deserialize, serialize } from 'node:v8';
 import * as Comlink from 'comlink';
-import { BLOCKING_PARK_MS, GuestSession } from '../guest/GuestSession.js';
+import { BLOCKING_PARK_MS, GuestSession, externalMemoryMb } from '../guest/GuestSession.js';
 import {
   CHILD_FD_FRAMES,
   CHILD_FD_PIPE,
@@ -150,7 +150,7 @@ function launch(spec: IsolatedLaunch): void {
     controlOffset = layout.totalBytes;
     frames = { buffer: new SharedArrayBuffer(64), slots: 1, slotBytes: 64, slotStride: 64, slotsOffset: 0 };
     setInterval(() => {
-      send({ t: 'heartbeat', externalMb: Math.ceil(getHeapStatistics().external_memory / (1024 * 1024)) });
+      send({ t: 'heartbeat', externalMb: externalMemoryMb() });
     }, Math.max(10, Math.floor(spec.heartbeatMs / 5))).unref();
   }
   session = new GuestSession(
