@@ -201,11 +201,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A duration a timer waits for, in ms: an integer in min..MAX_TIMER_MS. */
 function durationMs(path: string, value: unknown, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > MAX_TIMER_MS) {
-    throw new InvalidOptions(`${path} must be an integer number of ms in ${min}..${MAX_TIMER_MS}, got ${describeValue(value)}`);
-  }
-  return value;
+  return integerIn(path, value, fallback, min, MAX_TIMER_MS, 'ms');
 }
 
 /**
@@ -222,19 +218,21 @@ function describeValue(value: unknown): string {
 }
 
 function positiveInt(path: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new InvalidOptions(`${path} must be a positive integer, got ${describeValue(value)}`);
-  }
-  return value;
+  return integerIn(path, value, fallback, 1);
 }
 
 function nonNegativeInt(path: string, value: unknown, fallback: number): number {
+  return integerIn(path, value, fallback, 0);
+}
+
+/** Every integer option: `fallback` when it is not given, else an integer in min..max or InvalidOptions. */
+function integerIn(path: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, unit?: 'ms'): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidOptions(`${path} must be a non-negative integer, got ${describeValue(value)}`);
-  }
-  return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max) return value;
+  let wanted: string;
+  if (max === Number.MAX_SAFE_INTEGER && (min === 0 || min === 1)) wanted = `${min === 1 ? 'a positive' : 'a non-negative'} integer${unit === undefined ? '' : ` (${unit})`}`;
+  else wanted = `an integer ${unit === undefined ? '' : `number of ${unit} `}in ${min}..${max}`;
+  throw new InvalidOptions(`${path} must be ${wanted}, got ${describeValue(value)}`);
 }
 
 function oneOf<T extends string>(path: string, value: unknown, allowed: readonly T[], fallback: T): T {
@@ -283,10 +281,7 @@ function resolveIsolation(isolation: IsolationOptions | undefined): IsolationSet
     if (typeof value !== 'string' || value.includes('\0')) throw new InvalidOptions(`isolation.env.${name} must be a string without NUL`);
     env[name] = value;
   }
-  const floodMs = isolation?.floodMs ?? DEFAULT_FLOOD_MS;
-  if (typeof floodMs !== 'number' || !Number.isSafeInteger(floodMs) || floodMs < 0) {
-    throw new InvalidOptions(`isolation.floodMs must be a non-negative integer (ms), got ${String(floodMs)}`);
-  }
+  const floodMs = integerIn('isolation.floodMs', isolation?.floodMs, DEFAULT_FLOOD_MS, 0, Number.MAX_SAFE_INTEGER, 'ms');
   const permission = isolation?.permission;
   if (permission === undefined || permission === false) return { env, permission: undefined, floodMs };
   if (permission === true) return { env, permission: { allowFsRead: [], allowFsWrite: [] }, floodMs };

@@ -482,9 +482,12 @@ export class PluginInstance {
     this.#settleRevoked(entries);
   }
 
-  /** Drops inputs revoked at a stop (`stopped`), then what the stop took from the queue. */
+  /**
+   * Drops inputs revoked at a stop (`stopped`), then what the stop took from the queue.
+   * `entries` come from #inFlight, which iterates in ascending `seq`: submission order.
+   */
   #settleRevoked(entries: readonly Entry[]): void {
-    for (const entry of [...entries].sort((a, b) => a.seq - b.seq)) {
+    for (const entry of entries) {
       this.#clearTimer(entry);
       this.#counters.inFlight -= 1;
       this.#counters.dropped += 1;

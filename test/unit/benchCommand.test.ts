@@ -102,6 +102,15 @@ describe('seam bench', () => {
     expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^rule: /);
   });
 
+  it('fails a mode whose plugin holds one input longer than --input-timeout', async () => {
+    // Each message takes 5 s; the default budget (30 s) would have held every mode that long.
+    const run = await bench(plugin('bench-slow'), '--modes', 'inline,isolated', '--duration', '0.3', '--input-timeout', '0.2');
+    expect(run.code).toBe(1);
+    for (const mode of ['inline', 'isolated']) {
+      expect(run.stdout).toMatch(new RegExp(`^${mode}\\s+failed while warming up: LostWhileRunning: .*\\[unresponsive\\]: input 1 did not settle within its 200 ms budget$`, 'm'));
+    }
+  });
+
   it('exits with 2, saying why, for a missing module, a module that is not a plugin, or bad arguments', async () => {
     const cases: [string[], RegExp][] = [
       [[], /seam bench: name the plugin module to measure\nusage: seam/],
@@ -135,6 +144,8 @@ describe('seam bench', () => {
       [[plugin('bench-cheap'), '--config', '[1,'], /--config must be JSON/],
       [[plugin('bench-cheap'), '--duration', '0'], /--duration must be a positive number/],
       [[plugin('bench-cheap'), '--rounds', '2.5'], /--rounds must be a positive integer/],
+      [[plugin('bench-cheap'), '--input-timeout', '0'], /--input-timeout must be a positive number/],
+      [[plugin('bench-cheap'), '--input-timeout', '3000000'], /--input-timeout must be at most 2147483 s, got 3000000/],
       [[plugin('bench-needs-env'), '--input', 'frame'], /plugin "bench-needs-env" has no onFrame: bench it with --input message/],
     ];
     for (const [args, message] of cases) {

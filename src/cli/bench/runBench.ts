@@ -22,6 +22,12 @@ export interface BenchPlan {
   readonly rounds: number;
   /** Inputs kept outstanding for the throughput measure. */
   readonly inFlight: number;
+  /**
+   * Seconds one input may take before its mode is reported as failed (`timeouts.input`;
+   * default 30): a plugin that holds an input longer has hung, or is slower than this
+   * measure is meant for.
+   */
+  readonly inputTimeoutS?: number;
   /** Progress lines (not part of the report). */
   readonly progress?: (line: string) => void;
 }
@@ -31,8 +37,8 @@ export interface BenchPlan {
  * frames in flight keep the plugin busy; more only cost memory, three times over.
  */
 const FRAME_BUDGET_BYTES = 64 * 1024 * 1024;
-/** A plugin that holds one input longer than this has hung: its mode is reported as failed. */
-const INPUT_TIMEOUT_MS = 30_000;
+/** Default of BenchPlan.inputTimeoutS. */
+const INPUT_TIMEOUT_S = 30;
 
 interface Lane {
   readonly mode: Mode;
@@ -159,7 +165,7 @@ function loadOptions(plan: BenchPlan, mode: Mode, inFlight: number): LoadOptions
     mode,
     config: plan.config,
     restart: { policy: 'never' },
-    timeouts: { input: INPUT_TIMEOUT_MS },
+    timeouts: { input: Math.round((plan.inputTimeoutS ?? INPUT_TIMEOUT_S) * 1_000) },
     messages: { queue: Math.max(1_024, inFlight * 2) },
     // Every frame in flight has a slot: the measure is the plugin and the transport, not a wait for a slot.
     ...(input.kind === 'frame' ? { frames: { queue: inFlight, overflow: 'block', slots: inFlight + 2, maxFrameBytes: input.byteLength } } : {}),

@@ -40,7 +40,8 @@ export const benchCommand: CliCommand = {
         [--config <json>] [--modes inline,embedded,isolated] [--duration <s>] [--json]
     measure the plugin's cost per input in each mode on this machine and advise where to run
     it; input: frames if it has onFrame, else messages; --duration: timed seconds per mode and
-    measure (default 2); also --rounds <n> (default 5), --in-flight <n> (default 64)`,
+    measure (default 2); also --rounds <n> (default 5), --in-flight <n> (default 64),
+    --input-timeout <s> (default 30: a mode whose plugin holds one input longer fails)`,
   async run(args, io) {
     const { values, positionals } = parseArgs({
       args: [...args],
@@ -54,6 +55,7 @@ export const benchCommand: CliCommand = {
         duration: { type: 'string' },
         rounds: { type: 'string' },
         'in-flight': { type: 'string' },
+        'input-timeout': { type: 'string' },
         json: { type: 'boolean' },
       },
       allowPositionals: true,
@@ -69,6 +71,9 @@ export const benchCommand: CliCommand = {
     const durationS = positiveOption('duration', values.duration, 2);
     const rounds = integerOption('rounds', values.rounds, 5);
     const inFlight = integerOption('in-flight', values['in-flight'], 64);
+    const inputTimeoutS = positiveOption('input-timeout', values['input-timeout'], 30);
+    // What a timer can hold (see LoadOptions' timeouts): a longer one would fire at once.
+    if (inputTimeoutS * 1_000 > 2 ** 31 - 1) throw new CliUsageError(`--input-timeout must be at most ${Math.floor((2 ** 31 - 1) / 1_000)} s, got ${inputTimeoutS}`);
     const config = values.config === undefined ? undefined : parseJson('config', values.config);
 
     let target: BenchTarget;
@@ -90,6 +95,7 @@ export const benchCommand: CliCommand = {
       durationS,
       rounds,
       inFlight,
+      inputTimeoutS,
       progress: (line) => {
         if (line.includes('failed')) io.err(`seam bench: ${line}\n`);
       },
