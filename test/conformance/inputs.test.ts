@@ -218,6 +218,25 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect('code' in ((none as InputFailed).cause as object)).toBe(false);
   });
 
+  it('keeps the name, message and code of errors cloning does not keep (a DOMException, an uncloneable cause)', async () => {
+    const p = await harness().running();
+    const failure = (kind: string): Promise<unknown> =>
+      p.send({ op: 'throw-special', kind }).then(
+        () => undefined,
+        (e: unknown) => (e as InputFailed).cause,
+      );
+    const abort = await failure('abort');
+    expect(abort).toMatchObject({ name: 'AbortError', message: 'the operation was aborted' });
+    // The error crosses without the cause that cannot (a function in it).
+    const http = await failure('uncloneable-cause');
+    expect(http).toMatchObject({ name: 'HttpError', message: 'upstream returned 503', code: 'E_HTTP' });
+    const wrapped = (await failure('wrapped')) as Error;
+    expect(wrapped).toBeInstanceOf(TypeError);
+    expect(wrapped.message).toBe('wrapped');
+    expect(wrapped.cause).toMatchObject({ message: 'too late' });
+    expect(p.status.counters.failed).toBe(3);
+  });
+
   it('loses the generation on an input error when policy says so; other in-flight inputs end lost', async () => {
     const h = harness();
     const p = await h.running({ restart: { onInputError: 'restart' } });

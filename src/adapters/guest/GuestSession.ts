@@ -2,6 +2,7 @@ import type { Delivery, DeliveryResult } from '../Adapter.js';
 import { EVENT_LOOP_TURN_MS } from '../Adapter.js';
 import { availableParallelism } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
+import { isNativeError } from 'node:util/types';
 import {
   COMPLETE_DONE,
   COMPLETE_KINDS,
@@ -566,8 +567,24 @@ export class GuestSession {
         return;
       }
     }
+    const thrown = result.error;
+    let errorName: string | undefined;
+    let errorCode: string | number | undefined;
     try {
-      this.#post({ t: 'outcome', seq, ok: false, error: result.error, errorName: lostErrorName(result.error), errorCode: lostErrorCode(result.error) });
+      errorName = lostErrorName(thrown);
+      errorCode = lostErrorCode(thrown);
+    } catch {
+      // A proxy whose traps throw: it crosses (or not) without them.
+    }
+    try {
+      this.#post({ t: 'outcome', seq, ok: false, error: crossingError(thrown), errorName, errorCode });
+      return;
+    } catch {
+      // Something the error holds (its `cause`, say) cannot be cloned: the error still
+      // crosses with its message, stack, name and code, as inline; only the cause is left.
+    }
+    try {
+      this.#post({ t: 'outcome', seq, ok: false, error: crossingError(thrown, false), errorName, errorCode });
     } catch (error) {
       this.#post({ t: 'outcome', seq, ok: false, error: new Error(`input ${seq} failed with a value that cannot be cloned: ${messageOf(error)}`), errorName: undefined, errorCode: undefined });
     }
@@ -575,18 +592,50 @@ export class GuestSession {
 }
 
 /**
- * The error of a clone that failed, as one that crosses with its message: a `DOMException`
- * (a `DataCloneError`) clones to an empty object. Its name travels as `errorName`.
+ * What a thrown value crosses as. An Error structured cloning does not know as one — a
+ * `DOMException` (an `AbortError`, a `DataCloneError` from `emit`), which clones to an empty
+ * object — and one whose name cloning would lose, become a plain `Error` with its message,
+ * stack and (`withCause`) cause; the name and code travel beside it (`errorName`,
+ * `errorCode`). Anything else crosses as it is.
  */
-function crossingError(error: unknown): unknown {
-  if (!(error instanceof Error) || CLONED_ERROR_NAMES.has(error.name)) return error;
-  const crossing = new Error(error.message);
-  if (typeof error.stack === 'string') crossing.stack = error.stack;
+function crossingError(error: unknown, withCause = true, depth = 0): unknown {
+  if (!(error instanceof Error)) return error;
+  const hasCause = withCause && 'cause' in error;
+  const name = isNativeError(error) ? readString(error, 'name') : undefined;
+  const Native = name === undefined ? undefined : CLONED_ERRORS.get(name);
+  if (Native !== undefined && !hasCause) return error;
+  // Kept as a TypeError, say, where cloning keeps it; any other name crosses as `errorName`.
+  const crossing = new (Native ?? Error)(readString(error, 'message') ?? '');
+  const stack = readString(error, 'stack');
+  if (stack !== undefined) crossing.stack = stack;
+  // A cause chain may loop (`e.cause = e`): a few links cross, as a plugin's chains go.
+  if (hasCause && depth < MAX_CAUSE_DEPTH) crossing.cause = crossingError(error.cause, true, depth + 1);
   return crossing;
 }
 
-/** Error names structured cloning keeps; any other arrives as `Error`. */
-const CLONED_ERROR_NAMES: ReadonlySet<string> = new Set(['Error', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError']);
+/** Links of a thrown error's `cause` chain that cross (see crossingError). */
+const MAX_CAUSE_DEPTH = 8;
+
+/** `error[key]` when it is a string; a getter that throws reads as undefined. */
+function readString(error: Error, key: 'message' | 'stack' | 'name'): string | undefined {
+  try {
+    const value: unknown = error[key];
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The errors structured cloning keeps as such, by name; any other arrives as `Error`. */
+const CLONED_ERRORS: ReadonlyMap<string, ErrorConstructor> = new Map([
+  ['Error', Error],
+  ['EvalError', EvalError],
+  ['RangeError', RangeError],
+  ['ReferenceError', ReferenceError],
+  ['SyntaxError', SyntaxError],
+  ['TypeError', TypeError],
+  ['URIError', URIError],
+]);
 
 /** The `code` of a thrown Error (cloning drops it): a bounded string or a safe integer. */
 function lostErrorCode(error: unknown): string | number | undefined {
@@ -604,7 +653,7 @@ function lostErrorCode(error: unknown): string | number | undefined {
 /** The `name` of a thrown Error that cloning would lose, bounded for the host's validator. */
 function lostErrorName(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
-  const name: unknown = error.name;
-  if (typeof name !== 'string' || CLONED_ERROR_NAMES.has(name)) return undefined;
+  const name = readString(error, 'name');
+  if (name === undefined || (isNativeError(error) && CLONED_ERRORS.has(name))) return undefined;
   return name.slice(0, GUEST_ERROR_NAME_MAX_LENGTH);
 }
