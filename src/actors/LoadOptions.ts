@@ -88,7 +88,11 @@ export interface LoadOptions<Config = unknown> {
   readonly module: string | URL | PluginDefinition<Config>;
   /** Where the plugin executes. Default `inline`. */
   readonly mode?: Mode;
-  /** Handed to the plugin as `ctx.config` (structured-cloned). */
+  /**
+   * Handed to the plugin as `ctx.config`: structured-cloned once, by `load()` (which throws
+   * `InvalidOptions` when it cannot be), and each generation gets its own copy of that
+   * snapshot — changes to the object after `load()` reach no generation, a restart included.
+   */
   readonly config?: Config;
   readonly frames?: FrameOptions;
   /** Messages that may wait for delivery; beyond it `send()` is refused. Default 1024. */

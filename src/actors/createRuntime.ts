@@ -119,15 +119,18 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       if (adapter === undefined) throw new InvalidOptions(`mode "${mode}" is not available in this runtime`);
       const resolved = resolveLoadOptions(loadOptions, adapter.heartbeatMs);
       if (ids.has(resolved.id)) throw new InvalidOptions(`an instance with id "${resolved.id}" is already loaded`);
+      let config: unknown;
       try {
-        copyValueFor(mode, resolved.config);
+        // A snapshot: every generation (every restart) starts from the config as it was
+        // given here, whatever the application's object holds by then.
+        config = copyValueFor(mode, resolved.config);
       } catch (error) {
         throw new InvalidOptions(`config of "${resolved.id}" is not structured-cloneable: ${messageOf(error)}`);
       }
       seed = (seed + 0x9e3779b9) | 0;
       let instance: PluginInstance;
       try {
-        instance = new PluginInstance(resolved, { adapter, clock, inspect: options.inspect, seed });
+        instance = new PluginInstance({ ...resolved, config }, { adapter, clock, inspect: options.inspect, seed });
       } catch (error) {
         // The frame pool could not be made: out of memory or, out of process, of descriptors
         // (each instance holds one shared-memory segment until unloaded).

@@ -579,6 +579,21 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(config).toEqual({ threshold: 3, nested: { list: [1, 2] } });
   });
 
+  it('takes config as it was at load(): later changes to the object reach no generation', async () => {
+    const h = harness();
+    const config = { threshold: 3 };
+    const p = h.load({ config, restart: { onInputError: 'restart' } });
+    config.threshold = 4;
+    await p.start();
+    await p.run();
+    expect(await p.send({ op: 'config' })).toEqual({ threshold: 3 });
+    // A restart too starts from the snapshot, not from what the object holds now.
+    Object.assign(config, { threshold: 5, later: () => 1 });
+    await p.send({ op: 'throw' }).catch(() => undefined);
+    await h.restart(p);
+    expect(await p.send({ op: 'config' })).toEqual({ threshold: 3 });
+  });
+
   it('forwards an error of the frame source after every accepted frame has its outcome', async () => {
     const p = await harness().running();
     const seen: FrameOutcome[] = [];
