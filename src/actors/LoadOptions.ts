@@ -11,58 +11,58 @@ export type OverflowPolicy = 'block' | 'drop-oldest' | 'drop-newest';
 /** Frame delivery options. */
 export interface FrameOptions {
   /** Frames that may wait for delivery before the overflow policy applies. Default 8. */
-  readonly queue?: number;
+  readonly queue?: number | undefined;
   /**
    * `block` (default): never drop; frames beyond `queue` wait (copied if they are not slots).
    * `drop-oldest`: drop the oldest waiting frame. `drop-newest`: drop the arriving frame.
    */
-  readonly overflow?: OverflowPolicy;
+  readonly overflow?: OverflowPolicy | undefined;
   /**
    * Slots in the frame pool (bounds `acquire()`). Default: `queue` + 4. A frame of the
    * application's own buffer is copied into a free slot; with none free it waits as a heap
    * copy, and moves into a slot freed by the time it is handed over (out of thread, a frame
    * not in a slot goes by message, cloned).
    */
-  readonly slots?: number;
+  readonly slots?: number | undefined;
   /** Largest frame in bytes; out of thread, the size of each shared slot. Default 8 MiB (a 1080p RGBA frame fits). */
-  readonly maxFrameBytes?: number;
+  readonly maxFrameBytes?: number | undefined;
   /** Overwrite released slots with 0xDE, so a kept `frame.data` reads garbage. Default false. */
-  readonly poisonReleased?: boolean;
+  readonly poisonReleased?: boolean | undefined;
   /**
    * With `block`: once more than `queue` frames wait and they hold this many bytes, further
    * frames are refused (outcome `dropped`, reason `refused: queue full …`) rather than held
    * without bound while the plugin stalls. Slots from `acquire()` are paced by the pool and
    * rarely reach it. Default 256 MiB.
    */
-  readonly maxQueuedBytes?: number;
+  readonly maxQueuedBytes?: number | undefined;
 }
 
 /** Restart policy options; every field has a default. */
 export interface RestartOptions {
   /** Default `permanent`. */
-  readonly policy?: RestartPolicy;
+  readonly policy?: RestartPolicy | undefined;
   /** At most this many restarts after `lost` within the window. Default 5 in 60 s. */
-  readonly intensity?: Partial<RestartBudget>;
+  readonly intensity?: { readonly [K in keyof RestartBudget]?: RestartBudget[K] | undefined } | undefined;
   /** At most this many restarts after `startup` failures within the window. Default 3 in 60 s. */
-  readonly startup?: Partial<RestartBudget>;
+  readonly startup?: { readonly [K in keyof RestartBudget]?: RestartBudget[K] | undefined } | undefined;
   /** Default: 100 ms initial, ×2, at most 10 s, ±20 % jitter. */
-  readonly backoff?: Partial<BackoffSettings>;
+  readonly backoff?: { readonly [K in keyof BackoffSettings]?: BackoffSettings[K] | undefined } | undefined;
   /** Running this long resets the backoff. Default 30 s. */
-  readonly resetAfterMs?: number;
+  readonly resetAfterMs?: number | undefined;
   /** Whether a plugin throwing on one input loses its generation. Default `continue`. */
-  readonly onInputError?: 'continue' | 'restart';
+  readonly onInputError?: 'continue' | 'restart' | undefined;
 }
 
 /** Deadlines in milliseconds. */
 export interface TimeoutOptions {
   /** From launch until the plugin's `start()` resolved. Default 10 s. */
-  readonly start?: number;
+  readonly start?: number | undefined;
   /** From the stop request until the plugin's `stop()` resolved. Default 5 s. */
-  readonly stop?: number;
+  readonly stop?: number | undefined;
   /** Liveness deadline, for modes with a heartbeat. Default 5 s. */
-  readonly heartbeat?: number;
+  readonly heartbeat?: number | undefined;
   /** Budget of one input; past it the generation is `lost` (`unresponsive`). Default: none. */
-  readonly input?: number;
+  readonly input?: number | undefined;
 }
 
 /**
@@ -87,22 +87,22 @@ export interface LoadOptions<Config = unknown> {
   /** A path, a `file:` URL, or (inline mode only) the plugin definition itself. */
   readonly module: string | URL | PluginDefinition<Config>;
   /** Where the plugin executes. Default `inline`. */
-  readonly mode?: Mode;
+  readonly mode?: Mode | undefined;
   /**
    * Handed to the plugin as `ctx.config`: structured-cloned once, by `load()` (which throws
    * `InvalidOptions` when it cannot be), and each generation gets its own copy of that
    * snapshot — changes to the object after `load()` reach no generation, a restart included.
    */
-  readonly config?: Config;
-  readonly frames?: FrameOptions;
+  readonly config?: Config | undefined;
+  readonly frames?: FrameOptions | undefined;
   /** Messages that may wait for delivery; beyond it `send()` is refused. Default 1024. */
-  readonly messages?: { readonly queue?: number };
-  readonly restart?: RestartOptions;
-  readonly timeouts?: TimeoutOptions;
+  readonly messages?: { readonly queue?: number | undefined } | undefined;
+  readonly restart?: RestartOptions | undefined;
+  readonly timeouts?: TimeoutOptions | undefined;
   /** Resource limits; each mode enforces what it can (see the README). */
-  readonly limits?: { readonly maxHeapMb?: number; readonly maxArrayBufferMb?: number };
+  readonly limits?: { readonly maxHeapMb?: number | undefined; readonly maxArrayBufferMb?: number | undefined } | undefined;
   /** Isolated mode only: what the plugin process may see. */
-  readonly isolation?: IsolationOptions;
+  readonly isolation?: IsolationOptions | undefined;
 }
 
 /**
@@ -111,22 +111,22 @@ export interface LoadOptions<Config = unknown> {
  */
 export interface IsolationOptions {
   /** Variables set in the child's environment. */
-  readonly env?: Readonly<Record<string, string>>;
+  readonly env?: Readonly<Record<string, string>> | undefined;
   /** Names of host variables copied into the child's environment. */
-  readonly inheritEnv?: readonly string[];
+  readonly inheritEnv?: readonly string[] | undefined;
   /**
    * Node's permission model, a seat belt and not a sandbox (network, environment and
    * signals are not restricted by it). `true` allows reading only the runtime's files and
    * the plugin module's directory; or list more paths.
    */
-  readonly permission?: boolean | { readonly allowFsRead?: readonly string[]; readonly allowFsWrite?: readonly string[] };
+  readonly permission?: boolean | { readonly allowFsRead?: readonly string[] | undefined; readonly allowFsWrite?: readonly string[] | undefined } | undefined;
   /**
    * The child's pipe is read at up to 200,000 messages/s (bursts of 400,000) and 512 MiB/s
    * (bursts of 128 MiB): a plugin sending faster waits, nothing is lost. One that keeps the
    * reader at those rates for this long, in ms, is a flood: `lost`/`protocol`. Default 10,000;
    * 0 makes the first burst over the rates a flood.
    */
-  readonly floodMs?: number;
+  readonly floodMs?: number | undefined;
 }
 
 /** {@link LoadOptions} with every default applied and every value checked. */
@@ -135,7 +135,7 @@ export interface ResolvedLoadOptions {
   readonly module: PluginModuleRef;
   readonly mode: Mode;
   readonly config: unknown;
-  readonly frames: Required<FrameOptions>;
+  readonly frames: { readonly [K in keyof FrameOptions]-?: Exclude<FrameOptions[K], undefined> };
   readonly messageQueue: number;
   readonly supervision: SupervisionSettings;
   readonly timeouts: { readonly start: number; readonly stop: number; readonly heartbeat: number; readonly input: number | undefined };

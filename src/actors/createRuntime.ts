@@ -18,16 +18,16 @@ export interface RuntimeOptions {
    * `createWebSocketInspector({ url }).inspect` (from `@statelyai/inspect`) to watch every
    * plugin instance in the Stately inspector.
    */
-  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
   /**
    * The clock of every lifecycle timer and input budget. Default: real time. Tests pass
    * xstate's `SimulatedClock` to drive deadlines, backoff and windows deterministically.
    */
-  readonly clock?: RuntimeClock;
+  readonly clock?: RuntimeClock | undefined;
   /** Seed of the restart jitter; default random. Fix it to make a run reproducible. */
-  readonly seed?: number;
+  readonly seed?: number | undefined;
   /** @internal Adapters by mode; the runtime provides its own. */
-  readonly adapters?: Partial<Record<Mode, Adapter>>;
+  readonly adapters?: Partial<Record<Mode, Adapter>> | undefined;
 }
 
 /** The plugin runtime: loads plugin instances and shuts them all down. */

@@ -32,11 +32,11 @@ export type CheckInput = { readonly frame: FrameInput } | { readonly message: un
  */
 export interface CheckTimeouts {
   /** From launch until the plugin's `start()` resolved. Default 10 000 (the runtime's default). */
-  readonly start?: number;
+  readonly start?: number | undefined;
   /** From the stop request until the plugin's `stop()` resolved. Default 5 000 (the runtime's default). */
-  readonly stop?: number;
+  readonly stop?: number | undefined;
   /** Budget of one input. Default 5 000. */
-  readonly input?: number;
+  readonly input?: number | undefined;
 }
 
 /**
@@ -68,22 +68,22 @@ export type TranscriptSource = { readonly kind: 'output'; readonly channel: stri
  */
 export interface CheckOptions {
   /** The modes to check, the first being the reference of the cross-mode comparison. Default all three. */
-  readonly modes?: readonly Mode[];
+  readonly modes?: readonly Mode[] | undefined;
   /** Handed to the plugin as `ctx.config`, in every run. */
   readonly config?: unknown;
   /** The inputs fed, in this order, to every run. Default {@link defaultCheckInputs}. */
-  readonly inputs?: readonly CheckInput[];
-  readonly timeouts?: CheckTimeouts;
+  readonly inputs?: readonly CheckInput[] | undefined;
+  readonly timeouts?: CheckTimeouts | undefined;
   /**
    * Maps every emitted value and every reply before it is recorded, so values that may
    * legitimately differ between runs (wall-clock times, random ids) can be masked. Default:
    * values are recorded as they are.
    */
-  readonly normalize?: (value: unknown, source: TranscriptSource) => unknown;
+  readonly normalize?: ((value: unknown, source: TranscriptSource) => unknown) | undefined;
   /** Isolated mode: what the plugin process may see (as `runtime.load({ isolation })`). */
-  readonly isolation?: LoadOptions['isolation'];
+  readonly isolation?: LoadOptions['isolation'] | undefined;
   /** Resource limits of every run (as `runtime.load({ limits })`). */
-  readonly limits?: LoadOptions['limits'];
+  readonly limits?: LoadOptions['limits'] | undefined;
 }
 
 /** {@link CheckOptions} with every default applied and every value checked. */
