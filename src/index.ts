@@ -3,6 +3,7 @@
  */
 export { createRuntime } from './actors/createRuntime.js';
 export type { Runtime, RuntimeOptions } from './actors/createRuntime.js';
+export type { InspectOption } from './actors/guardInspect.js';
 export { PluginInstance } from './actors/PluginInstance.js';
 export type {
   FrameOptions,

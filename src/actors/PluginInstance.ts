@@ -1,5 +1,5 @@
 import { Observable, Subject } from 'rxjs';
-import type { Actor, InspectionEvent, Observer } from 'xstate';
+import type { Actor, InspectionEvent } from 'xstate';
 import type { RuntimeClock } from './RuntimeClock.js';
 import { createActor } from 'xstate';
 import type { Adapter, Delivery, DeliveryResult, DeliverySettle, FrameMetadata, GenerationSession, TransportKind } from '../adapters/Adapter.js';
@@ -76,7 +76,8 @@ type MutableCounters = { -readonly [K in keyof LedgerCounters]: LedgerCounters[K
 export interface InstanceEnvironment {
   readonly adapter: Adapter;
   readonly clock: RuntimeClock;
-  readonly inspect: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
+  /** The application's observer, guarded (see guardInspect). */
+  readonly inspect: ((event: InspectionEvent) => void) | undefined;
   readonly seed: number;
 }
 
@@ -190,47 +191,53 @@ export class PluginInstance {
       slotBytes: options.frames.maxFrameBytes,
       poisonReleased: options.frames.poisonReleased,
     });
-    const machine = pluginLifecycleMachine.provide({
-      actors: {
-        generation: createGenerationLogic({
-          launch: (generation, report) => this.#launch(generation, report),
-          detach: (generation) => {
-            this.#detach(generation);
-          },
-        }),
-      },
-    });
-    this.actor = createActor(machine, {
-      id: `plugin:${options.id}`,
-      systemId: `plugin:${options.id}`,
-      input: {
-        id: options.id,
-        mode: options.mode,
-        timeouts: { start: options.timeouts.start, stop: options.timeouts.stop, heartbeat: options.timeouts.heartbeat },
-        supervision: options.supervision,
-        seed: env.seed,
-      },
-      clock: env.clock,
-      ...(env.inspect === undefined ? {} : { inspect: env.inspect }),
-    });
-    // Built on demand: the current status for each new subscriber, then every change. No
-    // status object is built while nobody listens (the hot path publishes per batch).
-    this.status$ = new Observable<PluginStatus>((subscriber) => {
-      subscriber.next(this.status);
-      // After shutdown the subject is complete: this completes the subscriber at once.
-      return this.#status.subscribe(subscriber);
-    });
-    this.outputs$ = this.#outputs.asObservable();
-    this.logs$ = this.#logs.asObservable();
-    this.actor.subscribe({
-      next: (snapshot) => {
-        this.#onSnapshot(snapshot);
-      },
-      error: () => {
-        this.#onSnapshot(this.actor.getSnapshot());
-      },
-    });
-    this.actor.start();
+    try {
+      const machine = pluginLifecycleMachine.provide({
+        actors: {
+          generation: createGenerationLogic({
+            launch: (generation, report) => this.#launch(generation, report),
+            detach: (generation) => {
+              this.#detach(generation);
+            },
+          }),
+        },
+      });
+      this.actor = createActor(machine, {
+        id: `plugin:${options.id}`,
+        systemId: `plugin:${options.id}`,
+        input: {
+          id: options.id,
+          mode: options.mode,
+          timeouts: { start: options.timeouts.start, stop: options.timeouts.stop, heartbeat: options.timeouts.heartbeat },
+          supervision: options.supervision,
+          seed: env.seed,
+        },
+        clock: env.clock,
+        ...(env.inspect === undefined ? {} : { inspect: env.inspect }),
+      });
+      // Built on demand: the current status for each new subscriber, then every change. No
+      // status object is built while nobody listens (the hot path publishes per batch).
+      this.status$ = new Observable<PluginStatus>((subscriber) => {
+        subscriber.next(this.status);
+        // After shutdown the subject is complete: this completes the subscriber at once.
+        return this.#status.subscribe(subscriber);
+      });
+      this.outputs$ = this.#outputs.asObservable();
+      this.logs$ = this.#logs.asObservable();
+      this.actor.subscribe({
+        next: (snapshot) => {
+          this.#onSnapshot(snapshot);
+        },
+        error: () => {
+          this.#onSnapshot(this.actor.getSnapshot());
+        },
+      });
+      this.actor.start();
+    } catch (error) {
+      // Nothing holds the instance: its frame memory (out of process, a descriptor) goes now.
+      this.#pool.close(error instanceof Error ? error : new Error(messageOf(error)));
+      throw error;
+    }
   }
 
   /** The current status, computed now (`status$` coalesces counter changes per microtask). */

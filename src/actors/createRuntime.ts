@@ -1,4 +1,3 @@
-import type { InspectionEvent, Observer } from 'xstate';
 import type { RuntimeClock } from './RuntimeClock.js';
 import type { Adapter } from '../adapters/Adapter.js';
 import { EmbeddedAdapter } from '../adapters/embedded/EmbeddedAdapter.js';
@@ -10,15 +9,19 @@ import type { Mode } from '../machines/lifecycleTypes.js';
 import type { LoadOptions } from './LoadOptions.js';
 import { resolveLoadOptions } from './LoadOptions.js';
 import { PluginInstance } from './PluginInstance.js';
+import { guardInspect } from './guardInspect.js';
+import type { InspectOption } from './guardInspect.js';
 
 /** Options of {@link createRuntime}. */
 export interface RuntimeOptions {
   /**
    * XState inspection observer, given to every instance's actor: pass
    * `createWebSocketInspector({ url }).inspect` (from `@statelyai/inspect`) to watch every
-   * plugin instance in the Stately inspector.
+   * plugin instance in the Stately inspector. An observer that throws changes nothing: the
+   * first error is reported as a process warning (`PLUGIN_SEAM_INSPECT_THREW`), the rest are
+   * ignored.
    */
-  readonly inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void) | undefined;
+  readonly inspect?: InspectOption | undefined;
   /**
    * The clock of every lifecycle timer and input budget. Default: real time. Tests pass
    * xstate's `SimulatedClock` to drive deadlines, backoff and windows deterministically.
@@ -91,6 +94,7 @@ const realClock: RuntimeClock = {
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   checkRuntimeOptions(options);
   const clock = options.clock ?? realClock;
+  const inspect = guardInspect(options.inspect);
   const adapters: Partial<Record<Mode, Adapter>> = {
     inline: new InlineAdapter(),
     embedded: new EmbeddedAdapter(),
@@ -130,7 +134,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       seed = (seed + 0x9e3779b9) | 0;
       let instance: PluginInstance;
       try {
-        instance = new PluginInstance({ ...resolved, config }, { adapter, clock, inspect: options.inspect, seed });
+        instance = new PluginInstance({ ...resolved, config }, { adapter, clock, inspect, seed });
       } catch (error) {
         // The frame pool could not be made: out of memory or, out of process, of descriptors
         // (each instance holds one shared-memory segment until unloaded).
@@ -166,15 +170,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
  */
 function checkRuntimeOptions(options: unknown): asserts options is RuntimeOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptions('createRuntime() takes an options object');
-  const { clock, inspect, seed } = options as Record<string, unknown>;
+  const { clock, seed } = options as Record<string, unknown>;
   if (clock !== undefined) {
     const { setTimeout: set, clearTimeout: clear } = (typeof clock === 'object' && clock !== null ? clock : {}) as Record<string, unknown>;
     if (typeof set !== 'function' || typeof clear !== 'function') {
       throw new InvalidOptions("clock must have setTimeout(fn, ms) and clearTimeout(id) (xstate's SimulatedClock has both)");
     }
-  }
-  if (inspect !== undefined && typeof inspect !== 'function' && (typeof inspect !== 'object' || inspect === null)) {
-    throw new InvalidOptions('inspect must be a function or an observer ({ next(event) })');
   }
   if (seed !== undefined && !Number.isSafeInteger(seed)) throw new InvalidOptions(`seed must be an integer, got ${typeof seed === 'number' ? seed : typeof seed}`);
 }

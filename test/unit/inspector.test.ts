@@ -74,4 +74,44 @@ describe('Stately inspector', () => {
     // The generation actor (the adapter) is inspected too, as a child of the plugin actor.
     expect(received.some((e) => e.type === '@xstate.actor' && e.sessionId !== p.actor.sessionId)).toBe(true);
   });
+
+  it('goes on when the observer throws: the lifecycle completes, one warning says so', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    cleanup.push(() => {
+      process.off('warning', onWarning);
+    });
+    let calls = 0;
+    const runtime = createRuntime({
+      inspect: {
+        next() {
+          calls += 1;
+          throw new Error('inspector socket closed');
+        },
+      },
+    });
+    cleanup.push(() => runtime.shutdown());
+    for (const mode of ['inline', 'embedded'] as const) {
+      const p = runtime.load({ id: `thrown-at-${mode}`, module: fixture('behaviour'), mode });
+      await p.start();
+      await p.run();
+      expect(await p.send({ op: 'echo', value: mode })).toBe(mode);
+      await p.pause();
+      expect(p.status.state).toBe('started');
+      await p.stop();
+      expect(p.status.state).toBe('stopped');
+    }
+    expect(calls).toBeGreaterThan(10);
+    // Emitted on the next tick.
+    await new Promise((resolve) => setImmediate(resolve));
+    const ours = warnings.filter((w) => (w as Error & { code?: string }).code === 'PLUGIN_SEAM_INSPECT_THREW');
+    expect(ours.map((w) => w.message)).toEqual(['the inspect observer threw (its errors are ignored; the runtime goes on): Error: inspector socket closed']);
+  });
+
+  it('refuses an observer whose next is not a function when the runtime is created', () => {
+    expect(() => createRuntime({ inspect: { next: 5 } as never })).toThrow(/inspect\.next must be a function, got number/);
+  });
 });
