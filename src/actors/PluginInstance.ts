@@ -164,6 +164,8 @@ export class PluginInstance {
   #terminal = false;
   #statusScheduled = false;
   #disposed = false;
+  /** Why the instance ended for good: `runtime.unload()` or the runtime's shutdown. */
+  #disposedBy: 'unload' | 'shutdown' = 'shutdown';
   /** The in-flight input whose `timeouts.input` budget is running (see #handOver). */
   #budgeted: Entry | undefined;
   /** In flight, revoked by a stop before the guest started them: dropped once those before them settle. */
@@ -185,12 +187,13 @@ export class PluginInstance {
     this.mode = options.mode;
     this.#options = options;
     this.#env = env;
-    this.#transport = 'direct';
     this.#pool = env.adapter.createFramePool({
       slots: options.frames.slots,
       slotBytes: options.frames.maxFrameBytes,
       poisonReleased: options.frames.poisonReleased,
     });
+    // What the first generation will use, shown before it starts; each generation confirms it.
+    this.#transport = env.adapter.transportOf(this.#pool);
     try {
       const machine = pluginLifecycleMachine.provide({
         actors: {
@@ -252,6 +255,7 @@ export class PluginInstance {
    * instance is already started or running.
    */
   start(): Promise<void> {
+    if (this.#disposed) return Promise.reject(this.#endedError('start'));
     const state = this.#state;
     if (state === 'started' || state === 'running') return Promise.resolve();
     if (state === 'stopping') return Promise.reject(new InvalidState('start', state, this.#errorOptions()));
@@ -271,6 +275,7 @@ export class PluginInstance {
    * resolves once running. Rejects with `InvalidState` before `start()` or after `stop()`.
    */
   run(): Promise<void> {
+    if (this.#disposed) return Promise.reject(this.#endedError('run'));
     const state = this.#state;
     if (state === 'running') return Promise.resolve();
     if (state === 'loaded' || state === 'stopping' || state === 'stopped' || this.#isTerminal()) {
@@ -293,6 +298,7 @@ export class PluginInstance {
    * the instance returns to.
    */
   pause(): Promise<void> {
+    if (this.#disposed) return Promise.reject(this.#endedError('pause'));
     const state = this.#state;
     if (state === 'started') return Promise.resolve();
     if (state === 'starting' || (state === 'failed' && !this.#isTerminal())) {
@@ -356,7 +362,7 @@ export class PluginInstance {
     if (!Number.isSafeInteger(byteLength) || byteLength <= 0 || byteLength > this.#options.frames.maxFrameBytes) {
       throw new InputRefused(`acquire(byteLength): byteLength must be an integer in 1..${this.#options.frames.maxFrameBytes}`, this.#errorOptions());
     }
-    if (this.#disposed) throw new RuntimeShutDown(this.#errorOptions());
+    if (this.#disposed) throw this.#endedError('acquire');
     const data = await this.#pool.acquire(byteLength, signal);
     const pool = this.#pool;
     const slots = this.#slots;
@@ -506,23 +512,33 @@ export class PluginInstance {
     this.#scheduleStatus();
   }
 
-  /** @internal Ends the instance for good (runtime shutdown): stops the actor, settles everything. */
-  dispose(): void {
+  /** @internal Ends the instance for good (`runtime.unload()` or shutdown): stops the actor, settles everything. */
+  dispose(by: 'unload' | 'shutdown' = 'shutdown'): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#disposedBy = by;
     this.actor.stop();
-    const reason = new RuntimeShutDown(this.#errorOptions());
     // In submission order: what the generation left in flight, then what waited here.
     this.#settleOrphans();
-    for (const entry of this.#stopQueue.splice(0)) this.#settleQueued(entry, 'runtime shut down');
-    this.#dropQueued('runtime shut down');
-    this.#pool.close(reason);
+    for (const entry of this.#stopQueue.splice(0)) this.#settleQueued(entry, this.#endedReason());
+    this.#dropQueued(this.#endedReason());
+    this.#pool.close(this.#endedError('acquire'));
     this.#publishStatus();
     this.#status.complete();
     this.#outputs.complete();
     this.#logs.complete();
     for (const end of [...this.#connections]) end();
     this.#connections.clear();
+  }
+
+  /** Why inputs still waiting were dropped when the instance ended for good. */
+  #endedReason(): string {
+    return this.#disposedBy === 'unload' ? 'instance unloaded' : 'runtime shut down';
+  }
+
+  /** The error of `operation` on an instance that ended for good. */
+  #endedError(operation: string): Error {
+    return this.#disposedBy === 'unload' ? new InvalidState(operation, 'unloaded', this.#errorOptions()) : new RuntimeShutDown(this.#errorOptions());
   }
 
   // ---- generations -------------------------------------------------------------------
@@ -563,6 +579,7 @@ export class PluginInstance {
         log: (level, message) => {
           if (!isCurrent()) {
             this.#counters.stale += 1;
+            this.#scheduleStatus();
             return;
           }
           this.#logs.next({ level, message, generation });
@@ -662,7 +679,7 @@ export class PluginInstance {
       const reason =
         failure === undefined
           ? this.#disposed
-            ? 'runtime shut down'
+            ? this.#endedReason()
             : `generation ${generation} ended`
           : `generation ${generation} ${failure.class === 'lost' ? 'lost' : `failed (${failure.class})`}: ${failure.cause}`;
       for (const entry of orphans) {
@@ -687,7 +704,7 @@ export class PluginInstance {
   // ---- inputs ------------------------------------------------------------------------
 
   #refusal(): string | undefined {
-    if (this.#disposed) return 'the runtime has shut down';
+    if (this.#disposed) return this.#disposedBy === 'unload' ? 'the instance was unloaded' : 'the runtime has shut down';
     if (!this.#accepting) return `instance is ${this.#state}`;
     return undefined;
   }
@@ -1096,7 +1113,7 @@ export class PluginInstance {
         complete: () => {
           if (!settled) {
             settled = true;
-            reject(new RuntimeShutDown(this.#errorOptions()));
+            reject(this.#endedError('complete'));
           }
         },
       });
@@ -1104,7 +1121,7 @@ export class PluginInstance {
       if (this.#disposed && !settled) {
         settled = true;
         subscription.unsubscribe();
-        reject(new RuntimeShutDown(this.#errorOptions()));
+        reject(this.#endedError('complete'));
       }
     });
   }

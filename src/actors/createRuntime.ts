@@ -49,7 +49,9 @@ export interface Runtime {
    * shared slots: `frames.slots` × `frames.maxFrameBytes`; out of process, a shared-memory
    * descriptor) is closed, freed once nothing references the instance. A stopped instance
    * keeps that memory until it is unloaded, so that `start()` can use it again. Resolves
-   * once it is gone; `InvalidOptions` for an id that is not loaded.
+   * once it is gone; `InvalidOptions` for an id that is not loaded. Calls on the unloaded
+   * instance then reject: `start()`, `run()`, `pause()` and `acquire()` with `InvalidState`
+   * (state `unloaded`), inputs with `InputRefused` ("the instance was unloaded").
    *
    * @example
    * ```ts
@@ -106,10 +108,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   let seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   let shutdown: Promise<void> | undefined;
   /** Stops an instance within its deadline, then ends it for good (unload and shutdown). */
-  const retire = async (instance: PluginInstance): Promise<void> => {
+  const retire = async (instance: PluginInstance, by: 'unload' | 'shutdown'): Promise<void> => {
     // A teardown failure is already in the instance's status; it ends all the same.
     await instance.stop().catch(() => undefined);
-    instance.dispose();
+    instance.dispose(by);
   };
 
   return {
@@ -148,7 +150,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     async unload(id) {
       const instance = instances.find((candidate) => candidate.id === id);
       if (instance === undefined) throw new InvalidOptions(`no instance with id "${id}" is loaded`);
-      await retire(instance);
+      await retire(instance, 'unload');
       // Another unload of the same id may have finished meanwhile.
       const at = instances.indexOf(instance);
       if (at === -1) return;
@@ -157,7 +159,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     },
     shutdown() {
       shutdown ??= (async () => {
-        for (const instance of [...instances].reverse()) await retire(instance);
+        for (const instance of [...instances].reverse()) await retire(instance, 'shutdown');
       })();
       return shutdown;
     },

@@ -169,4 +169,6 @@ export interface Adapter {
   launch(request: LaunchRequest): GenerationSession;
   /** The frame pool of one instance, shared by its generations. */
   createFramePool(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }): FramePool;
+  /** How frames from `pool` (one of this adapter's) will reach the plugin: `status.transport` before a generation says. */
+  transportOf(pool: FramePool): TransportKind;
 }

@@ -127,6 +127,13 @@ describe.each(MODES)('generation fence [%s]', (mode) => {
     expect(subscribed).toBe(1);
   });
 
+  it('says before the first start how frames will reach the plugin', () => {
+    const p = harness().load();
+    const expected = { inline: ['direct'], embedded: ['shared-memory'], isolated: ['shared-memory', 'copy'] }[p.mode];
+    expect(expected).toContain(p.status.transport);
+    if (p.mode === 'isolated') expect(p.status.transport).toBe(process.env.PLUGIN_SEAM_NO_ADDON === '1' ? 'copy' : 'shared-memory');
+  });
+
   it('unloads one instance: stopped, its streams complete, its shared memory closed, its id free to load again', async () => {
     const h = harness();
     const other = await h.running({ id: 'other' });
@@ -149,7 +156,11 @@ describe.each(MODES)('generation fence [%s]', (mode) => {
     expect(h.runtime.instances.map((i) => i.id)).toEqual(['other']);
     // The instance's pool segment (isolated with the addon) is closed with it.
     expect(memfds()).toBe(before);
-    await expect(p.send(1)).rejects.toMatchObject({ name: 'InputRefused' });
+    // Calls on the unloaded instance say so (the runtime itself is up).
+    await expect(p.send(1)).rejects.toMatchObject({ name: 'InputRefused', reason: 'the instance was unloaded' });
+    await expect(p.start()).rejects.toMatchObject({ name: 'InvalidState', message: 'cannot start while unloaded', state: 'unloaded' });
+    await expect(p.run()).rejects.toMatchObject({ name: 'InvalidState', message: 'cannot run while unloaded' });
+    await expect(p.acquire(1)).rejects.toMatchObject({ name: 'InvalidState', message: 'cannot acquire while unloaded' });
     await expect(h.runtime.unload('gone')).rejects.toThrow(/no instance with id "gone" is loaded/);
     const again = await h.running({ id: 'gone' });
     expect(await again.send(4)).toBe(4);
@@ -166,6 +177,8 @@ describe.each(MODES)('generation fence [%s]', (mode) => {
     await h.runtime.shutdown();
     expect(completed.sort()).toEqual(['logs', 'outputs', 'status']);
     expect(p.status.state).toBe('stopped');
+    await expect(p.start()).rejects.toMatchObject({ name: 'RuntimeShutDown' });
+    await expect(p.send(1)).rejects.toMatchObject({ name: 'InputRefused', reason: 'the runtime has shut down' });
   });
 
   it('stops instances in reverse load order on shutdown', async () => {
@@ -229,8 +242,9 @@ describe('generation fence [inline only]', () => {
     });
     await p.send({ op: 'throw' }).catch(() => undefined);
     await h.restart(p);
-    // The ended generation emits from a timer after its abort signal fired: the fence counts it.
-    await waitForStatus(p, (s) => s.counters.stale >= 1);
+    // The ended generation emits, then logs, from timers after its abort signal fired: the
+    // fence counts both, and status$ publishes each count.
+    await waitForStatus(p, (s) => s.counters.stale >= 2);
     expect(late).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { atomicsNotify } from '../../transport/Doorbell.js';
 import { futexNotify } from '../../transport/futexDoorbell.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
-import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest } from '../Adapter.js';
+import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest, TransportKind } from '../Adapter.js';
 import { GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
@@ -62,6 +62,10 @@ export class EmbeddedAdapter implements Adapter {
 
   createFramePool(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }): FramePool {
     return new SharedFramePool(options);
+  }
+
+  transportOf(_pool: FramePool): TransportKind {
+    return 'shared-memory';
   }
 }
 

@@ -1,5 +1,5 @@
 import { messageOf } from '../../errors.js';
-import type { Adapter, Delivery, DeliveryResult, DeliverySettle, GenerationSession, LaunchRequest } from '../Adapter.js';
+import type { Adapter, Delivery, DeliveryResult, DeliverySettle, GenerationSession, LaunchRequest, TransportKind } from '../Adapter.js';
 import { EVENT_LOOP_TURN_MS, GenerationFault } from '../Adapter.js';
 import { PluginRunner } from '../guest/PluginRunner.js';
 import { loadPluginDefinition } from '../guest/loadPluginDefinition.js';
@@ -27,6 +27,10 @@ export class InlineAdapter implements Adapter {
 
   createFramePool(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }): FramePool {
     return new HeapFramePool({ capacity: options.slots, poisonReleased: options.poisonReleased });
+  }
+
+  transportOf(_pool: FramePool): TransportKind {
+    return 'direct';
   }
 }
 

@@ -16,7 +16,7 @@ import { futexNotify } from '../../transport/futexDoorbell.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { ShmBinding } from '../../transport/shmBinding.js';
-import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest } from '../Adapter.js';
+import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest, TransportKind } from '../Adapter.js';
 import { GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
@@ -125,6 +125,10 @@ export class IsolatedAdapter implements Adapter {
         },
       };
     });
+  }
+
+  transportOf(pool: FramePool): TransportKind {
+    return pool instanceof SharedFramePool ? 'shared-memory' : 'copy';
   }
 }
 
