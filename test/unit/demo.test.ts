@@ -182,6 +182,7 @@ describe('seam demo command line', () => {
     [['--fps', '1000']],
     [['--size', '10x10']],
     [['--out', '']],
+    [['--out', 'package.json']],
     [['--inspect', '99999']],
     [['--inspect', 'abc']],
   ])('refuses %j as a usage error before running anything', async (args) => {

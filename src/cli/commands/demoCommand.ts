@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runDemo } from '../runDemo.js';
 import { cursorVisible } from '../demo/formatDashboard.js';
@@ -91,6 +92,10 @@ export const demoCommand: CliCommand = {
     if (fps > 240) throw new CliUsageError(`--fps must be at most 240, got ${values.fps ?? ''}`);
     const { width, height } = parseSize(values.size ?? '1080p');
     if (values.out !== undefined && values.out.length === 0) throw new CliUsageError('--out must name a directory');
+    // A directory, or nothing yet (it is created): a file there would fail later, as a crash.
+    if (values.out !== undefined && statSync(values.out, { throwIfNoEntry: false })?.isDirectory() === false) {
+      throw new CliUsageError(`--out must name a directory; ${values.out} exists and is not one`);
+    }
 
     let bridge: InspectorBridge | undefined;
     if (inspect !== undefined) {
