@@ -402,7 +402,7 @@ class IsolatedSession implements GenerationSession {
   #checkCleanExit(): void {
     const status = this.#exitStatus;
     if (status === undefined || (status.code === 0 && status.signal === null)) return;
-    const fault = classifyExit(status.code, status.signal, this.#stderr.text());
+    const fault = classifyExit(status.code, status.signal, this.#stderr.text(), this.#stdout.text());
     throw new GenerationFault({ ...fault, detail: `after its stop() returned, the plugin process ${fault.detail ?? 'ended abnormally'}` });
   }
 
@@ -700,7 +700,7 @@ class IsolatedSession implements GenerationSession {
     clearInterval(this.#heartbeatTimer);
     clearInterval(this.#recordTimer);
     this.#plane.close();
-    const fault = this.#verdict ?? override ?? classifyExit(code, signal, this.#stderr.text());
+    const fault = this.#verdict ?? override ?? classifyExit(code, signal, this.#stderr.text(), this.#stdout.text());
     this.#reportDeath(fault);
     // An exit after a stop that returned is the expected end, not a loss.
     if (!this.#disposed && this.#verdict === undefined && !this.#stopped) this.#request.sink.lost(fault);

@@ -30,14 +30,22 @@ export function stderrSummary(stderrTail: string): string {
 }
 
 /**
- * Classifies how a plugin process ended, from its exit code or signal and the tail of its
- * stderr. A V8 heap exhaustion aborts the process (SIGABRT, RELIABILITY E5): the stderr tail
+ * Classifies how a plugin process ended, from its exit code or signal and the tails of its
+ * stderr and stdout (quoted in the detail). A V8 heap exhaustion aborts the process (SIGABRT, RELIABILITY E5): the stderr tail
  * tells it from a plain `abort()`. Any exit counts, code 0 included — the runtime decides
  * the failure class from the phase, this decides only the cause.
  */
-export function classifyExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string): Fault {
-  const tail = stderrSummary(stderrTail);
-  const detail = (what: string): string => (tail.length === 0 ? what : `${what}; stderr: ${tail}`);
+export function classifyExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string, stdoutTail = ''): Fault {
+  // stdout too: a plugin that prints why it gives up (`console.log`) says it there, and an
+  // isolated plugin's stdout reaches the application nowhere else.
+  const quoted = [
+    ['stderr', stderrSummary(stderrTail)],
+    ['stdout', stderrSummary(stdoutTail)],
+  ]
+    .filter(([, tail]) => tail !== '')
+    .map(([name, tail]) => `; ${name}: ${tail}`)
+    .join('');
+  const detail = (what: string): string => `${what}${quoted}`;
   if (OOM_MARKERS.some((marker) => stderrTail.includes(marker))) {
     return { cause: 'oom', ...(signal === null ? {} : { signal }), ...(code === null ? {} : { exitCode: code }), detail: detail('out of memory') };
   }

@@ -32,6 +32,11 @@ describe('classifyExit', () => {
     const lines = Array.from({ length: 10 }, (_, i) => `line ${i}`).join('\n');
     expect(stderrSummary(lines)).toBe(['line 4', 'line 5', 'line 6', 'line 7', 'line 8', 'line 9'].join('\n'));
     expect(classifyExit(3, null, '').detail).toBe('exited with code 3');
+    // What the plugin printed on stdout before it gave up is quoted after stderr.
+    expect(classifyExit(5, null, 'warning: low disk\n', 'cannot reach the database\n').detail).toBe(
+      'exited with code 5; stderr: warning: low disk; stdout: cannot reach the database',
+    );
+    expect(classifyExit(5, null, '', 'bye\n').detail).toBe('exited with code 5; stdout: bye');
   });
 
   it('tells a V8 heap exhaustion from other signals', () => {
