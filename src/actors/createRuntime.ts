@@ -63,8 +63,9 @@ export interface Runtime {
    */
   unload(id: string): Promise<void>;
   /**
-   * Stops every instance in reverse load order (each within its stop deadline), then ends
-   * every actor and stream. Pending inputs settle (dropped or lost); no call stays pending.
+   * Stops every instance at once (asked in reverse load order; each within its stop
+   * deadline, so it takes the longest deadline, not their sum), then ends every actor and
+   * stream, and empties `instances`. Pending inputs settle (dropped or lost); no call stays pending.
    * Idempotent.
    */
   shutdown(): Promise<void>;
@@ -148,6 +149,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       return instance;
     },
     async unload(id) {
+      // Shutting down or shut down: every instance goes (or went) with it.
+      if (shutdown !== undefined) return shutdown;
       const instance = instances.find((candidate) => candidate.id === id);
       if (instance === undefined) throw new InvalidOptions(`no instance with id "${id}" is loaded`);
       await retire(instance, 'unload');
@@ -159,7 +162,12 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     },
     shutdown() {
       shutdown ??= (async () => {
-        for (const instance of [...instances].reverse()) await retire(instance, 'shutdown');
+        // Every stop at once, asked in reverse load order: a shutdown takes the longest stop
+        // deadline, not their sum (ten hung plugins held a SIGTERM'd host 50 s), and no
+        // instance waits its turn running — or restarting — meanwhile.
+        await Promise.all([...instances].reverse().map((instance) => retire(instance, 'shutdown')));
+        instances.length = 0;
+        ids.clear();
       })();
       return shutdown;
     },

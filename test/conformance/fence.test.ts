@@ -4,7 +4,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Observable, from, interval, lastValueFrom, map, of, take, toArray } from 'rxjs';
 import { LostWhileRunning, RuntimeShutDown } from 'plugin-seam';
-import type { PluginOutput } from 'plugin-seam';
+import type { PluginInstance, PluginOutput } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
 import { MODES, frame, sendHanging, useHarness } from './harness.js';
 
@@ -193,6 +193,20 @@ describe.each(MODES)('generation fence [%s]', (mode) => {
     }
     await h.runtime.shutdown();
     expect(order).toEqual([b.id, a.id]);
+  });
+
+  it('stops every instance at once on shutdown: the longest stop deadline, not their sum', async () => {
+    const h = harness();
+    const hung: PluginInstance[] = [];
+    for (let i = 0; i < 3; i++) hung.push(await h.running({ config: { stop: 'hang' }, timeouts: { stop: 1_000 } }));
+    const done = h.runtime.shutdown();
+    // One at a time, only the last loaded would be stopping now, the others running.
+    for (const p of hung) await waitForStatus(p, (s) => s.state === 'stopping');
+    h.clock.increment(1_000);
+    await done;
+    expect(hung.map((p) => p.status.failure?.cause)).toEqual(['timeout', 'timeout', 'timeout']);
+    expect(h.runtime.instances).toEqual([]);
+    await expect(hung[0]?.start()).rejects.toMatchObject({ name: 'RuntimeShutDown' });
   });
 
   it('runs the frame stream across a restart without losing a frame silently', async () => {
