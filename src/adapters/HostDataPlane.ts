@@ -273,6 +273,11 @@ export class HostDataPlane {
     return this.#dseq;
   }
 
+  /** Data-plane messages applied so far (see {@link HostDataPlane.receive}). */
+  get received(): number {
+    return this.#received;
+  }
+
   /** Deliveries handed over and not settled yet. */
   get pending(): number {
     return this.#waiting.size;

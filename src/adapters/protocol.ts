@@ -168,6 +168,17 @@ export const CONTROL_EXTERNAL_MB = 3;
  * flag, then reads this).
  */
 export const CONTROL_POSTED = 4;
+/**
+ * Embedded mode: the data-plane messages (outputs, logs, outcomes by message) the host has
+ * applied, stored after each batch it received. The guest holds an output or log back while
+ * it has posted EMBEDDED_OUTPUT_WINDOW more than that: a port has no backpressure, and a
+ * plugin emitting faster than the application consumed filled the host's memory and held its
+ * event loop for as long as the backlog took (RELIABILITY C2). Isolated mode paces its reader
+ * instead (ReadThrottle).
+ */
+export const CONTROL_RECEIVED = 5;
+/** Messages an embedded guest may have in flight to the host (see CONTROL_RECEIVED). */
+export const EMBEDDED_OUTPUT_WINDOW = 256;
 /** Size of the control block in bytes. */
 export const CONTROL_BYTES = 64;
 

@@ -13,7 +13,7 @@ import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchReques
 import { GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
-import { CONTROL_BYTES, PROTOCOL_VERSION } from '../protocol.js';
+import { CONTROL_BYTES, CONTROL_RECEIVED, PROTOCOL_VERSION } from '../protocol.js';
 import type { EmbeddedLaunch, GuestControl, GuestToHost, HostToGuest } from '../protocol.js';
 import { MessageBatcher } from '../../transport/MessageBatcher.js';
 
@@ -164,10 +164,14 @@ class EmbeddedSession implements GenerationSession {
     this.#worker.on('exit', (code: number) => {
       this.#onExit(code);
     });
+    const control = new Int32Array(controlBuffer);
     this.#worker.on('message', (message: GuestToHost | GuestToHost[]) => {
       if (this.#disposed) return;
       if (Array.isArray(message)) for (const one of message) this.#plane.receive(one);
       else this.#plane.receive(message);
+      // Credit for the guest's outputs: what the application has taken (see CONTROL_RECEIVED).
+      Atomics.store(control, CONTROL_RECEIVED, this.#plane.received);
+      Atomics.notify(control, CONTROL_RECEIVED);
     });
     this.#guest = Comlink.wrap<GuestControl>(nodeEndpoint(port1));
     this.#heartbeatTimer = setInterval(() => {
