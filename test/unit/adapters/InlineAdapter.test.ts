@@ -1,6 +1,7 @@
 // The inline session's event-loop turn (EVENT_LOOP_TURN_MS): an input handed over after a
 // long synchronous stretch waits for the next turn, yet keeps its place before the plugin's
-// stop, and a fence gives it back unstarted. Driven directly, with a definition object.
+// stop, and a fence gives it back unstarted; the budget is the thread's, shared by every inline
+// instance. Driven directly, with a definition object.
 import { describe, expect, it } from 'vitest';
 import { EVENT_LOOP_TURN_MS } from '../../../src/adapters/Adapter.js';
 import type { Delivery, DeliveryResult, GenerationSession, LaunchRequest } from '../../../src/adapters/Adapter.js';
@@ -86,5 +87,30 @@ describe('inline session: the event-loop turn', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(events).toEqual(['frame 1']);
     expect(settled).toEqual([1]);
+  });
+
+  it('counts the budget for every inline instance together: the thread is one', async () => {
+    const eventsA: string[] = [];
+    const eventsB: string[] = [];
+    const a = launch(eventsA);
+    const b = launch(eventsB);
+    await a.start();
+    await b.start();
+    const settle = (): void => undefined;
+    a.deliver(frameInput(1), settle);
+    busyPastTurn();
+    // B has not run anything this turn, but the thread has been busy past the budget.
+    b.deliver(frameInput(1), settle);
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(eventsB).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(eventsB).toEqual(['frame 1']);
+    // A new turn: the next input runs without waiting for another (microtasks only).
+    b.deliver(frameInput(2), settle);
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(eventsB).toEqual(['frame 1', 'frame 2']);
+    expect(eventsA).toEqual(['frame 1']);
+    a.dispose();
+    b.dispose();
   });
 });
