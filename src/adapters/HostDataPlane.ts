@@ -32,6 +32,8 @@ import type { ControlReply, GuestToHost, HostToGuest } from './protocol.js';
 import { DELIVERY_DONE, EVENT_LOOP_TURN_MS, GenerationFault } from './Adapter.js';
 import { messageOf } from '../errors.js';
 
+const MIB = 1024 * 1024;
+
 /**
  * While deliveries are pending, how often the host wakes its own wait on the complete ring,
  * in ms. The park word is shared memory: a guest that clears it after the host parked is
@@ -160,6 +162,8 @@ interface Blocked {
 interface Waiting {
   readonly dseq: number;
   readonly settle: DeliverySettle;
+  /** Bytes of a frame handed over by message, as a copy the guest now holds (else 0). */
+  readonly copied: number;
 }
 
 /**
@@ -182,6 +186,8 @@ export class HostDataPlane {
   readonly #barriers: { readonly count: number; readonly resolve: () => void }[] = [];
   #received = 0;
   #dseq = 0;
+  /** Bytes of the frames the guest holds as copies handed over by message (see checkExternalMemory). */
+  #copiedBytes = 0;
   #heartbeatSeen = -1;
   #fenced: Map<number, DeliveryResult> | undefined;
   #closed = false;
@@ -291,7 +297,7 @@ export class HostDataPlane {
     const dseq = this.#dseq + 1;
     if (input.kind === 'frame' ? this.#pushFrame(input, dseq) : this.#pushMessage(input, dseq)) {
       this.#dseq = dseq;
-      this.#waiting.set(input.seq, { dseq, settle });
+      this.#waiting.set(input.seq, { dseq, settle, copied: 0 });
       return;
     }
     // The guest runs deliveries in `dseq` order: the ring's go first, not a microtask later.
@@ -313,7 +319,9 @@ export class HostDataPlane {
       throw error;
     }
     this.#dseq = dseq;
-    this.#waiting.set(input.seq, { dseq, settle });
+    const copied = input.kind === 'frame' ? input.data.byteLength : 0;
+    this.#copiedBytes += copied;
+    this.#waiting.set(input.seq, { dseq, settle, copied });
   }
 
   /** Applies one data-plane message from the guest (already validated by the session). */
@@ -440,7 +448,7 @@ export class HostDataPlane {
       // Untrusted in isolated mode: a lie only changes which of the guest's own inputs run.
       unstarted = this.#pendingAfter(Atomics.load(control, CONTROL_STARTED));
     }
-    for (const seq of unstarted) this.#waiting.delete(seq);
+    for (const seq of unstarted) this.#forget(seq);
     return unstarted;
   }
 
@@ -487,7 +495,10 @@ export class HostDataPlane {
    */
   checkExternalMemory(usedMb: number): boolean {
     const limit = this.#options.maxArrayBufferMb;
-    if (limit === undefined || this.#closed || usedMb <= limit) return true;
+    // Frames handed over as copies (no shared slot free, or no shared memory) are the
+    // runtime's, not the plugin's: a plugin keeping nothing was killed for the frames in
+    // flight to it (6 frames of 4K on the copy transport against a 100 MiB limit).
+    if (limit === undefined || this.#closed || usedMb - Math.floor(this.#copiedBytes / MIB) <= limit) return true;
     this.#closed = true;
     this.#options.onOverLimit(`the plugin holds ${usedMb} MiB of ArrayBuffer/Buffer memory, above limits.maxArrayBufferMb (${limit})`);
     return false;
@@ -582,7 +593,7 @@ export class HostDataPlane {
       this.#options.sink.stale();
       return;
     }
-    this.#waiting.delete(seq);
+    this.#forget(seq);
     // While fencing, the runtime collects completions synchronously (see fence()).
     if (this.#fenced !== undefined) {
       this.#fenced.set(seq, result);
@@ -597,6 +608,14 @@ export class HostDataPlane {
         throw error;
       });
     }
+  }
+
+  /** Drops a pending delivery (settled or revoked). */
+  #forget(seq: number): void {
+    const waiting = this.#waiting.get(seq);
+    if (waiting === undefined) return;
+    this.#copiedBytes -= waiting.copied;
+    this.#waiting.delete(seq);
   }
 
   #applyBlocked(): void {
