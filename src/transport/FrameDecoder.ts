@@ -48,6 +48,12 @@ export interface FrameDecoderOptions {
   readonly onFrame: (payload: Uint8Array) => void;
   /** Called at most once, with the first violation. An exception it throws is swallowed. */
   readonly onViolation?: (violation: FrameViolation) => void;
+  /**
+   * The buffer a frame spanning chunks is assembled in, `length` bytes exactly (its length
+   * already checked); default a new `Uint8Array`. The owner may hand back one it had before
+   * (a payload it is done with), so frames of one size reuse their memory.
+   */
+  readonly allocate?: (length: number) => Uint8Array;
 }
 
 /** What a decoder is doing: decoding, failed (sticky, after a violation) or closed by its owner. */
@@ -61,7 +67,8 @@ export type FrameDecoderState = 'open' | 'failed' | 'closed';
  * - a frame that lies entirely inside one pushed chunk is delivered as a `subarray` of that
  *   chunk (zero copy — the common case of small messages);
  * - a frame that spans chunks is assembled in a buffer allocated for that frame alone, once
- *   its prefix has been checked, and handed over; the decoder never reuses it.
+ *   its prefix has been checked (by `allocate`, if given), and handed over; the decoder never
+ *   reuses it.
  * So `push` takes ownership of its chunk: the caller must not write to a chunk after pushing
  * it. A Node stream satisfies this (each `'data'` Buffer is fresh), so the host passes its
  * chunks straight in, and a payload stays valid after `onFrame` returns and after later
@@ -91,6 +98,7 @@ export class FrameDecoder {
   readonly maxFrameBytes: number;
   readonly #onFrame: (payload: Uint8Array) => void;
   readonly #onViolation: ((violation: FrameViolation) => void) | undefined;
+  readonly #allocate: (length: number) => Uint8Array;
   #state: FrameDecoderState = 'open';
   #violation: FrameViolation | undefined;
   /** Bytes of a prefix split across chunks. */
@@ -118,6 +126,7 @@ export class FrameDecoder {
     this.maxFrameBytes = maxFrameBytes;
     this.#onFrame = options.onFrame;
     this.#onViolation = options.onViolation;
+    this.#allocate = options.allocate ?? ((length) => new Uint8Array(length));
   }
 
   /** `open`, `failed` (after a violation) or `closed` (by {@link close} or {@link end}). */
@@ -225,7 +234,12 @@ export class FrameDecoder {
           continue;
         }
         // Allocated only now, at the checked size: at most maxFrameBytes.
-        this.#frame = new Uint8Array(length);
+        const frame = this.#allocate(length);
+        if (frame.byteLength !== length) {
+          this.#fail('handler_threw', `allocate(${length}) gave ${frame.byteLength} bytes`, prefixAt);
+          return;
+        }
+        this.#frame = frame;
         this.#frameHave = 0;
       }
       const frame = this.#frame;

@@ -111,6 +111,14 @@ export interface GuestChannel {
    * block's CONTROL_STARTED and CONTROL_FENCE words.
    */
   readonly startFence?: (dseq: number) => boolean;
+  /**
+   * Takes back the bytes of a frame that came by message once its input settled (the plugin's
+   * view of them has expired): the isolated copy transport reads the next frames into them,
+   * so its memory does not grow with garbage the collector has yet to free.
+   */
+  readonly recycleFrameData?: (data: Uint8Array) => void;
+  /** ArrayBuffer bytes the channel itself holds (recycled frame buffers): not the plugin's memory. */
+  readonly channelBytes?: () => number;
 }
 
 /** One delivery, with whether its outcome may go back on the complete ring. */
@@ -228,7 +236,7 @@ export class GuestSession {
       // MessagePort, posting an already cloned value) does not throw today.
       if (this.#portWaiter !== undefined && Atomics.load(this.#control, CONTROL_POSTED) < this.#expected) this.#wakeSelf();
       Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
-      Atomics.store(this.#control, CONTROL_EXTERNAL_MB, externalMemoryMb());
+      Atomics.store(this.#control, CONTROL_EXTERNAL_MB, Math.max(0, externalMemoryMb() - Math.floor((this.#channel.channelBytes?.() ?? 0) / MIB)));
     }, Math.max(10, Math.floor(this.#launch.control.heartbeatMs / 5)));
     Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
     await runner.start();
@@ -443,7 +451,10 @@ export class GuestSession {
       const result = await runner.handleNow(next.delivery);
       // A frame copied to this side (not in a shared slot) is poisoned like a released slot,
       // so a plugin that kept its bytes reads garbage in every transport.
-      if (!next.viaRing && next.delivery.kind === 'frame' && this.#launch.poisonReleased) next.delivery.data.fill(POISON_BYTE);
+      if (!next.viaRing && next.delivery.kind === 'frame') {
+        if (this.#launch.poisonReleased) next.delivery.data.fill(POISON_BYTE);
+        this.#channel.recycleFrameData?.(next.delivery.data);
+      }
       this.#settle(next, result);
       if (!result.ok && this.#launch.haltOnInputError) {
         // Policy: this input error ends the generation; start nothing more.

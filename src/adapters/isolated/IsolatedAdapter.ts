@@ -7,7 +7,7 @@ import { serialize } from 'node:v8';
 import * as Comlink from 'comlink';
 import { messageOf } from '../../errors.js';
 import type { Fault } from '../../machines/lifecycleTypes.js';
-import { FrameDecoder, encodeFrame } from '../../transport/FrameDecoder.js';
+import { FRAME_PREFIX_BYTES, FrameDecoder, encodeFrame } from '../../transport/FrameDecoder.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { HeapFramePool } from '../../transport/HeapFramePool.js';
 import { SharedFramePool } from '../../transport/SharedFramePool.js';
@@ -21,7 +21,7 @@ import { GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
 import { CONTROL_BYTES, PIPE_DOORBELL_PAYLOAD, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION, isDoorbellPayload } from '../protocol.js';
-import type { GuestControl, GuestPipeMessage, HostPipeMessage, IsolatedLaunch } from '../protocol.js';
+import type { GuestControl, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch, PipeFrameHeader } from '../protocol.js';
 import { LogTail } from './LogTail.js';
 import { ReadThrottle } from './ReadThrottle.js';
 import { checkRpcReply } from './checkRpcReply.js';
@@ -34,6 +34,11 @@ import { pipeEndpoint } from './pipeEndpoint.js';
 const RING_CAPACITY = 64;
 /** A doorbell to the guest, framed once. */
 const DOORBELL_FRAME = encodeFrame(PIPE_DOORBELL_PAYLOAD, PIPE_MAX_HOST_FRAME_BYTES);
+/**
+ * Writes of one tick up to this many bytes in all are concatenated into one buffer (small
+ * messages: one copy is cheaper than a vector of them); more go out as they are, corked.
+ */
+const COALESCE_MAX_BYTES = 64 * 1024;
 /** From SIGTERM to SIGKILL when a child does not end by itself. */
 const KILL_GRACE_MS = 500;
 /** From SIGKILL until the generation is reported as lingering. */
@@ -171,6 +176,8 @@ class IsolatedSession implements GenerationSession {
   /** Set when the host killed the child for cause (protocol violation): its exit reports this. */
   #verdict: Fault | undefined;
   #outbox: Uint8Array[] = [];
+  /** Bytes in #outbox. */
+  #outboxBytes = 0;
   /** Ids of the Comlink calls sent to the child and not answered yet. */
   readonly #rpcCalls = new Set<string>();
   /** Frames decoded in the pipe reader's current turn. */
@@ -221,7 +228,8 @@ class IsolatedSession implements GenerationSession {
       control,
       startRecord,
       post: (message) => {
-        this.#send(message);
+        if (message.t === 'frame') this.#sendFrameBytes(message);
+        else this.#send(message);
       },
       // A guest in a blocking wait sleeps on a futex of the shared segment: wake it there, in
       // microseconds; one parked on its event loop hears the doorbell on the pipe (so does a
@@ -470,17 +478,46 @@ class IsolatedSession implements GenerationSession {
     this.#plane.ringGuestForMessage();
   }
 
+  /**
+   * A frame by the pipe: its header, then its bytes as a raw pipe frame — written from the
+   * runtime's copy as it is (see PipeFrameHeader). That copy stays untouched until the input
+   * settles, which the guest can do only once it has read every byte.
+   */
+  #sendFrameBytes(message: Extract<HostToGuest, { t: 'frame' }>): void {
+    const { data, ...meta } = message;
+    if (data.byteLength === 0 || data.byteLength > PIPE_MAX_HOST_FRAME_BYTES) {
+      throw new RangeError(`a frame of ${data.byteLength} bytes cannot cross the pipe (at most ${PIPE_MAX_HOST_FRAME_BYTES})`);
+    }
+    const header = encodeFrame(serialize({ ...meta, t: 'frame-bytes', byteLength: data.byteLength } satisfies PipeFrameHeader), PIPE_MAX_HOST_FRAME_BYTES);
+    const prefix = new Uint8Array(FRAME_PREFIX_BYTES);
+    new DataView(prefix.buffer).setUint32(0, data.byteLength, true);
+    this.#sendFrame(header);
+    this.#sendFrame(prefix);
+    this.#sendFrame(data);
+    this.#plane.ringGuestForMessage();
+  }
+
   #sendFrame(frame: Uint8Array): void {
     const pipe = this.#pipe;
     if (pipe === undefined || pipe.destroyed || !pipe.writable || this.#reaped) return;
     // Coalesce the writes of one tick into one syscall: under load one wake-up carries many inputs.
     this.#outbox.push(frame);
+    this.#outboxBytes += frame.byteLength;
     if (this.#outbox.length === 1) {
       process.nextTick(() => {
         const frames = this.#outbox;
+        const bytes = this.#outboxBytes;
         this.#outbox = [];
+        this.#outboxBytes = 0;
         if (pipe.destroyed || !pipe.writable) return;
-        pipe.write(frames.length === 1 ? (frames[0] ?? new Uint8Array()) : Buffer.concat(frames));
+        if (frames.length === 1 || bytes <= COALESCE_MAX_BYTES) {
+          pipe.write(frames.length === 1 ? (frames[0] ?? new Uint8Array()) : Buffer.concat(frames, bytes));
+          return;
+        }
+        // Large frames go as they are, in one writev: a concatenation would copy them again.
+        pipe.cork();
+        for (const frame of frames) pipe.write(frame);
+        pipe.uncork();
       });
     }
   }

@@ -24,7 +24,7 @@ import {
   START_RECORD_STARTED,
   isDoorbellPayload,
 } from '../protocol.js';
-import type { GuestLaunch, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch } from '../protocol.js';
+import type { GuestLaunch, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch, PipeFrameHeader } from '../protocol.js';
 import { FrameDecoder, encodeFrame } from '../../transport/FrameDecoder.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { futexBlockingWait } from '../../transport/futexDoorbell.js';
@@ -150,7 +150,7 @@ function launch(spec: IsolatedLaunch): void {
     controlOffset = layout.totalBytes;
     frames = { buffer: new SharedArrayBuffer(64), slots: 1, slotBytes: 64, slotStride: 64, slotsOffset: 0 };
     setInterval(() => {
-      send({ t: 'heartbeat', externalMb: externalMemoryMb() });
+      send({ t: 'heartbeat', externalMb: Math.max(0, externalMemoryMb() - Math.floor(recycledBytes() / MIB)) });
     }, Math.max(10, Math.floor(spec.heartbeatMs / 5))).unref();
   }
   session = new GuestSession(
@@ -182,6 +182,8 @@ function launch(spec: IsolatedLaunch): void {
         flush();
       },
       doorbellByMessage: true,
+      recycleFrameData,
+      channelBytes: recycledBytes,
       ...(spec.startRecord && spec.frames === undefined ? { startFence: publishStartInRecord } : {}),
       // With shared memory the host can wake a futex wait on the ring's park word directly.
       ...(futexWait !== undefined && spec.frames !== undefined
@@ -196,9 +198,61 @@ function launch(spec: IsolatedLaunch): void {
   Comlink.expose(session.control(), rpc.endpoint);
 }
 
+/**
+ * Buffers of frames that came by the pipe and have settled, for the next frames of their size
+ * (see GuestChannel.recycleFrameData): a frame's bytes are then read into memory this process
+ * already has, instead of new memory while the last frames wait to be garbage-collected —
+ * which counted against `limits.maxArrayBufferMb` (a plugin keeping nothing was `lost/oom`).
+ */
+const recycled: Uint8Array[] = [];
+const MIB = 1024 * 1024;
+/** Buffers kept in `recycled`: as many as frames in flight need, in the common case. */
+const RECYCLED_MAX = 4;
+/** Smaller frames arrive inside one read, and are copied out of it: nothing to recycle. */
+const RECYCLE_MIN_BYTES = 64 * 1024;
+
+function recycleFrameData(data: Uint8Array): void {
+  if (data.byteLength < RECYCLE_MIN_BYTES || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) return;
+  if (recycled.length >= RECYCLED_MAX) recycled.shift();
+  recycled.push(data);
+}
+
+function allocateFrame(length: number): Uint8Array {
+  const at = recycled.findIndex((buffer) => buffer.byteLength === length);
+  if (at === -1) return new Uint8Array(length);
+  const [buffer] = recycled.splice(at, 1);
+  return buffer ?? new Uint8Array(length);
+}
+
+/** Bytes of the recycled buffers: the runtime's, not the plugin's. */
+function recycledBytes(): number {
+  let bytes = 0;
+  for (const buffer of recycled) bytes += buffer.byteLength;
+  return bytes;
+}
+
+/** A frame whose header came, its bytes being the next pipe frame (see PipeFrameHeader). */
+let frameHeader: PipeFrameHeader | undefined;
+
+/** The frame `header` announced, with its bytes: a buffer of its own, shared with nothing. */
+function frameWithBytes(header: PipeFrameHeader, payload: Uint8Array): HostToGuest {
+  if (payload.byteLength !== header.byteLength) throw new Error(`frame ${header.seq}: ${payload.byteLength} bytes, announced ${header.byteLength}`);
+  // A frame that arrived inside one read is a view of it: copied, so its .buffer holds it alone.
+  const data = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength ? payload : payload.slice();
+  const { dseq, seq, width, height, format, timestamp } = header;
+  return { t: 'frame', dseq, seq, width, height, format, timestamp, data };
+}
+
 const decoder = new FrameDecoder({
   maxFrameBytes: PIPE_MAX_HOST_FRAME_BYTES,
+  allocate: allocateFrame,
   onFrame: (payload) => {
+    if (frameHeader !== undefined) {
+      const header = frameHeader;
+      frameHeader = undefined;
+      dataListener?.(frameWithBytes(header, payload));
+      return;
+    }
     if (isDoorbellPayload(payload)) {
       session?.wake();
       return;
@@ -213,6 +267,9 @@ const decoder = new FrameDecoder({
         return;
       case 'rpc':
         rpc.dispatch(message.data);
+        return;
+      case 'frame-bytes':
+        frameHeader = message;
         return;
       default:
         dataListener?.(message);

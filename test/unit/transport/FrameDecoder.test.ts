@@ -103,6 +103,27 @@ describe('encodeFrame', () => {
 });
 
 describe('FrameDecoder', () => {
+  it('assembles a frame spanning chunks in the buffer allocate() gives, and fails on a wrong size', () => {
+    const reused = new Uint8Array(8);
+    const frames: Uint8Array[] = [];
+    const violations: FrameViolation[] = [];
+    const decoder = new FrameDecoder({
+      maxFrameBytes: 64,
+      allocate: (length) => (length === 8 ? reused : new Uint8Array(length + 1)),
+      onFrame: (payload) => frames.push(payload),
+      onViolation: (violation) => violations.push(violation),
+    });
+    const bytes = encodeFrame(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]));
+    decoder.push(bytes.subarray(0, 6));
+    decoder.push(bytes.subarray(6));
+    expect(frames).toEqual([Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8])]);
+    expect(frames[0]).toBe(reused);
+    const odd = encodeFrame(Uint8Array.from([9, 9, 9]));
+    decoder.push(odd.subarray(0, 5));
+    expect(decoder.state).toBe('failed');
+    expect(violations[0]?.detail).toBe('allocate(3) gave 4 bytes');
+  });
+
   it('refuses a limit that is not an integer in [1, 2^32 - 1]', () => {
     for (const maxFrameBytes of [0, -1, 1.5, Number.NaN, 2 ** 32]) {
       expect(() => new FrameDecoder({ maxFrameBytes, onFrame: () => undefined })).toThrow(RangeError);
