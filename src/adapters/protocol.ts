@@ -28,7 +28,7 @@ import { Buffer } from 'node:buffer';
 import { serialize } from 'node:v8';
 
 /** Bumped on any incompatible change; the guest refuses a launch of another version. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Descriptor kinds on the submit ring (host → guest): a frame in a shared slot. */
 export const SUBMIT_FRAME = 0;
