@@ -835,7 +835,7 @@ export class PluginInstance {
     // The common case under load: nothing queued ahead and room in flight. The input goes
     // straight to the generation, not through the queue (a push and a shift per input).
     const attached = this.#queue.size === 0 ? this.#readyGeneration() : undefined;
-    if (attached !== undefined && this.#inFlight.size < attached.maxInFlight) {
+    if (attached !== undefined && this.#inFlight.size < attached.maxInFlight && attached.session.hasRoom?.() !== false) {
       this.#handOver(attached, entry);
       return;
     }
@@ -852,7 +852,7 @@ export class PluginInstance {
   #pump(): void {
     const attached = this.#readyGeneration();
     if (attached === undefined) return;
-    while (this.#queue.size > 0 && this.#inFlight.size < attached.maxInFlight) {
+    while (this.#queue.size > 0 && this.#inFlight.size < attached.maxInFlight && attached.session.hasRoom?.() !== false) {
       const entry = this.#queue.shift();
       if (entry === undefined) return;
       this.#moveIntoPool(entry);

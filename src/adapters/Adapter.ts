@@ -136,6 +136,12 @@ export interface GenerationSession {
   readonly transport: TransportKind;
   /** How many inputs the runtime may hand over before the first settles. */
   readonly maxInFlight: number;
+  /**
+   * Whether another input may be handed over now, below maxInFlight (absent: always). A
+   * stream that carries frames ahead of a stop request limits the bytes it holds this way:
+   * what the runtime keeps queued, a stop drops at once; what was handed over must cross.
+   */
+  hasRoom?(): boolean;
   start(): Promise<void>;
   deliver(input: Delivery, settle: DeliverySettle): void;
   stop(): Promise<void>;

@@ -284,6 +284,11 @@ export class HostDataPlane {
     return this.#received;
   }
 
+  /** Bytes of the frames handed over by message and not settled yet. */
+  get copiedBytes(): number {
+    return this.#copiedBytes;
+  }
+
   /** Deliveries handed over and not settled yet. */
   get pending(): number {
     return this.#waiting.size;

@@ -269,6 +269,30 @@ describe('isolated faults: flow control, floods, exit blocked by output', () => 
     expect(maxMs).toBeLessThan(150);
   });
 
+  // Frames by the pipe (own buffers, one shared slot; the copy transport: all) are handed
+  // over while under 64 MiB of them are on their way: the rest wait in the runtime's queue,
+  // where a stop drops them at once. Handed over, 40 1080p frames (330 MB) lay ahead of the
+  // stop request on the pipe, and the stop of an idle plugin ran out of its deadline.
+  it('keeps at most 64 MiB of frames on the pipe ahead of a stop', async () => {
+    const h = harness();
+    const bytes = 1920 * 1080 * 4;
+    const p = await h.running({ frames: { slots: 1, queue: 64, maxFrameBytes: bytes, overflow: 'block' } });
+    const data = new Uint8Array(bytes).fill(7);
+    const outcomes: FrameOutcome[] = [];
+    const source = new Subject<FrameInput>();
+    p.connect(source).subscribe((o) => outcomes.push(o));
+    for (let i = 0; i < 40; i++) source.next({ width: 1920, height: 1080, format: 'rgba', timestamp: i, data });
+    // One in the shared slot (with the addon), and frames on the pipe until 64 MiB is
+    // reached (the 9th of 8.3 MB crosses it): never the 40.
+    expect(p.status.counters.inFlight).toBeLessThanOrEqual(10);
+    expect(p.status.counters.queued).toBeGreaterThanOrEqual(30);
+    await p.stop();
+    expect(p.status.state).toBe('stopped');
+    expect(outcomes).toHaveLength(40);
+    expect(outcomes.filter((o) => o.kind === 'dropped').every((o) => o.kind === 'dropped' && o.reason === 'stopped')).toBe(true);
+    expectBalanced(p);
+  });
+
   // F5 (E10), drained: the plugin's stop() leaves 4 MiB for stdout and 4 MiB for stderr
   // behind, far more than a pipe holds, so its process can exit only once the host has read
   // them. The host drains both (keeping a bounded tail), the process exits by itself, and

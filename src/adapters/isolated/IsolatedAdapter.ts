@@ -39,6 +39,8 @@ const DOORBELL_FRAME = encodeFrame(PIPE_DOORBELL_PAYLOAD, PIPE_MAX_HOST_FRAME_BY
  * messages: one copy is cheaper than a vector of them); more go out as they are, corked.
  */
 const COALESCE_MAX_BYTES = 64 * 1024;
+/** Bytes of frames the pipe may carry ahead of the child (see IsolatedSession.hasRoom). */
+const PIPE_FRAME_BYTES_AHEAD = 64 * 1024 * 1024;
 /** From SIGTERM to SIGKILL when a child does not end by itself. */
 const KILL_GRACE_MS = 500;
 /** From SIGKILL until the generation is reported as lingering. */
@@ -476,6 +478,16 @@ class IsolatedSession implements GenerationSession {
     // A guest asleep in a futex wait reads no pipe: wake it for the message (one parked on
     // its event loop is woken by the message itself).
     this.#plane.ringGuestForMessage();
+  }
+
+  /**
+   * Room for another input while under PIPE_FRAME_BYTES_AHEAD of frames are on their way
+   * by the pipe (one always goes): the stop request follows them on the same pipe, and
+   * 64 1080p frames ahead of it (530 MB) took the child ~0.5 s to read, so the stop of an
+   * idle plugin ran out of `timeouts.stop`. Frames in shared slots take no pipe.
+   */
+  hasRoom(): boolean {
+    return this.#plane.copiedBytes < PIPE_FRAME_BYTES_AHEAD;
   }
 
   /**
