@@ -186,6 +186,24 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     expect(p.status.restart?.scheduled).toBe(false);
   });
 
+  it('drops what the plugin emits or logs after its stop() returned, in every mode', async () => {
+    const h = harness();
+    for (let run = 0; run < 3; run++) {
+      const p = await h.running({ config: { emitAfterStop: true } });
+      const late: string[] = [];
+      p.outputs$.subscribe((o) => {
+        if (o.channel === 'after-stop') late.push(`output in ${p.status.state}`);
+      });
+      p.logs$.subscribe((l) => {
+        if (l.message === 'after stop') late.push(`log in ${p.status.state}`);
+      });
+      await p.stop();
+      // The plugin's timer has fired by now (or its process is gone).
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(late).toEqual([]);
+    }
+  });
+
   it('classifies a stop that throws as teardown/threw, and the instance can start again', async () => {
     const h = harness();
     const p = await h.running({ config: { stop: 'throw' } });

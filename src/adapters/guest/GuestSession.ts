@@ -146,6 +146,8 @@ interface Pending {
 export class GuestSession {
   readonly #launch: GuestLaunch;
   readonly #channel: GuestChannel;
+  /** The plugin's stop() has returned (or thrown): nothing it emits afterwards is posted. */
+  #stopped = false;
   readonly #submit: DescriptorRing;
   readonly #complete: DescriptorRing;
   readonly #submitBell: Doorbell;
@@ -221,11 +223,14 @@ export class GuestSession {
       generation: this.#launch.generation,
       config: this.#launch.config,
       sink: {
+        // After the plugin's stop() returned, the generation is over for the plugin: what it
+        // emits or logs from a timer then is dropped here, as inline drops it (a stale
+        // output), instead of reaching the application while the host winds down.
         output: (channel, value, inputSeq) => {
-          this.#post({ t: 'output', channel, value, inputSeq });
+          if (!this.#stopped) this.#post({ t: 'output', channel, value, inputSeq });
         },
         log: (level, message) => {
-          this.#post({ t: 'log', level, message });
+          if (!this.#stopped) this.#post({ t: 'log', level, message });
         },
       },
     });
@@ -258,7 +263,11 @@ export class GuestSession {
     this.#running = false;
     this.#wakeSelf();
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    await runner.stop();
+    try {
+      await runner.stop();
+    } finally {
+      this.#stopped = true;
+    }
     return this.#posted;
   }
 
