@@ -598,7 +598,8 @@ export class HostDataPlane {
       this.#options.sink.stale();
       return;
     }
-    this.#forget(seq);
+    this.#copiedBytes -= waiting.copied;
+    this.#waiting.delete(seq);
     // While fencing, the runtime collects completions synchronously (see fence()).
     if (this.#fenced !== undefined) {
       this.#fenced.set(seq, result);
