@@ -204,7 +204,7 @@ export class StartCancelled extends PluginSeamError {
 
 /** Options passed to `createRuntime` or `runtime.load` are invalid. */
 export class InvalidOptions extends PluginSeamError {
-  constructor(message: string, options: Pick<PluginSeamErrorOptions, 'cause'> = {}) {
+  constructor(message: string, options: Pick<PluginSeamErrorOptions, 'cause' | 'instanceId'> = {}) {
     super('ERR_INVALID_OPTIONS', message, options);
   }
 }

@@ -333,8 +333,9 @@ export class PluginInstance {
    * Sends one message to the plugin's `onMessage`, after every input submitted before it.
    * Resolves with what `onMessage` returned (structured-cloned). Rejects with
    * `InputRefused` (not accepted), `InputFailed` (the plugin threw), `InputDropped` (stopped
-   * first), or `LostWhileRunning` (its generation died) — never stays pending because a
-   * worker died.
+   * first), `LostWhileRunning` (its generation died), or `RestartBudgetExhausted` (its
+   * generation died and no restart is left; `cause`: the `LostWhileRunning`) — never stays
+   * pending because a worker died.
    */
   send(message: unknown): Promise<unknown> {
     const seq = this.#nextSeq++;

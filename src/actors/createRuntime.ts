@@ -125,14 +125,14 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       const adapter = adapters[mode];
       if (adapter === undefined) throw new InvalidOptions(`mode "${mode}" is not available in this runtime`);
       const resolved = resolveLoadOptions(loadOptions, adapter.heartbeatMs);
-      if (ids.has(resolved.id)) throw new InvalidOptions(`an instance with id "${resolved.id}" is already loaded`);
+      if (ids.has(resolved.id)) throw new InvalidOptions(`an instance with id "${resolved.id}" is already loaded`, { instanceId: resolved.id });
       let config: unknown;
       try {
         // A snapshot: every generation (every restart) starts from the config as it was
         // given here, whatever the application's object holds by then.
         config = copyValueFor(mode, resolved.config);
       } catch (error) {
-        throw new InvalidOptions(`config of "${resolved.id}" is not structured-cloneable: ${messageOf(error)}`);
+        throw new InvalidOptions(`config of "${resolved.id}" is not structured-cloneable: ${messageOf(error)}`, { cause: error, instanceId: resolved.id });
       }
       seed = (seed + 0x9e3779b9) | 0;
       let instance: PluginInstance;
@@ -142,7 +142,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         // The frame pool could not be made: out of memory or, out of process, of descriptors
         // (each instance holds one shared-memory segment until unloaded).
         const { slots, maxFrameBytes } = resolved.frames;
-        throw new InvalidOptions(`cannot create the frame pool of "${resolved.id}" (frames.slots ${slots} × frames.maxFrameBytes ${maxFrameBytes}): ${messageOf(error)}`, { cause: error });
+        throw new InvalidOptions(`cannot create the frame pool of "${resolved.id}" (frames.slots ${slots} × frames.maxFrameBytes ${maxFrameBytes}): ${messageOf(error)}`, { cause: error, instanceId: resolved.id });
       }
       ids.add(resolved.id);
       instances.push(instance);

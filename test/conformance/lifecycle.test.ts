@@ -157,6 +157,21 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     expect(load).toThrow(/cannot create the frame pool of "huge" \(frames\.slots 8 × frames\.maxFrameBytes 1073741824\)/);
   });
 
+  it('names the instance in a refusal of its id or its config', () => {
+    const h = harness();
+    h.load({ id: 'twice' });
+    const refusal = (options: Parameters<typeof h.load>[0]): unknown => {
+      try {
+        h.load(options);
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    };
+    expect(refusal({ id: 'twice' })).toMatchObject({ name: 'InvalidOptions', instanceId: 'twice', message: 'an instance with id "twice" is already loaded' });
+    expect(refusal({ id: 'fn-config', config: { f: () => 1 } })).toMatchObject({ name: 'InvalidOptions', instanceId: 'fn-config' });
+  });
+
   it('cancels a start still in progress when stop is requested', async () => {
     const h = harness();
     const p = h.load({ config: { start: 'hang' }, timeouts: { stop: 1_000 } });
