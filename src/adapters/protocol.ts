@@ -275,19 +275,20 @@ export interface GuestControl {
   stop(lastDseq: number): Promise<ControlReply>;
 }
 
+/** What the host says of a frame it hands over by message, besides its bytes. */
+interface FrameMessageFields {
+  readonly dseq: number;
+  readonly seq: number;
+  readonly width: number;
+  readonly height: number;
+  readonly format: string;
+  readonly timestamp: number;
+}
+
 /** Data-port messages from the host. */
 export type HostToGuest =
   | { readonly t: 'message'; readonly dseq: number; readonly seq: number; readonly message: unknown }
-  | {
-      readonly t: 'frame';
-      readonly dseq: number;
-      readonly seq: number;
-      readonly width: number;
-      readonly height: number;
-      readonly format: string;
-      readonly timestamp: number;
-      readonly data: Uint8Array;
-    };
+  | (FrameMessageFields & { readonly t: 'frame'; readonly data: Uint8Array });
 
 /**
  * Longest output channel name, in UTF-16 code units: `emit` refuses a longer one in every
@@ -375,14 +376,8 @@ export type HostPipeMessage =
  * `v8.serialize`, the length prefix and the write coalescing was copied three times, ~75 ms
  * of the host's event loop), and the guest takes them as they arrive, in one buffer.
  */
-export interface PipeFrameHeader {
+export interface PipeFrameHeader extends FrameMessageFields {
   readonly t: 'frame-bytes';
-  readonly dseq: number;
-  readonly seq: number;
-  readonly width: number;
-  readonly height: number;
-  readonly format: string;
-  readonly timestamp: number;
   readonly byteLength: number;
 }
 
