@@ -261,7 +261,7 @@ export class PluginInstance {
     if (state === 'stopping') return Promise.reject(new InvalidState('start', state, this.#errorOptions()));
     if (state !== 'starting') this.actor.send({ type: 'start' });
     const generation = this.actor.getSnapshot().context.generation;
-    return this.#waitFor((snapshot, s) => {
+    return this.#waitFor('start', (snapshot, s) => {
       if (s === 'started' || s === 'running') return { value: undefined };
       const failure = snapshot.context.failure;
       if (s === 'failed' && failure !== undefined && failure.generation >= generation) return { error: this.#errorOf(failure) };
@@ -282,7 +282,7 @@ export class PluginInstance {
       return Promise.reject(new InvalidState('run', state, this.#errorOptions()));
     }
     this.actor.send({ type: 'run' });
-    return this.#waitFor((snapshot, s) => {
+    return this.#waitFor('run', (snapshot, s) => {
       if (s === 'running') return { value: undefined };
       if (s === 'stopping' || s === 'stopped') return { error: new InvalidState('run', s, this.#errorOptions()) };
       if (snapshot.matches({ failed: 'terminal' }) && snapshot.context.failure !== undefined) {
@@ -307,7 +307,7 @@ export class PluginInstance {
     }
     if (state !== 'running') return Promise.reject(new InvalidState('pause', state, this.#errorOptions()));
     this.actor.send({ type: 'pause' });
-    return this.#waitFor((_snapshot, s) => (s === 'running' ? undefined : { value: undefined }));
+    return this.#waitFor('pause', (_snapshot, s) => (s === 'running' ? undefined : { value: undefined }));
   }
 
   /**
@@ -321,7 +321,7 @@ export class PluginInstance {
     if (this.#state === 'stopped') return Promise.resolve();
     this.actor.send({ type: 'stop' });
     this.#revokeUnstarted();
-    return this.#waitFor((snapshot, s) => {
+    return this.#waitFor('stop', (snapshot, s) => {
       if (s === 'stopped') return { value: undefined };
       const failure = snapshot.context.failure;
       if (s === 'failed' && failure?.class === 'teardown') return { error: this.#errorOf(failure) };
@@ -1094,7 +1094,7 @@ export class PluginInstance {
     return this.#terminal;
   }
 
-  #waitFor<T>(decide: (snapshot: PluginLifecycleSnapshot, state: LifecycleState) => { value: T } | { error: Error } | undefined): Promise<T> {
+  #waitFor<T>(operation: string, decide: (snapshot: PluginLifecycleSnapshot, state: LifecycleState) => { value: T } | { error: Error } | undefined): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const holder: { subscription?: { unsubscribe(): void } } = {};
@@ -1114,7 +1114,7 @@ export class PluginInstance {
         complete: () => {
           if (!settled) {
             settled = true;
-            reject(this.#endedError('complete'));
+            reject(this.#endedError(operation));
           }
         },
       });
@@ -1122,7 +1122,7 @@ export class PluginInstance {
       if (this.#disposed && !settled) {
         settled = true;
         subscription.unsubscribe();
-        reject(this.#endedError('complete'));
+        reject(this.#endedError(operation));
       }
     });
   }

@@ -49,7 +49,8 @@ export interface Runtime {
    * shared slots: `frames.slots` × `frames.maxFrameBytes`; out of process, a shared-memory
    * descriptor) is closed, freed once nothing references the instance. A stopped instance
    * keeps that memory until it is unloaded, so that `start()` can use it again. Resolves
-   * once it is gone; `InvalidOptions` for an id that is not loaded. Calls on the unloaded
+   * once it is gone; `InvalidOptions` for an id that is not loaded (once `shutdown()` has
+   * begun, it resolves when the shutdown is done, whatever the id: every instance goes). Calls on the unloaded
    * instance then reject: `start()`, `run()`, `pause()` and `acquire()` with `InvalidState`
    * (state `unloaded`), inputs with `InputRefused` ("the instance was unloaded").
    *

@@ -32,8 +32,6 @@ import type { ControlReply, GuestToHost, HostToGuest } from './protocol.js';
 import { DELIVERY_DONE, EVENT_LOOP_TURN_MS, GenerationFault } from './Adapter.js';
 import { messageOf } from '../errors.js';
 
-const MIB = 1024 * 1024;
-
 /**
  * While deliveries are pending, how often the host wakes its own wait on the complete ring,
  * in ms. The park word is shared memory: a guest that clears it after the host parked is
@@ -186,7 +184,7 @@ export class HostDataPlane {
   readonly #barriers: { readonly count: number; readonly resolve: () => void }[] = [];
   #received = 0;
   #dseq = 0;
-  /** Bytes of the frames the guest holds as copies handed over by message (see checkExternalMemory). */
+  /** Bytes of the frames handed over by message and not settled (see IsolatedSession.hasRoom). */
   #copiedBytes = 0;
   #heartbeatSeen = -1;
   #fenced: Map<number, DeliveryResult> | undefined;
@@ -500,10 +498,8 @@ export class HostDataPlane {
    */
   checkExternalMemory(usedMb: number): boolean {
     const limit = this.#options.maxArrayBufferMb;
-    // Frames handed over as copies (no shared slot free, or no shared memory) are the
-    // runtime's, not the plugin's: a plugin keeping nothing was killed for the frames in
-    // flight to it (6 frames of 4K on the copy transport against a 100 MiB limit).
-    if (limit === undefined || this.#closed || usedMb - Math.floor(this.#copiedBytes / MIB) <= limit) return true;
+    // The guest's figure leaves out the frames it holds for the runtime (GuestSession.pluginMemoryMb).
+    if (limit === undefined || this.#closed || usedMb <= limit) return true;
     this.#closed = true;
     this.#options.onOverLimit(`the plugin holds ${usedMb} MiB of ArrayBuffer/Buffer memory, above limits.maxArrayBufferMb (${limit})`);
     return false;

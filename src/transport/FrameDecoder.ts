@@ -292,10 +292,10 @@ export class FrameDecoder {
 /**
  * Encodes one frame: a new buffer holding the 4-byte little-endian length and a copy of
  * `payload`. One allocation and one copy of the payload, so the frame goes out in a single
- * `write()` — no interleaving with other writers, no `cork()` needed. (A header-only writer
- * would save that copy, but pipe messages are small and capped at a few MiB, a memcpy of
- * them is cheaper than a second write syscall, and the caller would have to keep the two
- * writes together itself.)
+ * `write()` — no interleaving with other writers, no `cork()` needed: for messages, which
+ * are small, a memcpy is cheaper than a second write. (Large payloads — the isolated host's
+ * frame bytes — are written after a 4-byte prefix of their own instead, uncopied, the
+ * writer keeping the two together.)
  *
  * @param maxFrameBytes the receiver's limit, checked here so a too-large message fails at
  *   its sender with a clear error instead of killing the peer. Default 2^32 - 1.

@@ -21,6 +21,11 @@ export class HeapFramePool implements FramePool {
    */
   readonly #out = new WeakMap<ArrayBuffer, boolean>();
   #inUse = 0;
+  /**
+   * Buffers something outside the runtime still reads (a pipe write in progress), with
+   * whether they were released meanwhile: the release waits for {@link unpin}.
+   */
+  readonly #pinned = new Map<ArrayBuffer, boolean>();
   readonly #waiters = new BufferWaiters();
   #allocated = 0;
 
@@ -62,9 +67,32 @@ export class HeapFramePool implements FramePool {
     return this.#out.get(view.buffer as ArrayBuffer) === true;
   }
 
+  /**
+   * Keeps `view`'s buffer from being recycled (or poisoned) until {@link unpin}: a release
+   * meanwhile takes effect then. For a buffer handed to a writer by reference — the isolated
+   * pipe writes a frame's copy as it is, and a hostile child may answer for the frame before
+   * it has read the bytes; the buffer must not carry another frame while they are queued.
+   */
+  pin(view: Uint8Array): void {
+    const buffer = view.buffer as ArrayBuffer;
+    if (this.#out.get(buffer) === true) this.#pinned.set(buffer, false);
+  }
+
+  /** Ends a {@link pin}; a release that came meanwhile happens now. */
+  unpin(view: Uint8Array): void {
+    const buffer = view.buffer as ArrayBuffer;
+    const released = this.#pinned.get(buffer);
+    this.#pinned.delete(buffer);
+    if (released === true) this.release(view);
+  }
+
   /** Gives a buffer back. Pooled buffers are recycled; with `poisonReleased` every buffer is poisoned first. */
   release(view: Uint8Array): void {
     const buffer = view.buffer as ArrayBuffer;
+    if (this.#pinned.has(buffer)) {
+      this.#pinned.set(buffer, true);
+      return;
+    }
     // An overflow copy too: a plugin that kept it must read garbage, as from a pooled one.
     if (this.#poison) new Uint8Array(buffer).fill(0xde);
     if (!this.#takeBack(buffer)) return;

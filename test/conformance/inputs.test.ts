@@ -230,11 +230,16 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     // The error crosses without the cause that cannot (a function in it).
     const http = await failure('uncloneable-cause');
     expect(http).toMatchObject({ name: 'HttpError', message: 'upstream returned 503', code: 'E_HTTP' });
+    // Errors named like the built-ins, whose causes cannot be cloned: the most common shape.
+    expect(await failure('plain-uncloneable-cause')).toMatchObject({ name: 'Error', message: 'fetch failed', code: 'E_FETCH' });
+    const typeError = (await failure('type-uncloneable-cause')) as Error;
+    expect(typeError).toBeInstanceOf(TypeError);
+    expect(typeError.message).toBe('bad input');
     const wrapped = (await failure('wrapped')) as Error;
     expect(wrapped).toBeInstanceOf(TypeError);
     expect(wrapped.message).toBe('wrapped');
     expect(wrapped.cause).toMatchObject({ message: 'too late' });
-    expect(p.status.counters.failed).toBe(3);
+    expect(p.status.counters.failed).toBe(5);
   });
 
   it('loses the generation on an input error when policy says so; other in-flight inputs end lost', async () => {

@@ -59,7 +59,7 @@ describe.each(['embedded', 'isolated'] as const)('%s: ArrayBuffer memory budget'
         mode,
         frames: { slots: 1, queue: 8, maxFrameBytes: 16 * MIB, overflow: 'block' },
         limits: { maxArrayBufferMb: 48 },
-        timeouts: { heartbeat: 500 },
+        timeouts: { heartbeat: 2_000 },
         restart: { policy: 'never' },
       });
       await p.start();

@@ -9,7 +9,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { BLOCKING_PARK_MS, GuestSession } from '../guest/GuestSession.js';
 import type { GuestChannel } from '../guest/GuestSession.js';
-import { CONTROL_FENCE, CONTROL_HEARTBEAT, CONTROL_RECEIVED, EMBEDDED_OUTPUT_WINDOW, PROTOCOL_VERSION } from '../protocol.js';
+import { CONTROL_HEARTBEAT, CONTROL_RECEIVED, EMBEDDED_OUTPUT_WINDOW, PROTOCOL_VERSION } from '../protocol.js';
 import type { EmbeddedLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 import { MessageBatcher } from '../../transport/MessageBatcher.js';
 import { isImmutablePrimitive } from '../copyValue.js';
@@ -60,21 +60,20 @@ function unshared(message: GuestToHost): GuestToHost {
 
 /** The control words: CONTROL_RECEIVED is the host's credit for what this side posts. */
 const control = new Int32Array(launch.control.buffer, launch.control.byteOffset, CONTROL_RECEIVED + 1);
-/** Data-plane messages posted (or batched to be) so far; the host counts them as it applies them. */
-let posted = 0;
 /** How long one wait for credit lasts before this side beats and looks again, in ms. */
 const CREDIT_WAIT_MS = 10;
 
 /**
  * Holds an output or log back while EMBEDDED_OUTPUT_WINDOW messages wait on the host: the
  * plugin's `emit` then runs at the pace the application takes outputs, as it does inline.
- * The wait is not a hang: the heartbeat goes on. A fenced generation waits no more (what it
- * posts is stale anyway).
+ * The wait is not a hang: the heartbeat goes on. It ends with credit only — the host applies
+ * messages until the generation ends, a stop included, and then ends this thread. Counts
+ * compare as int32 (the host's word wraps at 2^31 messages).
  */
 function awaitCredit(): void {
   for (;;) {
     const received = Atomics.load(control, CONTROL_RECEIVED);
-    if (posted - received < EMBEDDED_OUTPUT_WINDOW || Atomics.load(control, CONTROL_FENCE) !== 0) return;
+    if (((session.posted - received) | 0) < EMBEDDED_OUTPUT_WINDOW) return;
     Atomics.add(control, CONTROL_HEARTBEAT, 1);
     Atomics.wait(control, CONTROL_RECEIVED, received, CREDIT_WAIT_MS);
   }
@@ -86,13 +85,10 @@ const session = new GuestSession(launch, launch.layout, {
     if (message.t !== 'outcome') {
       outbox.flush();
       awaitCredit();
-      // Counted once sent: a value that cannot be cloned throws here, and never arrives.
       port.postMessage(message);
-      posted += 1;
     } else {
       // Cloned now only to fail here (postMessage clones it again): a primitive cannot fail.
       outbox.push(message.ok && isImmutablePrimitive(message.value) ? message : structuredClone(message));
-      posted += 1;
     }
   },
   flush: () => {

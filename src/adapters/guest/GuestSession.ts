@@ -148,6 +148,8 @@ export class GuestSession {
   readonly #channel: GuestChannel;
   /** The plugin's stop() has returned (or thrown): nothing it emits afterwards is posted. */
   #stopped = false;
+  /** Bytes of the frames that came by message and have not settled: the runtime's, not the plugin's. */
+  #heldFrameBytes = 0;
   readonly #submit: DescriptorRing;
   readonly #complete: DescriptorRing;
   readonly #submitBell: Doorbell;
@@ -241,7 +243,7 @@ export class GuestSession {
       // MessagePort, posting an already cloned value) does not throw today.
       if (this.#portWaiter !== undefined && Atomics.load(this.#control, CONTROL_POSTED) < this.#expected) this.#wakeSelf();
       Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
-      Atomics.store(this.#control, CONTROL_EXTERNAL_MB, Math.max(0, externalMemoryMb() - Math.floor((this.#channel.channelBytes?.() ?? 0) / MIB)));
+      Atomics.store(this.#control, CONTROL_EXTERNAL_MB, this.pluginMemoryMb());
     }, Math.max(10, Math.floor(this.#launch.control.heartbeatMs / 5)));
     Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
     await runner.start();
@@ -295,12 +297,29 @@ export class GuestSession {
     this.#posted += 1;
   }
 
+  /** Data-plane messages posted so far (the host counts them as it applies them). */
+  get posted(): number {
+    return this.#posted;
+  }
+
+  /**
+   * The ArrayBuffer/Buffer memory of the plugin, in whole MiB, as `limits.maxArrayBufferMb`
+   * bounds it: this side's, less the frames it holds for the runtime (come by message, not
+   * settled yet) and the channel's own buffers (recycled frame buffers). Measured here, at one
+   * instant: the host subtracting what it had in flight, later, counted frames settled since.
+   */
+  pluginMemoryMb(): number {
+    const runtimeBytes = this.#heldFrameBytes + (this.#channel.channelBytes?.() ?? 0);
+    return Math.max(0, externalMemoryMb() - Math.floor(runtimeBytes / MIB));
+  }
+
   #onPort(message: HostToGuest): void {
     if (message.t === 'message') {
       this.#fromPort.set(message.dseq, { kind: 'message', seq: message.seq, message: message.message });
     } else {
       const { width, height, format, timestamp } = message;
       this.#fromPort.set(message.dseq, { kind: 'frame', seq: message.seq, meta: { width, height, format, timestamp }, data: message.data });
+      this.#heldFrameBytes += message.data.byteLength;
     }
     // Wake the loop if it is parked waiting for this delivery.
     this.#wakeSelf();
@@ -461,6 +480,7 @@ export class GuestSession {
       // A frame copied to this side (not in a shared slot) is poisoned like a released slot,
       // so a plugin that kept its bytes reads garbage in every transport.
       if (!next.viaRing && next.delivery.kind === 'frame') {
+        this.#heldFrameBytes -= next.delivery.data.byteLength;
         if (this.#launch.poisonReleased) next.delivery.data.fill(POISON_BYTE);
         this.#channel.recycleFrameData?.(next.delivery.data);
       }
@@ -620,16 +640,17 @@ export class GuestSession {
  */
 function crossingError(error: unknown, withCause = true, depth = 0): unknown {
   if (!(error instanceof Error)) return error;
-  const hasCause = withCause && 'cause' in error;
+  const hasCause = 'cause' in error;
   const name = isNativeError(error) ? readString(error, 'name') : undefined;
   const Native = name === undefined ? undefined : CLONED_ERRORS.get(name);
+  // Cloned as it is, unless its cause must be rebuilt (or left, withCause false).
   if (Native !== undefined && !hasCause) return error;
   // Kept as a TypeError, say, where cloning keeps it; any other name crosses as `errorName`.
   const crossing = new (Native ?? Error)(readString(error, 'message') ?? '');
   const stack = readString(error, 'stack');
   if (stack !== undefined) crossing.stack = stack;
   // A cause chain may loop (`e.cause = e`): a few links cross, as a plugin's chains go.
-  if (hasCause && depth < MAX_CAUSE_DEPTH) crossing.cause = crossingError(error.cause, true, depth + 1);
+  if (withCause && hasCause && depth < MAX_CAUSE_DEPTH) crossing.cause = crossingError(error.cause, true, depth + 1);
   return crossing;
 }
 

@@ -177,7 +177,7 @@ class IsolatedSession implements GenerationSession {
   #disposed = false;
   /** Set when the host killed the child for cause (protocol violation): its exit reports this. */
   #verdict: Fault | undefined;
-  #outbox: Uint8Array[] = [];
+  #outbox: { readonly bytes: Uint8Array; readonly written: (() => void) | undefined }[] = [];
   /** Bytes in #outbox. */
   #outboxBytes = 0;
   /** Ids of the Comlink calls sent to the child and not answered yet. */
@@ -505,15 +505,28 @@ class IsolatedSession implements GenerationSession {
     new DataView(prefix.buffer).setUint32(0, data.byteLength, true);
     this.#sendFrame(header);
     this.#sendFrame(prefix);
-    this.#sendFrame(data);
+    // A pooled buffer stays the pool's until written: the child may settle the frame first.
+    const pool = this.#request.pool;
+    if (pool instanceof HeapFramePool && pool.holds(data)) {
+      pool.pin(data);
+      this.#sendFrame(data, () => {
+        pool.unpin(data);
+      });
+    } else {
+      this.#sendFrame(data);
+    }
     this.#plane.ringGuestForMessage();
   }
 
-  #sendFrame(frame: Uint8Array): void {
+  /** Queues bytes for the pipe; `written` is called once they are written, or will never be. */
+  #sendFrame(frame: Uint8Array, written?: () => void): void {
     const pipe = this.#pipe;
-    if (pipe === undefined || pipe.destroyed || !pipe.writable || this.#reaped) return;
+    if (pipe === undefined || pipe.destroyed || !pipe.writable || this.#reaped) {
+      written?.();
+      return;
+    }
     // Coalesce the writes of one tick into one syscall: under load one wake-up carries many inputs.
-    this.#outbox.push(frame);
+    this.#outbox.push({ bytes: frame, written });
     this.#outboxBytes += frame.byteLength;
     if (this.#outbox.length === 1) {
       process.nextTick(() => {
@@ -521,15 +534,20 @@ class IsolatedSession implements GenerationSession {
         const bytes = this.#outboxBytes;
         this.#outbox = [];
         this.#outboxBytes = 0;
-        if (pipe.destroyed || !pipe.writable) return;
-        if (frames.length === 1 || bytes <= COALESCE_MAX_BYTES) {
-          pipe.write(frames.length === 1 ? (frames[0] ?? new Uint8Array()) : Buffer.concat(frames, bytes));
+        if (pipe.destroyed || !pipe.writable) {
+          for (const frame of frames) frame.written?.();
           return;
         }
-        // Large frames go as they are, in one writev: a concatenation would copy them again.
-        pipe.cork();
-        for (const frame of frames) pipe.write(frame);
-        pipe.uncork();
+        if (frames.length > 1 && bytes <= COALESCE_MAX_BYTES) {
+          // Small messages, concatenated: copied, so their sources are free at once.
+          pipe.write(Buffer.concat(frames.map((frame) => frame.bytes), bytes));
+          for (const frame of frames) frame.written?.();
+          return;
+        }
+        // One, or large ones, as they are (one writev): a concatenation would copy them again.
+        if (frames.length > 1) pipe.cork();
+        for (const frame of frames) pipe.write(frame.bytes, frame.written);
+        if (frames.length > 1) pipe.uncork();
       });
     }
   }

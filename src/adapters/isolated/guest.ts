@@ -57,7 +57,27 @@ function armDeathSignal(shm: NonNullable<typeof binding>): boolean {
 }
 if (binding !== undefined && !armDeathSignal(binding)) process.exit(70);
 
-const pipe = new Socket({ fd: CHILD_FD_PIPE, readable: true, writable: true });
+/**
+ * The pipe is read into this one buffer, read after read (`onread`): a stream's fresh buffer
+ * per read was garbage the size of every frame that crossed, counted as the plugin's
+ * ArrayBuffer memory (`limits.maxArrayBufferMb`) until collected. Every payload is used up —
+ * deserialized, or copied (frameWithBytes) — before the next read; the decoder copies out
+ * what a read leaves unfinished.
+ */
+const readBuffer = new Uint8Array(1024 * 1024);
+// Node 20 reads `onread` in the constructor too (its types list it for connect() only).
+const pipe = new Socket({
+  fd: CHILD_FD_PIPE,
+  readable: true,
+  writable: true,
+  onread: {
+    buffer: readBuffer,
+    callback: (bytes: number) => {
+      decoder.push(readBuffer.subarray(0, bytes));
+      return true;
+    },
+  },
+} as ConstructorParameters<typeof Socket>[0]);
 let outbox: Uint8Array[] = [];
 /** The start record's byte being written, and the fence byte read back (copy transport). */
 const startRecordIo = new Uint8Array(2);
@@ -150,7 +170,7 @@ function launch(spec: IsolatedLaunch): void {
     controlOffset = layout.totalBytes;
     frames = { buffer: new SharedArrayBuffer(64), slots: 1, slotBytes: 64, slotStride: 64, slotsOffset: 0 };
     setInterval(() => {
-      send({ t: 'heartbeat', externalMb: Math.max(0, externalMemoryMb() - Math.floor(recycledBytes() / MIB)) });
+      send({ t: 'heartbeat', externalMb: session?.pluginMemoryMb() ?? externalMemoryMb() });
     }, Math.max(10, Math.floor(spec.heartbeatMs / 5))).unref();
   }
   session = new GuestSession(
@@ -205,23 +225,28 @@ function launch(spec: IsolatedLaunch): void {
  * which counted against `limits.maxArrayBufferMb` (a plugin keeping nothing was `lost/oom`).
  */
 const recycled: Uint8Array[] = [];
-const MIB = 1024 * 1024;
-/** Buffers kept in `recycled`: as many as frames in flight need, in the common case. */
-const RECYCLED_MAX = 4;
+/**
+ * Bytes kept in `recycled` (one buffer at least): what the host keeps on the pipe ahead of
+ * this side (IsolatedAdapter's PIPE_FRAME_BYTES_AHEAD), so frames in flight find one.
+ */
+const RECYCLED_MAX_BYTES = 64 * 1024 * 1024;
 /** Smaller frames arrive inside one read, and are copied out of it: nothing to recycle. */
 const RECYCLE_MIN_BYTES = 64 * 1024;
 
 function recycleFrameData(data: Uint8Array): void {
   if (data.byteLength < RECYCLE_MIN_BYTES || data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) return;
-  if (recycled.length >= RECYCLED_MAX) recycled.shift();
   recycled.push(data);
+  while (recycled.length > 1 && recycledBytes() > RECYCLED_MAX_BYTES) recycled.shift();
 }
+
+/** Buffers the decoder assembled frames in (see allocateFrame): a frame's own memory. */
+const assembled = new WeakSet<Uint8Array>();
 
 function allocateFrame(length: number): Uint8Array {
   const at = recycled.findIndex((buffer) => buffer.byteLength === length);
-  if (at === -1) return new Uint8Array(length);
-  const [buffer] = recycled.splice(at, 1);
-  return buffer ?? new Uint8Array(length);
+  const buffer = at === -1 ? new Uint8Array(length) : (recycled.splice(at, 1)[0] ?? new Uint8Array(length));
+  assembled.add(buffer);
+  return buffer;
 }
 
 /** Bytes of the recycled buffers: the runtime's, not the plugin's. */
@@ -237,8 +262,9 @@ let frameHeader: PipeFrameHeader | undefined;
 /** The frame `header` announced, with its bytes: a buffer of its own, shared with nothing. */
 function frameWithBytes(header: PipeFrameHeader, payload: Uint8Array): HostToGuest {
   if (payload.byteLength !== header.byteLength) throw new Error(`frame ${header.seq}: ${payload.byteLength} bytes, announced ${header.byteLength}`);
-  // A frame that arrived inside one read is a view of it: copied, so its .buffer holds it alone.
-  const data = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength ? payload : payload.slice();
+  // A frame that arrived inside one read is a view of the read buffer, which the next read
+  // overwrites: copied. One assembled across reads is in a buffer of its own (allocateFrame).
+  const data = assembled.has(payload) ? payload : payload.slice();
   const { dseq, seq, width, height, format, timestamp } = header;
   return { t: 'frame', dseq, seq, width, height, format, timestamp, data };
 }
@@ -282,9 +308,6 @@ const decoder = new FrameDecoder({
     writeSync(2, `plugin-seam isolated guest: ${cause}\n`);
     process.exit(70);
   },
-});
-pipe.on('data', (chunk: Buffer) => {
-  decoder.push(chunk);
 });
 
 send({ t: 'hello', version: PROTOCOL_VERSION });
