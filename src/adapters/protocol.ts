@@ -345,6 +345,14 @@ export const PIPE_MAX_GUEST_FRAME_BYTES = 1024 * 1024;
  * log or result serializes to at most 1 MiB; larger ones fail in the plugin (RangeError).
  */
 export const PIPE_MAX_HOST_FRAME_BYTES = 1024 * 1024 * 1024;
+/**
+ * Bytes of frames the host keeps on the pipe ahead of an isolated child (one frame goes
+ * whatever its size); the rest wait in the instance's queue. The stop request follows them
+ * on the same pipe: 64 1080p frames ahead of it (530 MB) took the child ~0.5 s to read, and
+ * the stop of an idle plugin ran out of `timeouts.stop`. The child keeps as many bytes of
+ * settled frames' buffers to read the next ones into.
+ */
+export const PIPE_FRAME_BYTES_AHEAD = 64 * 1024 * 1024;
 
 /** Pipe messages only the isolated guest sends. */
 export type GuestPipeMessage =

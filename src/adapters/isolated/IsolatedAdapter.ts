@@ -20,7 +20,7 @@ import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchReques
 import { GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
-import { CONTROL_BYTES, PIPE_DOORBELL_PAYLOAD, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION, isDoorbellPayload } from '../protocol.js';
+import { CONTROL_BYTES, PIPE_DOORBELL_PAYLOAD, PIPE_FRAME_BYTES_AHEAD, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION, isDoorbellPayload } from '../protocol.js';
 import type { GuestControl, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch, PipeFrameHeader } from '../protocol.js';
 import { LogTail } from './LogTail.js';
 import { ReadThrottle } from './ReadThrottle.js';
@@ -39,8 +39,6 @@ const DOORBELL_FRAME = encodeFrame(PIPE_DOORBELL_PAYLOAD, PIPE_MAX_HOST_FRAME_BY
  * messages: one copy is cheaper than a vector of them); more go out as they are, corked.
  */
 const COALESCE_MAX_BYTES = 64 * 1024;
-/** Bytes of frames the pipe may carry ahead of the child (see IsolatedSession.hasRoom). */
-const PIPE_FRAME_BYTES_AHEAD = 64 * 1024 * 1024;
 /** From SIGTERM to SIGKILL when a child does not end by itself. */
 const KILL_GRACE_MS = 500;
 /** From SIGKILL until the generation is reported as lingering. */
@@ -480,12 +478,7 @@ class IsolatedSession implements GenerationSession {
     this.#plane.ringGuestForMessage();
   }
 
-  /**
-   * Room for another input while under PIPE_FRAME_BYTES_AHEAD of frames are on their way
-   * by the pipe (one always goes): the stop request follows them on the same pipe, and
-   * 64 1080p frames ahead of it (530 MB) took the child ~0.5 s to read, so the stop of an
-   * idle plugin ran out of `timeouts.stop`. Frames in shared slots take no pipe.
-   */
+  /** Room for another input while under PIPE_FRAME_BYTES_AHEAD of frames are on their way by the pipe (frames in shared slots take none). */
   hasRoom(): boolean {
     return this.#plane.copiedBytes < PIPE_FRAME_BYTES_AHEAD;
   }

@@ -17,6 +17,7 @@ import {
   CHILD_FD_START_RECORD,
   CONTROL_BYTES,
   PIPE_DOORBELL_PAYLOAD,
+  PIPE_FRAME_BYTES_AHEAD,
   PIPE_MAX_GUEST_FRAME_BYTES,
   PIPE_MAX_HOST_FRAME_BYTES,
   PROTOCOL_VERSION,
@@ -225,11 +226,8 @@ function launch(spec: IsolatedLaunch): void {
  * which counted against `limits.maxArrayBufferMb` (a plugin keeping nothing was `lost/oom`).
  */
 const recycled: Uint8Array[] = [];
-/**
- * Bytes kept in `recycled` (one buffer at least): what the host keeps on the pipe ahead of
- * this side (IsolatedAdapter's PIPE_FRAME_BYTES_AHEAD), so frames in flight find one.
- */
-const RECYCLED_MAX_BYTES = 64 * 1024 * 1024;
+/** Bytes kept in `recycled` (one buffer at least): what the host keeps on the pipe ahead of this side. */
+const RECYCLED_MAX_BYTES = PIPE_FRAME_BYTES_AHEAD;
 /** Smaller frames arrive inside one read, and are copied out of it: nothing to recycle. */
 const RECYCLE_MIN_BYTES = 64 * 1024;
 
