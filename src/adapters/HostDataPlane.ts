@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { SeqMap } from '../transport/SeqMap.js';
+import { FifoQueue } from '../transport/FifoQueue.js';
 import { PollGovernor } from '../transport/PollGovernor.js';
 import { DescriptorRing, scratchDescriptor } from '../transport/DescriptorRing.js';
 import type { MutableDescriptor } from '../transport/DescriptorRing.js';
@@ -99,6 +100,11 @@ export interface HostDataPlaneOptions {
   /** How to wake a guest parked on the submit ring (default `Atomics.notify`). */
   readonly notifyGuest?: NotifyFn;
   /**
+   * After messages were applied (see {@link HostDataPlane.receive}), with how many have been
+   * applied so far and how many wait: the embedded guest's credit, the isolated pipe's resume.
+   */
+  readonly onApplied?: (received: number, backlog: number) => void;
+  /**
    * The guest's doorbells arrive as messages (a pipe) and are reported through
    * {@link HostDataPlane.wake}: the loop then sleeps on a promise `wake` resolves directly,
    * without the extra turn of the event loop an `Atomics.waitAsync` costs.
@@ -183,6 +189,11 @@ export class HostDataPlane {
   /** Control replies waiting for the port messages posted before them. */
   readonly #barriers: { readonly count: number; readonly resolve: () => void }[] = [];
   #received = 0;
+  /** Data-plane messages received, not applied yet (see receive). */
+  readonly #inbox = new FifoQueue<GuestToHost>();
+  #inboxScheduled = false;
+  #turnOpen = false;
+  #turnStartedAt = 0;
   #dseq = 0;
   /** Bytes of the frames handed over by message and not settled (see IsolatedSession.hasRoom). */
   #copiedBytes = 0;
@@ -277,11 +288,6 @@ export class HostDataPlane {
     return this.#dseq;
   }
 
-  /** Data-plane messages applied so far (see {@link HostDataPlane.receive}). */
-  get received(): number {
-    return this.#received;
-  }
-
   /** Bytes of the frames handed over by message and not settled yet. */
   get copiedBytes(): number {
     return this.#copiedBytes;
@@ -327,9 +333,58 @@ export class HostDataPlane {
     this.#waiting.set(input.seq, { dseq, settle, copied });
   }
 
-  /** Applies one data-plane message from the guest (already validated by the session). */
+  /**
+   * Takes one data-plane message from the guest (already validated by the session) and
+   * applies it — now, or on a later turn of the event loop once this turn has spent
+   * EVENT_LOOP_TURN_MS applying messages: a port or a pipe hands over everything it has in
+   * one go, and a guest's outputs taken by an application that works on each held the
+   * host's timers off for seconds (600 outputs at 5 ms each: 3 s). Messages keep their order
+   * meanwhile, and ring outcomes wait behind them (their port barrier).
+   */
   receive(message: GuestToHost): void {
     if (this.#closed) return;
+    this.#inbox.push(message);
+    this.#applyInbox();
+  }
+
+  /** Messages received and not applied yet. */
+  get backlog(): number {
+    return this.#inbox.size;
+  }
+
+  /** Applies every message received, now (the guest has ended, or its generation is being fenced). */
+  applyAll(): void {
+    for (let message = this.#inbox.shift(); message !== undefined && !this.#closed; message = this.#inbox.shift()) this.#apply(message);
+    this.#options.onApplied?.(this.#received, this.#inbox.size);
+  }
+
+  #applyInbox(): void {
+    if (this.#inboxScheduled) return;
+    if (!this.#turnOpen) {
+      // This side's share of one turn of the event loop: it ends at the loop's check phase.
+      this.#turnOpen = true;
+      this.#turnStartedAt = this.#now();
+      setImmediate(() => {
+        this.#turnOpen = false;
+      });
+    }
+    while (!this.#closed) {
+      if (this.#now() - this.#turnStartedAt >= EVENT_LOOP_TURN_MS) {
+        this.#inboxScheduled = true;
+        setImmediate(() => {
+          this.#inboxScheduled = false;
+          this.#applyInbox();
+        });
+        break;
+      }
+      const message = this.#inbox.shift();
+      if (message === undefined) break;
+      this.#apply(message);
+    }
+    this.#options.onApplied?.(this.#received, this.#inbox.size);
+  }
+
+  #apply(message: GuestToHost): void {
     const complete = this.#complete;
     if (message.t === 'outcome' && complete !== undefined && complete.violation === undefined) {
       // Results settle in the order the guest produced them. An outcome goes by message when
@@ -417,6 +472,8 @@ export class HostDataPlane {
    * finished (outcomes it pushed but had not rung for yet) and those it never started.
    */
   fence(): FenceResult {
+    // Outcomes the guest posted before the end are outcomes, not inputs lost.
+    this.applyAll();
     const control = this.#options.control;
     const completed = new Map<number, DeliveryResult>();
     if (control === undefined) return { unstarted: this.#unstartedByRecord(), completed };

@@ -98,6 +98,7 @@ class EmbeddedSession implements GenerationSession {
     const layout = computeSegmentLayout({ slots: 1, slotBytes: 64, ringCapacity: RING_CAPACITY });
     const rings = new SharedArrayBuffer(layout.totalBytes);
     const controlBuffer = new SharedArrayBuffer(CONTROL_BYTES);
+    const credit = new Int32Array(controlBuffer);
     // The addon is optional here: without it, Atomics.wait/notify and no yield.
     const binding = loadShmBinding();
     const futexDoorbell = binding?.futexWait !== undefined && binding.futexWake !== undefined;
@@ -108,6 +109,11 @@ class EmbeddedSession implements GenerationSession {
       control: new Int32Array(controlBuffer),
       post: (message) => {
         this.#outbox.push(message);
+      },
+      // Credit for the guest's outputs: what the application has taken (see CONTROL_RECEIVED).
+      onApplied: (received) => {
+        Atomics.store(credit, CONTROL_RECEIVED, received);
+        Atomics.notify(credit, CONTROL_RECEIVED);
       },
       // A worker asleep in a blocking wait is woken by a futex wake: Atomics.notify would cost
       // it two more context switches on one core (see futexDoorbell.ts).
@@ -164,14 +170,10 @@ class EmbeddedSession implements GenerationSession {
     this.#worker.on('exit', (code: number) => {
       this.#onExit(code);
     });
-    const control = new Int32Array(controlBuffer);
     this.#worker.on('message', (message: GuestToHost | GuestToHost[]) => {
       if (this.#disposed) return;
       if (Array.isArray(message)) for (const one of message) this.#plane.receive(one);
       else this.#plane.receive(message);
-      // Credit for the guest's outputs: what the application has taken (see CONTROL_RECEIVED).
-      Atomics.store(control, CONTROL_RECEIVED, this.#plane.received);
-      Atomics.notify(control, CONTROL_RECEIVED);
     });
     this.#guest = Comlink.wrap<GuestControl>(nodeEndpoint(port1));
     this.#heartbeatTimer = setInterval(() => {
@@ -228,6 +230,8 @@ class EmbeddedSession implements GenerationSession {
   }
 
   #onExit(code: number): void {
+    // What the worker posted before it ended is delivered before its end is reported.
+    if (!this.#disposed) this.#plane.applyAll();
     this.#exited = true;
     // The worker can no longer touch the frame slots it held.
     this.#pool.reclaim(this.#request.generation);

@@ -39,6 +39,13 @@ const DOORBELL_FRAME = encodeFrame(PIPE_DOORBELL_PAYLOAD, PIPE_MAX_HOST_FRAME_BY
  * messages: one copy is cheaper than a vector of them); more go out as they are, corked.
  */
 const COALESCE_MAX_BYTES = 64 * 1024;
+/**
+ * Messages read from the pipe and not yet applied (HostDataPlane.receive applies them within
+ * a share of each turn) at which the pipe stops being read, and below which it is read again:
+ * a child sending faster than the application takes its outputs then waits on its pipe.
+ */
+const BACKLOG_PAUSE = 4096;
+const BACKLOG_RESUME = 1024;
 /** From SIGTERM to SIGKILL when a child does not end by itself. */
 const KILL_GRACE_MS = 500;
 /** From SIGKILL until the generation is reported as lingering. */
@@ -186,6 +193,8 @@ class IsolatedSession implements GenerationSession {
   #turnStartedAt = 0;
   #turnOpen = false;
   #yielding = false;
+  /** The pipe waits for the host to apply what it read (see BACKLOG_PAUSE). */
+  #backlogged = false;
 
   constructor(request: LaunchRequest, guestPath: string, binding: ShmBinding | undefined) {
     this.#request = request;
@@ -245,6 +254,12 @@ class IsolatedSession implements GenerationSession {
       maxArrayBufferMb: request.limits.maxArrayBufferMb,
       onOverLimit: (detail) => {
         this.#kill({ cause: 'oom', detail });
+      },
+      onApplied: (_received, backlog) => {
+        if (!this.#backlogged || backlog > BACKLOG_RESUME) return;
+        this.#backlogged = false;
+        const pipe = this.#pipe;
+        if (pipe !== undefined && !pipe.destroyed && !this.#yielding && this.#throttled === undefined) pipe.resume();
       },
       onViolation: (detail) => {
         this.#violation(`ring: ${detail}`);
@@ -597,7 +612,7 @@ class IsolatedSession implements GenerationSession {
     this.#throttled = undefined;
     this.#throttle.resumed();
     const pipe = this.#pipe;
-    if (pipe !== undefined && !pipe.destroyed && !this.#yielding) pipe.resume();
+    if (pipe !== undefined && !pipe.destroyed && !this.#yielding && !this.#backlogged) pipe.resume();
   }
 
   /** After FRAMES_PER_TURN frames or TURN_BUDGET_MS in one turn, pauses the pipe until the event loop has turned once. */
@@ -609,7 +624,7 @@ class IsolatedSession implements GenerationSession {
     pipe.pause();
     setImmediate(() => {
       this.#yielding = false;
-      if (!pipe.destroyed && this.#throttled === undefined) pipe.resume();
+      if (!pipe.destroyed && this.#throttled === undefined && !this.#backlogged) pipe.resume();
     });
   }
 
@@ -676,6 +691,11 @@ class IsolatedSession implements GenerationSession {
           return;
         }
         this.#plane.receive(message);
+        // Applied at the host's pace (HostDataPlane.receive): past a backlog, the pipe waits.
+        if (this.#plane.backlog >= BACKLOG_PAUSE && !this.#backlogged) {
+          this.#backlogged = true;
+          this.#pipe?.pause();
+        }
     }
   }
 
@@ -687,6 +707,8 @@ class IsolatedSession implements GenerationSession {
   #kill(fault: Fault): void {
     if (this.#verdict !== undefined || this.#exited) return;
     this.#verdict = fault;
+    // What the child sent before it broke a rule is delivered, as it would have been at once.
+    this.#plane.applyAll();
     this.#plane.close();
     this.#signal('SIGKILL');
     this.#reportDeath(fault);
@@ -759,6 +781,8 @@ class IsolatedSession implements GenerationSession {
     this.#request.pool.reclaim(this.#request.generation);
     clearInterval(this.#heartbeatTimer);
     clearInterval(this.#recordTimer);
+    // What it sent before it died is delivered before its death is reported.
+    if (!this.#disposed) this.#plane.applyAll();
     this.#plane.close();
     const fault = this.#verdict ?? override ?? classifyExit(code, signal, this.#stderr.text(), this.#stdout.text());
     this.#reportDeath(fault);
