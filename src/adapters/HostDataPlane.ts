@@ -529,7 +529,9 @@ export class HostDataPlane {
   /** The `seq` of pending deliveries after `started` (the last `dseq` the guest started). */
   #pendingAfter(started: number): number[] {
     const unstarted: number[] = [];
-    for (const [seq, waiting] of this.#waiting) if (waiting.dseq > started) unstarted.push(seq);
+    // As int32, the shared word's width: delivery numbers pass 2^31 in a long generation (a
+    // plain comparison then counted the running input as never started).
+    for (const [seq, waiting] of this.#waiting) if (((waiting.dseq - started) | 0) > 0) unstarted.push(seq);
     return unstarted;
   }
 

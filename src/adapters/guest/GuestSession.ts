@@ -241,7 +241,7 @@ export class GuestSession {
       // A host whose post threw withdraws CONTROL_POSTED (HostDataPlane.deliver): a wait for
       // that message ends here. A guard: the one channel that waits on the port (a worker's
       // MessagePort, posting an already cloned value) does not throw today.
-      if (this.#portWaiter !== undefined && Atomics.load(this.#control, CONTROL_POSTED) < this.#expected) this.#wakeSelf();
+      if (this.#portWaiter !== undefined && !this.#postedReached()) this.#wakeSelf();
       Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
       Atomics.store(this.#control, CONTROL_EXTERNAL_MB, this.pluginMemoryMb());
     }, Math.max(10, Math.floor(this.#launch.control.heartbeatMs / 5)));
@@ -295,6 +295,14 @@ export class GuestSession {
   #post(message: GuestToHost): void {
     this.#channel.post(message);
     this.#posted += 1;
+  }
+
+  /**
+   * Whether the host has posted the next delivery by message (CONTROL_POSTED). Compared as
+   * int32, the word's width: delivery numbers pass 2^31 in a long generation.
+   */
+  #postedReached(): boolean {
+    return ((Atomics.load(this.#control, CONTROL_POSTED) - this.#expected) | 0) >= 0;
   }
 
   /** Data-plane messages posted so far (the host counts them as it applies them). */
@@ -438,7 +446,7 @@ export class GuestSession {
           // Not while the next delivery is on its way by message (CONTROL_POSTED): only the
           // event loop reads it. Woken by a frame: run it now. Woken otherwise (a message or a
           // control call, both of which ring) or timed out: the event loop must run.
-          const ready = (): boolean => this.#submit.hasPending() || Atomics.load(this.#control, CONTROL_POSTED) >= this.#expected;
+          const ready = (): boolean => this.#submit.hasPending() || this.#postedReached();
           const readyAtOnce = ready();
           const outcome = owed ? 'timed-out' : this.#submitBell.park(ready, blockingParkMs);
           if (outcome !== 'timed-out' && this.#submit.hasPending()) continue;
@@ -520,7 +528,7 @@ export class GuestSession {
     return (
       this.#channel.doorbellByMessage !== true &&
       this.#stopAfter === undefined &&
-      Atomics.load(this.#control, CONTROL_POSTED) >= this.#expected &&
+      this.#postedReached() &&
       !this.#fromPort.has(this.#expected)
     );
   }
