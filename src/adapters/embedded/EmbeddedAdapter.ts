@@ -98,7 +98,7 @@ class EmbeddedSession implements GenerationSession {
     const layout = computeSegmentLayout({ slots: 1, slotBytes: 64, ringCapacity: RING_CAPACITY });
     const rings = new SharedArrayBuffer(layout.totalBytes);
     const controlBuffer = new SharedArrayBuffer(CONTROL_BYTES);
-    const credit = new Int32Array(controlBuffer);
+    const control = new Int32Array(controlBuffer);
     // The addon is optional here: without it, Atomics.wait/notify and no yield.
     const binding = loadShmBinding();
     const futexDoorbell = binding?.futexWait !== undefined && binding.futexWake !== undefined;
@@ -106,14 +106,14 @@ class EmbeddedSession implements GenerationSession {
       generation: request.generation,
       pool: this.#pool,
       rings: { buffer: rings, layout },
-      control: new Int32Array(controlBuffer),
+      control,
       post: (message) => {
         this.#outbox.push(message);
       },
       // Credit for the guest's outputs: what the application has taken (see CONTROL_RECEIVED).
       onApplied: (received) => {
-        Atomics.store(credit, CONTROL_RECEIVED, received);
-        Atomics.notify(credit, CONTROL_RECEIVED);
+        Atomics.store(control, CONTROL_RECEIVED, received);
+        Atomics.notify(control, CONTROL_RECEIVED);
       },
       // A worker asleep in a blocking wait is woken by a futex wake: Atomics.notify would cost
       // it two more context switches on one core (see futexDoorbell.ts).
