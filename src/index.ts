@@ -9,7 +9,10 @@ export type {
   FrameOptions,
   IsolationOptions,
   LoadOptions,
+  LoadOptionsCommon,
   OverflowPolicy,
+  PluginConfigOption,
+  PluginPlacement,
   RestartOptions,
   TimeoutOptions,
 } from './actors/LoadOptions.js';

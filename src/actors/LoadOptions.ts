@@ -66,7 +66,13 @@ export interface TimeoutOptions {
 }
 
 /**
- * Options of `runtime.load`.
+ * Options of `runtime.load`: the options every load takes, where the plugin comes from and
+ * runs ({@link PluginPlacement}), and its `config` ({@link PluginConfigOption}).
+ *
+ * The type says what `load()` would refuse at run time: a definition object with
+ * `mode: 'embedded'` or `'isolated'` (it cannot cross a thread or a process), and a plugin
+ * whose definition types its config loaded without one (its `ctx.config` would be
+ * `undefined`).
  *
  * @example
  * ```ts
@@ -81,19 +87,12 @@ export interface TimeoutOptions {
  * });
  * ```
  */
-export interface LoadOptions<Config = unknown> {
+export type LoadOptions<Config = unknown> = LoadOptionsCommon & PluginPlacement<Config> & PluginConfigOption<Config>;
+
+/** The options of `runtime.load` that do not depend on the mode or the plugin. */
+export interface LoadOptionsCommon {
   /** Unique within the runtime. */
   readonly id: string;
-  /** A path, a `file:` URL, or (inline mode only) the plugin definition itself. */
-  readonly module: string | URL | PluginDefinition<Config>;
-  /** Where the plugin executes. Default `inline`. */
-  readonly mode?: Mode | undefined;
-  /**
-   * Handed to the plugin as `ctx.config`: structured-cloned once, by `load()` (which throws
-   * `InvalidOptions` when it cannot be), and each generation gets its own copy of that
-   * snapshot — changes to the object after `load()` reach no generation, a restart included.
-   */
-  readonly config?: Config | undefined;
   readonly frames?: FrameOptions | undefined;
   /** Messages that may wait for delivery; beyond it `send()` is refused. Default 1024. */
   readonly messages?: { readonly queue?: number | undefined } | undefined;
@@ -104,6 +103,47 @@ export interface LoadOptions<Config = unknown> {
   /** Isolated mode only: what the plugin process may see. */
   readonly isolation?: IsolationOptions | undefined;
 }
+
+/**
+ * Where a plugin comes from (`module`) and where it executes (`mode`, default `inline`). A
+ * path or a `file:` URL runs in every mode; the definition object itself only inline.
+ *
+ * @example
+ * ```ts
+ * runtime.load({ id: 'a', module: './detector.js', mode: 'isolated' });
+ * runtime.load({ id: 'b', module: detector }); // a definition: inline
+ * ```
+ */
+export type PluginPlacement<Config = unknown> =
+  | {
+      /** Where the plugin executes. Default `inline`. */
+      readonly mode?: 'inline' | undefined;
+      /** A path, a `file:` URL, or the plugin definition itself. */
+      readonly module: string | URL | PluginDefinition<Config>;
+    }
+  | {
+      /** Where the plugin executes. */
+      readonly mode: 'embedded' | 'isolated';
+      /** A path or a `file:` URL: a definition object cannot cross a thread or a process. */
+      readonly module: string | URL;
+    };
+
+/**
+ * The plugin's `config`: optional unless the definition types one that excludes `undefined`.
+ *
+ * Handed to the plugin as `ctx.config`: structured-cloned once, by `load()` (which throws
+ * `InvalidOptions` when it cannot be), and each generation gets its own copy of that
+ * snapshot — changes to the object after `load()` reach no generation, a restart included.
+ *
+ * @example
+ * ```ts
+ * const detector = definePlugin<{ threshold: number }>({ name: 'detector', onFrame() {} });
+ * runtime.load({ id: 'd', module: detector, config: { threshold: 40 } }); // config required
+ * ```
+ */
+export type PluginConfigOption<Config = unknown> = undefined extends Config
+  ? { /** Handed to the plugin as `ctx.config` (see {@link PluginConfigOption}). */ readonly config?: Config | undefined }
+  : { /** Handed to the plugin as `ctx.config` (see {@link PluginConfigOption}). */ readonly config: Config };
 
 /**
  * What an isolated plugin process may see. By default its environment is empty: the
@@ -174,7 +214,7 @@ const KNOWN_KEYS = {
   timeouts: { start: OPEN, stop: OPEN, heartbeat: OPEN, input: OPEN },
   limits: { maxHeapMb: OPEN, maxArrayBufferMb: OPEN },
   isolation: { env: OPEN, inheritEnv: OPEN, permission: { allowFsRead: OPEN, allowFsWrite: OPEN }, floodMs: OPEN },
-} as const satisfies { readonly [K in keyof Required<LoadOptions>]: KnownKeys | typeof OPEN } & KnownKeys;
+} as const satisfies { readonly [K in keyof Required<LoadOptionsCommon & PluginPlacement & PluginConfigOption>]: KnownKeys | typeof OPEN } & KnownKeys;
 
 /** Throws InvalidOptions at the first own key of `value` (a plain object) that `known` lacks. */
 function checkKeys(value: unknown, known: KnownKeys, path: string): void {

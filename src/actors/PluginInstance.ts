@@ -181,8 +181,12 @@ export class PluginInstance {
   /** Ends each live connect() at shutdown. */
   readonly #connections = new Set<() => void>();
 
-  /** @internal Created by `runtime.load`. */
-  constructor(options: ResolvedLoadOptions, env: InstanceEnvironment) {
+  /** @internal Created by `runtime.load`: applications never construct an instance. */
+  static create(options: ResolvedLoadOptions, env: InstanceEnvironment): PluginInstance {
+    return new PluginInstance(options, env);
+  }
+
+  private constructor(options: ResolvedLoadOptions, env: InstanceEnvironment) {
     this.id = options.id;
     this.mode = options.mode;
     this.#options = options;

@@ -29,8 +29,6 @@ export interface RuntimeOptions {
   readonly clock?: RuntimeClock | undefined;
   /** Seed of the restart jitter; default random. Fix it to make a run reproducible. */
   readonly seed?: number | undefined;
-  /** @internal Adapters by mode; the runtime provides its own. */
-  readonly adapters?: Partial<Record<Mode, Adapter>> | undefined;
 }
 
 /** The plugin runtime: loads plugin instances and shuts them all down. */
@@ -103,7 +101,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     inline: new InlineAdapter(),
     embedded: new EmbeddedAdapter(),
     isolated: new IsolatedAdapter(),
-    ...options.adapters,
   };
   const instances: PluginInstance[] = [];
   const ids = new Set<string>();
@@ -138,7 +135,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       seed = (seed + 0x9e3779b9) | 0;
       let instance: PluginInstance;
       try {
-        instance = new PluginInstance({ ...resolved, config }, { adapter, clock, inspect, seed });
+        instance = PluginInstance.create({ ...resolved, config }, { adapter, clock, inspect, seed });
       } catch (error) {
         // The frame pool could not be made: out of memory or, out of process, of descriptors
         // (each instance holds one shared-memory segment until unloaded).

@@ -44,14 +44,17 @@ export interface Harness {
   readonly runtime: Runtime;
   readonly clock: SimulatedClock;
   /** Loads the fixture (default `behaviour`) in this mode, with fast restarts unless overridden. */
-  load(options?: Partial<LoadOptions> & { fixture?: string }): PluginInstance;
+  load(options?: HarnessLoadOptions): PluginInstance;
   /** Loads, starts and runs. */
-  running(options?: Partial<LoadOptions> & { fixture?: string }): Promise<PluginInstance>;
+  running(options?: HarnessLoadOptions): Promise<PluginInstance>;
   /** Waits for a scheduled restart, advances the clock by its delay, waits for the new generation to be up. */
   restart(p: PluginInstance): Promise<PluginStatus>;
 }
 
 /** One runtime per test, on a simulated clock; shut down after the test whatever happened. */
+/** Load options of the suite: the mode is the suite's, the module a fixture's name. */
+export type HarnessLoadOptions = Partial<Omit<LoadOptions, 'mode' | 'module'>> & { fixture?: string };
+
 export function useHarness(mode: Mode): () => Harness {
   let current: Harness | undefined;
   let count = 0;
@@ -74,7 +77,7 @@ export function useHarness(mode: Mode): () => Harness {
   return () => {
     const clock = new SimulatedClock();
     const runtime = createRuntime({ clock, seed: 42 });
-    const load = (options: Partial<LoadOptions> & { fixture?: string } = {}): PluginInstance => {
+    const load = (options: HarnessLoadOptions = {}): PluginInstance => {
       const { fixture: name = 'behaviour', ...rest } = options;
       count += 1;
       return runtime.load({
