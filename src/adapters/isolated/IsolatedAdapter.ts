@@ -25,7 +25,7 @@ import type { GuestControl, GuestPipeMessage, HostPipeMessage, HostToGuest, Isol
 import { LogTail } from './LogTail.js';
 import { ReadThrottle } from './ReadThrottle.js';
 import { checkRpcReply } from './checkRpcReply.js';
-import { classifyExit } from './classifyExit.js';
+import { classifyExit, quoteTails } from './classifyExit.js';
 import { decodeGuestMessage } from './decodeGuestMessage.js';
 import { StartRecordFile } from './StartRecordFile.js';
 import { pipeEndpoint } from './pipeEndpoint.js';
@@ -67,8 +67,6 @@ const PIPE_DRAIN_MS = 50;
  * bounds how long it may grow it before it is killed (`lost`/`protocol`).
  */
 const RECORD_CHECK_MS = 100;
-/** Lines of each output stream's tail quoted in a failure's detail. */
-const TAIL_LINES = 3;
 /**
  * How fast a child's pipe is read, at most: messages per second (and burst), bytes per second
  * (and burst). Over them the reader waits (ReadThrottle); kept over them for
@@ -406,11 +404,7 @@ class IsolatedSession implements GenerationSession {
       return;
     }
     this.#signal('SIGKILL');
-    const tails = [
-      ['stdout', this.#stdout],
-      ['stderr', this.#stderr],
-    ] as const;
-    const quoted = tails.map(([name, tail]) => `; ${name}: ${lastLines(tail.text())}`).join('');
+    const quoted = quoteTails(this.#stderr.text(), this.#stdout.text());
     throw new GenerationFault({
       cause: 'timeout',
       detail: `exit blocked: the plugin process had not exited ${EXIT_DEADLINE_MS} ms after its stop() returned, killed with SIGKILL${quoted}`,
@@ -791,17 +785,6 @@ class IsolatedSession implements GenerationSession {
   }
 }
 
-/** The last TAIL_LINES non-empty lines of a log tail, each cut to 200 characters, or `(nothing)`. */
-function lastLines(text: string): string {
-  const lines = text
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .slice(-TAIL_LINES)
-    .map((line) => (line.length > 200 ? `${line.slice(0, 200)}…` : line));
-  return lines.length === 0 ? '(nothing)' : lines.join(' | ');
-}
-
-/** Node's permission flags (Node 20: `--experimental-permission`) for a child. */
 /** Packages the child imports besides the runtime itself (see guest.ts). */
 const GUEST_DEPENDENCIES = ['comlink'] as const;
 
@@ -814,6 +797,7 @@ function dependencyRoot(name: string): string | undefined {
   }
 }
 
+/** Node's permission flags (Node 20: `--experimental-permission`) for a child. */
 function permissionFlags(
   permission: { readonly allowFsRead: readonly string[]; readonly allowFsWrite: readonly string[] },
   module: LaunchRequest['module'],

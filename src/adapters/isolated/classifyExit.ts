@@ -7,16 +7,18 @@ const OOM_MARKERS = ['JavaScript heap out of memory', 'Fatal process out of memo
 const SUMMARY_LINES = 6;
 /** Frames of each stack trace kept in that summary. */
 const STACK_FRAMES_KEPT = 2;
+/** Characters of one line kept in that summary (a plugin may print a megabyte on one line). */
+const LINE_CHARS = 200;
 
 /**
- * The last lines of a stderr tail worth reading in a failure's detail. A stack trace keeps
+ * The last lines of an output tail worth reading in a failure's detail. A stack trace keeps
  * only its first frames and Node's closing version line is dropped, so the error's own
  * message — the line that says what happened — stays in view however deep the stack was.
  */
-export function stderrSummary(stderrTail: string): string {
+export function tailSummary(tail: string): string {
   const kept: string[] = [];
   let frames = 0;
-  for (const line of stderrTail.trim().split('\n')) {
+  for (const line of tail.trim().split('\n')) {
     if (/^\s+at /.test(line)) {
       frames += 1;
       if (frames > STACK_FRAMES_KEPT) continue;
@@ -24,9 +26,26 @@ export function stderrSummary(stderrTail: string): string {
       frames = 0;
       if (/^Node\.js v\d/.test(line)) continue;
     }
-    kept.push(line);
+    kept.push(line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS)}…` : line);
   }
   return kept.slice(-SUMMARY_LINES).join('\n').trim();
+}
+
+/**
+ * The tails of a plugin process's output streams as a failure's detail quotes them:
+ * `; stderr: …; stdout: …`, each summarised ({@link tailSummary}), an empty one left out.
+ * stdout too: a plugin that prints why it gives up (`console.log`) says it there, and an
+ * isolated plugin's stdout reaches the application nowhere else.
+ */
+export function quoteTails(stderrTail: string, stdoutTail: string): string {
+  const quoted = [
+    ['stderr', tailSummary(stderrTail)],
+    ['stdout', tailSummary(stdoutTail)],
+  ] as const;
+  return quoted
+    .filter(([, tail]) => tail !== '')
+    .map(([name, tail]) => `; ${name}: ${tail}`)
+    .join('');
 }
 
 /**
@@ -36,15 +55,7 @@ export function stderrSummary(stderrTail: string): string {
  * the failure class from the phase, this decides only the cause.
  */
 export function classifyExit(code: number | null, signal: NodeJS.Signals | null, stderrTail: string, stdoutTail = ''): Fault {
-  // stdout too: a plugin that prints why it gives up (`console.log`) says it there, and an
-  // isolated plugin's stdout reaches the application nowhere else.
-  const quoted = [
-    ['stderr', stderrSummary(stderrTail)],
-    ['stdout', stderrSummary(stdoutTail)],
-  ]
-    .filter(([, tail]) => tail !== '')
-    .map(([name, tail]) => `; ${name}: ${tail}`)
-    .join('');
+  const quoted = quoteTails(stderrTail, stdoutTail);
   const detail = (what: string): string => `${what}${quoted}`;
   if (OOM_MARKERS.some((marker) => stderrTail.includes(marker))) {
     return { cause: 'oom', ...(signal === null ? {} : { signal }), ...(code === null ? {} : { exitCode: code }), detail: detail('out of memory') };

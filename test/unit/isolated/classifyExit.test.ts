@@ -2,7 +2,7 @@
 // code, signal and OOM markers, and a stderr summary that keeps the error's message line in
 // view however deep its stack was.
 import { describe, expect, it } from 'vitest';
-import { classifyExit, stderrSummary } from '../../../src/adapters/isolated/classifyExit.js';
+import { classifyExit, tailSummary } from '../../../src/adapters/isolated/classifyExit.js';
 
 const deepStack = [
   'file:///plugins/faulty.mjs:12',
@@ -30,13 +30,15 @@ describe('classifyExit', () => {
 
   it('keeps the last lines of plain output', () => {
     const lines = Array.from({ length: 10 }, (_, i) => `line ${i}`).join('\n');
-    expect(stderrSummary(lines)).toBe(['line 4', 'line 5', 'line 6', 'line 7', 'line 8', 'line 9'].join('\n'));
+    expect(tailSummary(lines)).toBe(['line 4', 'line 5', 'line 6', 'line 7', 'line 8', 'line 9'].join('\n'));
     expect(classifyExit(3, null, '').detail).toBe('exited with code 3');
     // What the plugin printed on stdout before it gave up is quoted after stderr.
     expect(classifyExit(5, null, 'warning: low disk\n', 'cannot reach the database\n').detail).toBe(
       'exited with code 5; stderr: warning: low disk; stdout: cannot reach the database',
     );
     expect(classifyExit(5, null, '', 'bye\n').detail).toBe('exited with code 5; stdout: bye');
+    // A megabyte on one line is cut, not quoted whole.
+    expect(tailSummary(`start ${'x'.repeat(1_000_000)}\nend`)).toBe(`start ${'x'.repeat(194)}…\nend`);
   });
 
   it('tells a V8 heap exhaustion from other signals', () => {
