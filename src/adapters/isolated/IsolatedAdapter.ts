@@ -138,7 +138,7 @@ export class IsolatedAdapter implements Adapter {
   }
 
   transportOf(pool: FramePool): TransportKind {
-    return pool instanceof SharedFramePool ? 'shared-memory' : 'copy';
+    return sharedSegmentOf(pool, this.#binding) === undefined ? 'copy' : 'shared-memory';
   }
 }
 
@@ -203,8 +203,8 @@ class IsolatedSession implements GenerationSession {
       byteBurst: BYTE_RATE.burst,
       floodMs: request.isolation.floodMs,
     });
-    const pool = request.pool instanceof SharedFramePool && request.pool.fd !== undefined ? request.pool : undefined;
-    const shared = pool !== undefined && binding !== undefined;
+    const pool = sharedSegmentOf(request.pool, binding);
+    const shared = pool !== undefined;
     this.transport = shared ? 'shared-memory' : 'copy';
     // Without shared memory the start record stands in for the fence words; without that
     // either, hand over one input at a time, so a dying generation never holds inputs it did
@@ -215,7 +215,7 @@ class IsolatedSession implements GenerationSession {
     let ringsFd: number | undefined;
     let rings: { buffer: SharedArrayBuffer; layout: ReturnType<typeof computeSegmentLayout> } | undefined;
     let control: Int32Array | undefined;
-    if (shared) {
+    if (shared && binding !== undefined) {
       const layout = computeSegmentLayout({ slots: 1, slotBytes: 64, ringCapacity: RING_CAPACITY });
       let segment: ReturnType<ShmBinding['createSegment']>;
       try {
@@ -230,7 +230,7 @@ class IsolatedSession implements GenerationSession {
     }
     this.#plane = new HostDataPlane({
       generation: request.generation,
-      pool: shared ? pool : undefined,
+      pool,
       rings,
       control,
       startRecord,
@@ -783,6 +783,16 @@ class IsolatedSession implements GenerationSession {
     // An exit after a stop that returned is the expected end, not a loss.
     if (!this.#disposed && this.#verdict === undefined && !this.#stopped) this.#request.sink.lost(fault);
   }
+}
+
+/**
+ * The pool, when a generation hands its frames over in shared memory: a segment with a
+ * descriptor to pass to the child, and the addon to map it there. Otherwise frames are
+ * copied over the pipe (status.transport `copy`). One answer for the status shown before a
+ * start and for the session itself.
+ */
+function sharedSegmentOf(pool: FramePool, binding: ShmBinding | undefined): SharedFramePool | undefined {
+  return binding !== undefined && pool instanceof SharedFramePool && pool.fd !== undefined ? pool : undefined;
 }
 
 /** Packages the child imports besides the runtime itself (see guest.ts). */
