@@ -5,6 +5,7 @@ import { PollGovernor } from '../transport/PollGovernor.js';
 import { DescriptorRing, scratchDescriptor } from '../transport/DescriptorRing.js';
 import type { MutableDescriptor } from '../transport/DescriptorRing.js';
 import { Doorbell } from '../transport/Doorbell.js';
+import { TurnBudget } from './TurnBudget.js';
 import type { NotifyFn } from '../transport/Doorbell.js';
 import type { SharedFramePool } from '../transport/SharedFramePool.js';
 import type { SegmentLayout } from '../transport/segmentLayout.js';
@@ -192,8 +193,8 @@ export class HostDataPlane {
   /** Data-plane messages received, not applied yet (see receive). */
   readonly #inbox = new FifoQueue<GuestToHost>();
   #inboxScheduled = false;
-  #turnOpen = false;
-  #turnStartedAt = 0;
+  /** This side's share of the event loop's turn, for applying the inbox. */
+  readonly #turn: TurnBudget;
   #dseq = 0;
   /** Bytes of the frames handed over by message and not settled (see IsolatedSession.hasRoom). */
   #copiedBytes = 0;
@@ -245,6 +246,7 @@ export class HostDataPlane {
     this.#desc = scratchDescriptor(options.generation);
     this.#ringAtOnce = (options.cores ?? availableParallelism()) > 1;
     this.#now = options.now ?? (() => performance.now());
+    this.#turn = new TurnBudget(this.#now);
     this.#yieldCore = this.#ringAtOnce ? undefined : options.yieldCore;
     this.#pollMs = (options.pollMicros ?? (this.#ringAtOnce ? POLL_MICROS : 0)) / 1000;
     const { rings, pool } = options;
@@ -360,16 +362,9 @@ export class HostDataPlane {
 
   #applyInbox(): void {
     if (this.#inboxScheduled) return;
-    if (!this.#turnOpen) {
-      // This side's share of one turn of the event loop: it ends at the loop's check phase.
-      this.#turnOpen = true;
-      this.#turnStartedAt = this.#now();
-      setImmediate(() => {
-        this.#turnOpen = false;
-      });
-    }
+    this.#turn.begin();
     while (!this.#closed) {
-      if (this.#now() - this.#turnStartedAt >= EVENT_LOOP_TURN_MS) {
+      if (this.#turn.spent() >= EVENT_LOOP_TURN_MS) {
         this.#inboxScheduled = true;
         setImmediate(() => {
           this.#inboxScheduled = false;

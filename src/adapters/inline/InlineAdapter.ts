@@ -1,6 +1,7 @@
 import { messageOf } from '../../errors.js';
 import type { Adapter, Delivery, DeliveryResult, DeliverySettle, GenerationSession, LaunchRequest, TransportKind } from '../Adapter.js';
 import { EVENT_LOOP_TURN_MS, GenerationFault } from '../Adapter.js';
+import { TurnBudget } from '../TurnBudget.js';
 import { PluginRunner } from '../guest/PluginRunner.js';
 import { loadPluginDefinition } from '../guest/loadPluginDefinition.js';
 import type { FramePool } from '../../transport/FramePool.js';
@@ -35,27 +36,11 @@ export class InlineAdapter implements Adapter {
 }
 
 /**
- * The host's current turn of its event loop, as inline instances count it: when the first
- * input of this turn was handed over (ms of `performance.now`), and a promise of the next
- * turn (its check phase). One for the thread, not one per instance: 30 inline instances fed
- * from their outcomes each kept within their own 4 ms, and held the host's loop ~125 ms.
+ * The host's current turn of its event loop, as inline instances count it. One for the
+ * thread, not one per instance: 30 inline instances fed from their outcomes each kept within
+ * their own 4 ms, and held the host's loop ~125 ms.
  */
-let hostTurn: { readonly startedAt: number; readonly next: Promise<void> } | undefined;
-
-function currentHostTurn(now: number): { readonly startedAt: number; readonly next: Promise<void> } {
-  if (hostTurn !== undefined) return hostTurn;
-  const turn = {
-    startedAt: now,
-    next: new Promise<void>((resolve) => {
-      setImmediate(() => {
-        hostTurn = undefined;
-        resolve();
-      });
-    }),
-  };
-  hostTurn = turn;
-  return turn;
-}
+const hostTurn = new TurnBudget();
 
 class InlineSession implements GenerationSession {
   readonly transport = 'direct' as const;
@@ -111,8 +96,8 @@ class InlineSession implements GenerationSession {
     // EVENT_LOOP_TURN_MS without a turn of the event loop — counted for every inline
     // instance together, the thread's budget — the next input waits for one.
     const now = performance.now();
-    const turn = currentHostTurn(now);
-    if (this.#deferredTurn === undefined && now - turn.startedAt >= EVENT_LOOP_TURN_MS) this.#deferredTurn = turn.next;
+    hostTurn.begin(now);
+    if (this.#deferredTurn === undefined && now - hostTurn.startedAt >= EVENT_LOOP_TURN_MS) this.#deferredTurn = hostTurn.next();
     const waitFor = this.#deferredTurn;
     if (waitFor === undefined) {
       this.#run(input, settle);

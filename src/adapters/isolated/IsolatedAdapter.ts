@@ -13,6 +13,7 @@ import { HeapFramePool } from '../../transport/HeapFramePool.js';
 import { SharedFramePool } from '../../transport/SharedFramePool.js';
 import { findPackageRoot } from '../../transport/findPackageRoot.js';
 import { futexNotify } from '../../transport/futexDoorbell.js';
+import { TurnBudget } from '../TurnBudget.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { ShmBinding } from '../../transport/shmBinding.js';
@@ -188,8 +189,8 @@ class IsolatedSession implements GenerationSession {
   /** Frames decoded in the pipe reader's current turn. */
   #framesSinceYield = 0;
   /** When the pipe reader's current turn began (performance.now), and whether one is open. */
-  #turnStartedAt = 0;
-  #turnOpen = false;
+  /** The pipe reader's share of the event loop's turn. */
+  readonly #turn = new TurnBudget();
   #yielding = false;
   /** The pipe waits for the host to apply what it read (see BACKLOG_PAUSE). */
   #backlogged = false;
@@ -559,13 +560,7 @@ class IsolatedSession implements GenerationSession {
    * closes when the loop reaches its check phase (setImmediate), i.e. once it has turned.
    */
   #beginTurn(): void {
-    if (this.#turnOpen) return;
-    this.#turnOpen = true;
-    this.#turnStartedAt = performance.now();
-    this.#framesSinceYield = 0;
-    setImmediate(() => {
-      this.#turnOpen = false;
-    });
+    if (this.#turn.begin()) this.#framesSinceYield = 0;
   }
 
   /**
@@ -613,7 +608,7 @@ class IsolatedSession implements GenerationSession {
   #yieldIfBusy(): void {
     const pipe = this.#pipe;
     if (pipe === undefined || this.#yielding) return;
-    if (this.#framesSinceYield < FRAMES_PER_TURN && performance.now() - this.#turnStartedAt < TURN_BUDGET_MS) return;
+    if (this.#framesSinceYield < FRAMES_PER_TURN && this.#turn.spent() < TURN_BUDGET_MS) return;
     this.#yielding = true;
     pipe.pause();
     setImmediate(() => {
