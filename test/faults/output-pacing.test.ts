@@ -8,6 +8,7 @@
 // and another instance keeps answering. Inline, the plugin's emit runs on the host's thread:
 // a synchronous flood blocks it (documented).
 import { describe, expect, it } from 'vitest';
+import { createRuntime } from 'plugin-seam';
 import type { PluginInstance } from 'plugin-seam';
 import { useHarness } from '../conformance/harness.js';
 import { expectBalanced } from '../fixtures/faultKit.js';
@@ -60,5 +61,40 @@ describe.each(['embedded', 'isolated'] as const)('%s: outputs taken slowly by th
     const p = await h.running({ fixture: 'hostile-flood', restart: { policy: 'never' } });
     expect(await floodWhileServing(p, other, 100_000, 0.02)).toBeLessThan(300);
     expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+  });
+});
+
+describe.each(['embedded', 'isolated'] as const)('%s: liveness while the application is slow over outputs', (mode) => {
+  // The host reads a plugin's outputs at the application's pace; a heartbeat must not wait
+  // behind them (without the addon an isolated plugin's heartbeats share its pipe with its
+  // outputs, and the pipe pauses while the host has a backlog to apply).
+  it('keeps a live plugin whose outputs take the application longer than the heartbeat deadline', async () => {
+    const runtime = createRuntime();
+    try {
+      const p = runtime.load({
+        id: 'slow-consumer',
+        module: new URL('../fixtures/plugins/hostile-flood.mjs', import.meta.url),
+        mode,
+        restart: { policy: 'never' },
+        timeouts: { heartbeat: 200 },
+      });
+      let taken = 0;
+      p.outputs$.subscribe((o) => {
+        if (o.channel !== 'flood') return;
+        taken += 1;
+        const until = performance.now() + 0.1;
+        while (performance.now() < until);
+      });
+      await p.start();
+      await p.run();
+      // ~12,000 outputs at 0.1 ms: over a second of the application's time, five heartbeat deadlines.
+      // Yielding every 100 emits: the plugin's own thread stays free for its heartbeat.
+      expect(await p.send({ op: 'flood', count: 12_000, bytes: 0, batch: 100 })).toBe('flooded');
+      expect(taken).toBe(12_000);
+      expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+      expect(p.status.lastFailure).toBeUndefined();
+    } finally {
+      await runtime.shutdown();
+    }
   });
 });

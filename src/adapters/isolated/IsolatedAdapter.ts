@@ -348,7 +348,13 @@ class IsolatedSession implements GenerationSession {
     // Writes racing the child's death fail with EPIPE: expected, counted as nothing.
     this.#pipe?.on('error', () => undefined);
     this.#heartbeatTimer = setInterval(() => {
-      this.#plane.sampleHeartbeat();
+      // Without shared memory the child's heartbeats travel on the pipe behind what it wrote
+      // before them, and cannot arrive while this side holds the pipe (a backlog the
+      // application is still taking, the read rates): a 200 ms deadline lost a live plugin
+      // whose outputs took the application a second. What waits there says the child was
+      // writing; once the pipe is read again, its own heartbeats decide.
+      if (!shared && (this.#backlogged || this.#throttled !== undefined)) this.#request.sink.heartbeat();
+      else this.#plane.sampleHeartbeat();
     }, Math.max(10, Math.floor(request.heartbeatMs / 5)));
     if (startRecord !== undefined) {
       // The space a child takes by growing its record is freed with its descriptor, when the
