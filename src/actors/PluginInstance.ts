@@ -87,6 +87,12 @@ export interface InstanceEnvironment {
  * twice, or after its release, is refused — its bytes may be another frame's by then.
  */
 const ISSUED_SLOTS = new WeakMap<object, () => boolean>();
+/**
+ * What `frames.maxQueuedBytes` counts for each waiting frame besides its bytes: the host's
+ * bookkeeping of it (its entry, metadata, view and outcome callback; ~420 bytes of heap
+ * measured per 1-byte frame).
+ */
+const FRAME_BOOKKEEPING_BYTES = 512;
 
 const ACCEPTING: ReadonlySet<LifecycleState> = new Set(['loaded', 'starting', 'started', 'running', 'failed']);
 
@@ -757,9 +763,11 @@ export class PluginInstance {
     // What waits: the queue, and frames handed over ahead of the plugin as copies outside the
     // pool (out of thread, `block` hands up to 64 over; with every slot taken, each is a copy
     // the host holds, which a stalled plugin would let grow to 64 frames).
+    // Each counts its bytes and the host's bookkeeping of it (FRAME_BOOKKEEPING_BYTES): a
+    // stream of 1-byte frames otherwise ran the host out of heap long before its bytes did.
     const waitingFrames = this.#queuedFrames + this.#inFlightCopies;
-    const waitingBytes = this.#queuedBytes + this.#inFlightCopyBytes;
-    if (overflow === 'block' && waitingFrames >= this.#options.frames.queue && waitingBytes + source.length > maxQueuedBytes) {
+    const waitingBytes = this.#queuedBytes + this.#inFlightCopyBytes + waitingFrames * FRAME_BOOKKEEPING_BYTES;
+    if (overflow === 'block' && waitingFrames >= this.#options.frames.queue && waitingBytes + source.length + FRAME_BOOKKEEPING_BYTES > maxQueuedBytes) {
       // `block` never drops an accepted frame, but a push source (an Observable) cannot be
       // made to wait: past this ceiling the frame is refused, explicitly, instead of the host's
       // memory growing for as long as the plugin stalls (RELIABILITY C1).
@@ -767,11 +775,12 @@ export class PluginInstance {
         frame,
         seq,
         settle,
-        `queue full: ${waitingBytes} bytes of frames waiting, above frames.maxQueuedBytes (${maxQueuedBytes}); ` +
+        `queue full: ${waitingFrames} frames waiting, ${waitingBytes} bytes with their bookkeeping, above frames.maxQueuedBytes (${maxQueuedBytes}); ` +
           'pace the producer with acquire() or choose a drop overflow policy',
       );
       return;
     }
+    let displaced: { readonly entry: Entry; readonly outcome: Outcome } | undefined;
     if (this.#queuedFrames >= this.#options.frames.queue) {
       if (overflow === 'drop-newest') {
         this.#giveBackSlot(frame);
@@ -783,7 +792,9 @@ export class PluginInstance {
       }
       if (overflow === 'drop-oldest') {
         const victim = this.#queue.removeFirst(isFrameEntry);
-        if (victim !== undefined) this.#settleQueued(victim, 'overflow: drop-oldest');
+        // Its slot goes back now (the newcomer may need it); its outcome once the newcomer is
+        // queued, below: what the application sends from that outcome comes after both.
+        if (victim !== undefined) displaced = { entry: victim, outcome: this.#retireQueued(victim, 'overflow: drop-oldest') };
       }
     }
     let data = slotData;
@@ -805,6 +816,7 @@ export class PluginInstance {
     this.#queuedFrames += 1;
     this.#queuedBytes += data.length;
     this.#accept({ seq, delivery: { kind: 'frame', seq, meta, data }, buffer: data, resolve: undefined, reject: undefined, onFrame: settle, generation: 0, timer: undefined, copyBytes: 0 });
+    if (displaced !== undefined) this.#settleEntry(displaced.entry, displaced.outcome);
   }
 
   /**
@@ -1003,12 +1015,17 @@ export class PluginInstance {
   }
 
   #settleQueued(entry: Entry, reason: string): void {
+    this.#settleEntry(entry, this.#retireQueued(entry, reason));
+  }
+
+  /** Drops a waiting entry taken off the queue (counts, its slot); returns the outcome to settle it with. */
+  #retireQueued(entry: Entry, reason: string): Outcome {
     this.#countQueuedFrame(entry, -1);
     this.#counters.queued -= 1;
     this.#counters.dropped += 1;
     this.#finishBuffer(entry);
-    this.#settleEntry(entry, { kind: 'dropped', generation: this.actor.getSnapshot().context.generation, reason });
     this.#scheduleStatus();
+    return { kind: 'dropped', generation: this.actor.getSnapshot().context.generation, reason };
   }
 
   /** Tells whoever submitted the entry how it ended: a message's caller, or a frame's stream. */

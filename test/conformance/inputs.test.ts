@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Subject, concat, filter, firstValueFrom, from, lastValueFrom, of, take, throwError, timeout, toArray } from 'rxjs';
 import { FrameExpired, InputFailed, InputRefused, LostWhileRunning } from 'plugin-seam';
-import type { FrameOutcome, LedgerCounters, PluginInstance, PluginOutput } from 'plugin-seam';
+import type { FrameInput, FrameOutcome, LedgerCounters, PluginInstance, PluginOutput } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
 import { MODES, frame, sendHanging, useHarness } from './harness.js';
 import { monitorLoopStall } from '../fixtures/loopStall.js';
@@ -365,31 +365,80 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     const outcomes: FrameOutcome[] = [];
     const sub = p.connect(from(frames)).subscribe((o) => outcomes.push(o));
     await waitForStatus(p, (s) => s.counters.accepted + s.counters.refused === 5);
-    // The stuck frame, then two waiting (2,048 bytes); a third would make 3,072: refused, in every mode.
+    // The stuck frame, then two waiting (2,048 bytes, 3,072 with 512 each of bookkeeping); a third: refused, in every mode.
     expect(p.status.counters).toMatchObject({ accepted: 3, refused: 2 });
     expect(outcomes.map((o) => [o.seq, o.kind])).toEqual([
       [4, 'dropped'],
       [5, 'dropped'],
     ]);
-    for (const o of outcomes) expect(o.reason).toMatch(/^refused: queue full: 2048 bytes of frames waiting, above frames\.maxQueuedBytes \(3000\)/);
+    for (const o of outcomes) expect(o.reason).toMatch(/^refused: queue full: 2 frames waiting, 3072 bytes with their bookkeeping, above frames\.maxQueuedBytes \(3000\)/);
     sub.unsubscribe();
   });
 
   it('bounds what block holds: past frames.maxQueuedBytes a frame is refused, explicitly', async () => {
     const p = await harness().running({ frames: { queue: 2, overflow: 'block', maxQueuedBytes: 3_000 } });
     await p.pause();
-    // Frames of 1 KiB: two fill the queue; a third would make 3,072 bytes waiting, above 3,000.
+    // Frames of 1 KiB: two fill the queue; a third would make 4,608 bytes waiting with 512 each of bookkeeping, above 3,000.
     const finished = lastValueFrom(p.connect(from([1, 2, 3, 4].map((fill) => frame({ fill, length: 1_024 })))).pipe(toArray()));
     await waitForStatus(p, (s) => s.counters.accepted + s.counters.refused === 4);
     expect(p.status.counters).toMatchObject({ accepted: 2, refused: 2, queued: 2 });
     await p.run();
     const outcomes = [...(await finished)].sort((a, b) => a.seq - b.seq);
     expect(outcomes.map((o) => o.kind)).toEqual(['done', 'done', 'dropped', 'dropped']);
-    for (const o of outcomes.slice(2)) expect(o.reason).toMatch(/^refused: queue full: 2048 bytes of frames waiting, above frames\.maxQueuedBytes \(3000\)/);
+    for (const o of outcomes.slice(2)) expect(o.reason).toMatch(/^refused: queue full: 2 frames waiting, 3072 bytes with their bookkeeping, above frames\.maxQueuedBytes \(3000\)/);
     expect(balanced(p.status.counters)).toBe(true);
     // Once the queue drained, frames are accepted again.
     const later = await lastValueFrom(p.connect(from([frame({ length: 1_024 })])).pipe(toArray()));
     expect(later.map((o) => o.kind)).toEqual(['done']);
+  });
+
+  it('bounds what block holds in frames too: each waiting frame counts 512 bytes of bookkeeping besides its own', async () => {
+    // 1-byte frames: by their bytes alone, 64 KiB would have let 65,536 wait (and, by default,
+    // 256 MiB let hundreds of millions: the host's heap ran out first).
+    const p = await harness().running({ frames: { queue: 2, overflow: 'block', maxQueuedBytes: 64 * 1024 } });
+    await p.pause();
+    const outcomes: FrameOutcome[] = [];
+    const sub = p.connect(from(Array.from({ length: 1_000 }, () => frame({ length: 1 })))).subscribe((o) => outcomes.push(o));
+    await waitForStatus(p, (s) => s.counters.accepted + s.counters.refused === 1_000);
+    // n waiting while n × 513 + 513 ≤ 65,536: 126, the 127th fits exactly.
+    expect(p.status.counters).toMatchObject({ accepted: 127, refused: 873, queued: 127 });
+    expect(outcomes[0]?.reason).toMatch(/^refused: queue full: 127 frames waiting, 65151 bytes with their bookkeeping/);
+    await p.run();
+    await waitForStatus(p, (s) => s.counters.done === 127);
+    sub.unsubscribe();
+    expect(balanced(p.status.counters)).toBe(true);
+  });
+
+  it('a frame sent from the outcome of the frame drop-oldest displaced comes after the frame that displaced it', async () => {
+    const p = await harness().running({ frames: { queue: 2, overflow: 'drop-oldest' } });
+    const seen: number[] = [];
+    // Each frame is 16 bytes of its fill: the plugin reports their sum.
+    p.outputs$.pipe(filter((o) => o.channel === 'frame')).subscribe((o) => seen.push((o.value as { sum: number }).sum / 16));
+    await p.pause();
+    const source = new Subject<FrameInput>();
+    const outcomes: FrameOutcome[] = [];
+    let reacted = false;
+    p.connect(source).subscribe((o) => {
+      outcomes.push(o);
+      // A live source answering a drop with a fresh frame at once.
+      if (o.kind === 'dropped' && !reacted) {
+        reacted = true;
+        source.next(frame({ fill: 4 }));
+      }
+    });
+    for (const fill of [1, 2, 3]) source.next(frame({ fill }));
+    // 1 displaced by 3; 4, sent from 1's outcome, came after 3 and displaced 2: the queue kept its 2.
+    expect(p.status.counters).toMatchObject({ accepted: 4, dropped: 2, queued: 2 });
+    await p.run();
+    await waitForStatus(p, (s) => s.counters.done === 2);
+    source.complete();
+    expect(seen).toEqual([3, 4]);
+    expect(outcomes.map((o) => [o.seq, o.kind])).toEqual([
+      [outcomes[0]?.seq, 'dropped'],
+      [(outcomes[0]?.seq ?? 0) + 1, 'dropped'],
+      [(outcomes[0]?.seq ?? 0) + 2, 'done'],
+      [(outcomes[0]?.seq ?? 0) + 3, 'done'],
+    ]);
   });
 
   it("counts an input's budget from when the input before it settled, not from when it was handed over", async () => {
