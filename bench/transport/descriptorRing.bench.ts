@@ -30,6 +30,7 @@ const descriptors: Descriptor[] = Array.from({ length: BATCH }, (_, i) => ({
   formatCode: 3,
   timestamp: i * 16.6,
   aux: 0,
+  extra: 0,
 }));
 
 let sink = 0;
@@ -76,7 +77,7 @@ function unvalidatedRoundTrip(): void {
     const formatCode = words[b + 8] ?? 0;
     const aux = words[b + 9] ?? 0;
     const timestamp = floats[(h & 1023) * 8 + 5] ?? 0;
-    visit({ slot, length, seq: seqHi * 2 ** 32 + seqLo, generation, kind, width, height, formatCode, aux, timestamp });
+    visit({ slot, length, seq: seqHi * 2 ** 32 + seqLo, generation, kind, width, height, formatCode, aux, timestamp, extra: 0 });
     h = (h + 1) >>> 0;
   }
   Atomics.store(head, 0, h);

@@ -19,15 +19,18 @@ import {
   CONTROL_HEARTBEAT,
   CONTROL_POSTED,
   CONTROL_STARTED,
+  FORMAT_NAMED,
   INVALID_RING_VALUE,
   SUBMIT_FRAME,
   SUBMIT_KINDS,
   SUBMIT_MESSAGE,
   completeInPayload,
   decodeRingValue,
+  encodeFormatName,
   encodeRingValue,
   formatCode,
   submitInPayload,
+  submitWithExtra,
 } from './protocol.js';
 import type { RingValue } from './protocol.js';
 import type { ControlReply, GuestToHost, HostToGuest } from './protocol.js';
@@ -259,6 +262,7 @@ export class HostDataPlane {
         slotBytes: pool.layout.slotBytes,
         kindLimit: SUBMIT_KINDS,
         inPayload: submitInPayload,
+        withExtra: submitWithExtra,
         // The guest's consumer counter out of range (RELIABILITY E1, E3) is a protocol
         // violation like any on the complete ring, not just a ring that takes no more
         // frames. Found inside deliver(): reported once that call has returned.
@@ -569,8 +573,17 @@ export class HostDataPlane {
     const pool = this.#options.pool;
     if (pool === undefined || this.#submit === undefined) return false;
     const slot = pool.slotOf(input.data);
-    const code = formatCode(input.meta.format);
-    if (slot === undefined || code === undefined) return false;
+    if (slot === undefined) return false;
+    let code = formatCode(input.meta.format);
+    let extra = 0;
+    if (code === undefined) {
+      // A format without a code: its name in the entry (the frame stays in its slot).
+      const area = this.#submit.reservePayload();
+      const written = area === undefined ? undefined : encodeFormatName(input.meta.format, area);
+      if (written === undefined) return false;
+      code = FORMAT_NAMED;
+      extra = written;
+    }
     const desc = this.#desc;
     desc.slot = slot;
     desc.length = input.data.length;
@@ -581,7 +594,10 @@ export class HostDataPlane {
     desc.formatCode = code;
     desc.timestamp = input.meta.timestamp;
     desc.aux = dseq;
-    if (!this.#submit.stage(desc)) return false;
+    desc.extra = extra;
+    const staged = this.#submit.stage(desc);
+    desc.extra = 0;
+    if (!staged) return false;
     this.#pushed();
     return true;
   }

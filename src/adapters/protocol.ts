@@ -28,7 +28,7 @@ import { Buffer } from 'node:buffer';
 import { serialize } from 'node:v8';
 
 /** Bumped on any incompatible change; the guest refuses a launch of another version. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Descriptor kinds on the submit ring (host → guest): a frame in a shared slot. */
 export const SUBMIT_FRAME = 0;
@@ -47,6 +47,11 @@ export const COMPLETE_KINDS = 2;
 /** Whether a submit kind carries its value in the entry's payload area. */
 export function submitInPayload(kind: number): boolean {
   return kind === SUBMIT_MESSAGE;
+}
+
+/** Whether a submit kind may carry `extra` bytes in the entry's payload area: a frame's format name (FORMAT_NAMED). */
+export function submitWithExtra(kind: number): boolean {
+  return kind === SUBMIT_FRAME;
 }
 
 /** Whether a complete kind carries its value in the entry's payload area. */
@@ -182,7 +187,10 @@ export const EMBEDDED_OUTPUT_WINDOW = 256;
 /** Size of the control block in bytes. */
 export const CONTROL_BYTES = 64;
 
-/** Frame formats that travel as a code in a descriptor; any other format goes by the data port. */
+/**
+ * Frame formats that travel as a code in a descriptor; any other format's name travels in the
+ * entry's payload area (FORMAT_NAMED), so a frame in a slot stays there whatever its format.
+ */
 export const FRAME_FORMATS: readonly string[] = [
   'gray',
   'gray16',
@@ -208,6 +216,28 @@ export const FRAME_FORMATS: readonly string[] = [
 ];
 
 const FORMAT_CODES = new Map(FRAME_FORMATS.map((format, code) => [format, code]));
+
+/**
+ * The `formatCode` of a frame whose format is not in FRAME_FORMATS: its name is the entry's
+ * `extra` bytes of UTF-8 in its payload area ({@link encodeFormatName}).
+ */
+export const FORMAT_NAMED = 0xffff;
+
+/**
+ * Writes a format's name into an entry's payload area; its UTF-8 length, or undefined when it
+ * would not come back the same (a lone surrogate) or does not fit: that frame goes by message.
+ */
+export function encodeFormatName(format: string, area: Buffer): number | undefined {
+  if (!isWellFormed.call(format)) return undefined;
+  const { read, written } = UTF8.encodeInto(format, area);
+  return read === format.length ? written : undefined;
+}
+
+/** The format of a frame descriptor: its code's name, or its name from the payload (FORMAT_NAMED). */
+export function decodeFormat(code: number, payload: Buffer, extra: number): string {
+  if (code === FORMAT_NAMED) return payload.toString('utf8', 0, extra);
+  return FRAME_FORMATS[code] ?? 'raw';
+}
 
 /** The code of a frame format, or undefined when it has none. */
 export function formatCode(format: string): number | undefined {

@@ -24,6 +24,11 @@ export interface Descriptor {
   readonly timestamp: number;
   /** Caller-defined word, e.g. an outcome code. */
   readonly aux: number;
+  /**
+   * Bytes of the entry's payload area a slot kind carries besides its slot (see
+   * `DescriptorRingOptions.withExtra`, e.g. a frame's format name); 0 for any other kind.
+   */
+  readonly extra: number;
 }
 
 /**
@@ -34,7 +39,7 @@ export type MutableDescriptor = { -readonly [K in keyof Descriptor]: Descriptor[
 
 /** A zeroed {@link MutableDescriptor} of `generation`: a producer's scratch for its pushes. */
 export function scratchDescriptor(generation: number): MutableDescriptor {
-  return { slot: 0, length: 0, seq: 0, generation, kind: 0, width: 0, height: 0, formatCode: 0, timestamp: 0, aux: 0 };
+  return { slot: 0, length: 0, seq: 0, generation, kind: 0, width: 0, height: 0, formatCode: 0, timestamp: 0, aux: 0, extra: 0 };
 }
 
 /** Which rule a peer-written value broke. */
@@ -70,11 +75,18 @@ export interface DescriptorRingOptions {
    * visitor gets a private copy. Checked before `isSlotless`. Default: none.
    */
   readonly inPayload?: (kind: number) => boolean;
+  /**
+   * Slot kinds that may also carry `extra` bytes (at most `payloadBytes`) in the entry's
+   * payload area, written into {@link DescriptorRing.reservePayload} before pushing; the
+   * consumer's visitor gets a private copy, as for `inPayload`. Any other kind's `extra` must
+   * be 0. Default: none.
+   */
+  readonly withExtra?: (kind: number) => boolean;
   /** Called once, synchronously, when the first violation is found. */
   readonly onViolation?: (violation: RingViolation) => void;
 }
 
-// Word offsets inside a descriptor (16 u32 words; 12..15 reserved).
+// Word offsets inside a descriptor (16 u32 words; 13..15 reserved).
 const W_SLOT = 0;
 const W_LENGTH = 1;
 const W_SEQ_LO = 2;
@@ -85,6 +97,7 @@ const W_WIDTH = 6;
 const W_HEIGHT = 7;
 const W_FORMAT = 8;
 const W_AUX = 9;
+const W_EXTRA = 12;
 /** Float64 index of the timestamp inside a descriptor: byte 40, 8-aligned. */
 const F_TIMESTAMP = 5;
 const DESCRIPTOR_WORDS = DESCRIPTOR_BYTES / 4;
@@ -135,6 +148,7 @@ export class DescriptorRing {
   readonly #kindLimit: number;
   readonly #isSlotless: ((kind: number) => boolean) | undefined;
   readonly #inPayload: ((kind: number) => boolean) | undefined;
+  readonly #withExtra: ((kind: number) => boolean) | undefined;
   readonly #payloadOffset: number;
   readonly #payloadBytes: number;
   /** The payload areas, one Buffer view per entry (made on first use). */
@@ -209,9 +223,10 @@ export class DescriptorRing {
     this.#kindLimit = kindLimit;
     this.#isSlotless = options.isSlotless;
     this.#inPayload = options.inPayload;
+    this.#withExtra = options.withExtra;
     this.#payloadOffset = ring.payloadOffset;
     this.#payloadBytes = ring.payloadBytes;
-    const payloads = options.role === 'consumer' && options.inPayload !== undefined;
+    const payloads = options.role === 'consumer' && (options.inPayload !== undefined || options.withExtra !== undefined);
     const scratch = new ArrayBuffer(payloads ? ring.payloadBytes : 0);
     this.#scratch = Buffer.from(scratch);
     this.#scratchWords = new Uint32Array(scratch);
@@ -336,6 +351,7 @@ export class DescriptorRing {
     words[base + W_HEIGHT] = desc.height;
     words[base + W_FORMAT] = desc.formatCode;
     words[base + W_AUX] = desc.aux;
+    words[base + W_EXTRA] = desc.extra;
     this.#floats[index * DESCRIPTOR_F64 + F_TIMESTAMP] = desc.timestamp;
     this.#counter = (tail + 1) >>> 0;
     return true;
@@ -407,6 +423,7 @@ export class DescriptorRing {
           const height = words[base + W_HEIGHT] ?? 0;
           const formatCode = words[base + W_FORMAT] ?? 0;
           const aux = words[base + W_AUX] ?? 0;
+          const extra = words[base + W_EXTRA] ?? 0;
           const timestamp = floats[index * DESCRIPTOR_F64 + F_TIMESTAMP] ?? Number.NaN;
           if (kind >= this.#kindLimit) {
             this.#fail('kind', `descriptor ${counter}: kind ${kind} is not below ${this.#kindLimit}`);
@@ -433,6 +450,10 @@ export class DescriptorRing {
               return delivered;
             }
           }
+          if (extra !== 0 && (inPayload || this.#withExtra === undefined || !this.#withExtra(kind) || extra > this.#payloadBytes)) {
+            this.#fail('length', `descriptor ${counter}: kind ${kind} carries ${extra} extra bytes (payload area: ${this.#payloadBytes} bytes, for the kinds that may)`);
+            return delivered;
+          }
           if (seqHi > MAX_SAFE_HI) {
             this.#fail('seq', `descriptor ${counter}: seq high word 0x${seqHi.toString(16)} makes seq unsafe`);
             return delivered;
@@ -445,9 +466,10 @@ export class DescriptorRing {
           // Copied before anything reads it: the peer may rewrite its payload at any time. Its
           // words, in a loop of plain loads: TypedArray#set of the area would be a builtin call
           // into V8's relaxed copy of all of it, Buffer#copy of `length` bytes a view per call.
-          if (inPayload && length > 0) {
+          const copied = inPayload ? length : extra;
+          if (copied > 0) {
             const from = index * (this.#payloadBytes >>> 2);
-            const words = (length + 3) >>> 2;
+            const words = (copied + 3) >>> 2;
             const source = this.#payloadWords;
             const target = this.#scratchWords;
             for (let w = 0; w < words; w++) target[w] = source[from + w] ?? 0;
@@ -465,6 +487,7 @@ export class DescriptorRing {
           visited.formatCode = formatCode;
           visited.timestamp = timestamp;
           visited.aux = aux;
+          visited.extra = extra;
           visit(visited, this.#scratch);
         }
         // Batch done: hand the entries back before looking for more, so a producer that
@@ -533,6 +556,11 @@ export class DescriptorRing {
     if (!isU32(desc.height)) bad('height', desc.height, 'is not a u32');
     if (!isU32(desc.formatCode)) bad('formatCode', desc.formatCode, 'is not a u32');
     if (!isU32(desc.aux)) bad('aux', desc.aux, 'is not a u32');
+    if (desc.extra !== 0) {
+      const inPayload = this.#inPayload !== undefined && this.#inPayload(desc.kind);
+      if (inPayload || this.#withExtra === undefined || !this.#withExtra(desc.kind)) bad('extra', desc.extra, 'must be 0 for this kind');
+      if (!Number.isInteger(desc.extra) || desc.extra < 0 || desc.extra > this.#payloadBytes) bad('extra', desc.extra, `is not in [0, ${this.#payloadBytes}]`);
+    }
     if (typeof desc.timestamp !== 'number') bad('timestamp', desc.timestamp, 'is not a number');
   }
 }

@@ -805,6 +805,28 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(p.status.counters).toMatchObject({ done: 100, inFlight: 0, queued: 0 });
   });
 
+  it('hands a frame of any format over in its slot, its format intact (not only the formats with a ring code)', async () => {
+    const p = await harness().running({ config: { reportMemory: true }, frames: { slots: 8 } });
+    const memory = collect(p, 'memory');
+    const reported = collect(p, 'frame');
+    // A coded format, and names without a code: upper case, unknown, 32 characters, multi-byte.
+    const formats = ['rgba', 'RGBA', 'bayer_rggb', 'x'.repeat(32), 'yuv→😀'];
+    const frames: FrameInput[] = [];
+    for (const [i, format] of formats.entries()) {
+      const slot = await p.acquire(16);
+      slot.data.fill(i + 1);
+      Object.assign(slot, { width: 4, height: 4, format, timestamp: i });
+      frames.push(slot);
+    }
+    const outcomes = await lastValueFrom(p.connect(from(frames)).pipe(toArray()));
+    expect(outcomes.map((o) => o.kind)).toEqual(formats.map(() => 'done'));
+    expect(reported.map((o) => (o.value as { format: string }).format)).toEqual(formats);
+    expect(reported.map((o) => (o.value as { sum: number }).sum)).toEqual(formats.map((_, i) => 16 * (i + 1)));
+    // Out of thread with shared memory every one is read in place; a copy only without it.
+    const inPlace = p.status.transport === 'shared-memory';
+    expect(memory.map((o) => (o.value as { shared: boolean }).shared)).toEqual(formats.map(() => inPlace));
+  });
+
   it('keeps the ledger balanced at every status, and in-flight drains to zero', async () => {
     const h = harness();
     const p = await h.running({ frames: { queue: 3, overflow: 'drop-oldest' }, restart: { onInputError: 'restart' } });

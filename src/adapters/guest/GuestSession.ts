@@ -13,15 +13,16 @@ import {
   CONTROL_HEARTBEAT,
   CONTROL_POSTED,
   CONTROL_STARTED,
-  FRAME_FORMATS,
   GUEST_ERROR_NAME_MAX_LENGTH,
   INVALID_RING_VALUE,
   SUBMIT_KINDS,
   SUBMIT_MESSAGE,
   completeInPayload,
+  decodeFormat,
   decodeRingValue,
   encodeRingValue,
   submitInPayload,
+  submitWithExtra,
 } from '../protocol.js';
 import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest, RingValue } from '../protocol.js';
 import { messageOf } from '../../errors.js';
@@ -199,6 +200,7 @@ export class GuestSession {
       expectedGeneration: launch.generation,
       kindLimit: SUBMIT_KINDS,
       inPayload: submitInPayload,
+      withExtra: submitWithExtra,
     });
     this.#complete = new DescriptorRing(buffer, layout.complete, {
       role: 'producer',
@@ -348,7 +350,7 @@ export class GuestSession {
         delivery: {
           kind: 'frame',
           seq: d.seq,
-          meta: { width: d.width, height: d.height, format: FRAME_FORMATS[d.formatCode] ?? 'raw', timestamp: d.timestamp },
+          meta: { width: d.width, height: d.height, format: decodeFormat(d.formatCode, payload, d.extra), timestamp: d.timestamp },
           data: this.#slotView(d.slot, d.length),
         },
       });

@@ -117,7 +117,7 @@ async function turnsUntil(condition: () => boolean, limit: number): Promise<numb
 }
 
 function done(complete: DescriptorRing, seq: number): boolean {
-  return complete.tryPush({ slot: 0, length: 0, seq, generation: 1, kind: COMPLETE_DONE, width: 0, height: 0, formatCode: 0, timestamp: 0, aux: 0 });
+  return complete.tryPush({ slot: 0, length: 0, seq, generation: 1, kind: COMPLETE_DONE, width: 0, height: 0, formatCode: 0, timestamp: 0, aux: 0, extra: 0 });
 }
 
 describe('HostDataPlane', () => {
@@ -250,6 +250,7 @@ describe('HostDataPlane', () => {
         formatCode: tag ?? encoded.tag,
         timestamp: encoded.number,
         aux: posted,
+        extra: 0,
       });
       expect(pushed).toBe(true);
     }

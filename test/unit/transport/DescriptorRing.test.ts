@@ -345,3 +345,65 @@ describe('DescriptorRing payload kinds', () => {
     }
   });
 });
+
+describe('DescriptorRing extra bytes of a slot kind', () => {
+  const FRAME_KIND = 1;
+  const withExtra = (kind: number): boolean => kind === FRAME_KIND;
+
+  function extraPair(consumerWithExtra = true) {
+    const segment = createSegment({ slots: SLOTS, slotBytes: SLOT_BYTES, ringCapacity: 4 });
+    const base = { slots: SLOTS, slotBytes: SLOT_BYTES };
+    return {
+      segment,
+      producer: new DescriptorRing(segment.sab, segment.layout.submit, { ...base, withExtra, role: 'producer' }),
+      consumer: new DescriptorRing(segment.sab, segment.layout.submit, { ...base, ...(consumerWithExtra ? { withExtra } : {}), role: 'consumer' }),
+    };
+  }
+
+  it('carries a slot and a few bytes in the entry, copied out for the visitor', () => {
+    const { segment, producer, consumer } = extraPair();
+    const shared = new Uint8Array(segment.sab);
+    for (const [seq, name] of ['RGBA', 'bayer_rggb', 'yuv→😀'].entries()) {
+      const area = producer.reservePayload();
+      if (area === undefined) throw new Error('ring full');
+      const extra = area.write(name, 0, 'utf8');
+      expect(producer.tryPush(desc(seq, { kind: FRAME_KIND, slot: 2, length: 100, extra }))).toBe(true);
+    }
+    // A slot kind without extra bytes still goes as before.
+    expect(producer.tryPush(desc(3, { kind: FRAME_KIND, slot: 3, length: 7 }))).toBe(true);
+    const seen: [number, number, string][] = [];
+    consumer.drain(Number.POSITIVE_INFINITY, (d, payload) => {
+      const ring = segment.layout.submit;
+      const at = ring.payloadOffset + (d.seq % ring.capacity) * ring.payloadBytes;
+      shared.fill(0x41, at, at + ring.payloadBytes);
+      seen.push([d.slot, d.length, payload.toString('utf8', 0, d.extra)]);
+    });
+    expect(seen).toEqual([
+      [2, 100, 'RGBA'],
+      [2, 100, 'bayer_rggb'],
+      [2, 100, 'yuv→😀'],
+      [3, 7, ''],
+    ]);
+    expect(consumer.violation).toBeUndefined();
+  });
+
+  it('refuses extra bytes on another kind or past the payload area: RangeError here, a violation from a peer', () => {
+    const { segment, producer } = extraPair();
+    const payloadBytes = segment.layout.submit.payloadBytes;
+    expect(() => producer.tryPush(desc(0, { kind: 2, extra: 1 }))).toThrow(/extra 1 must be 0 for this kind/);
+    expect(() => producer.tryPush(desc(0, { kind: FRAME_KIND, extra: payloadBytes + 1 }))).toThrow(RangeError);
+    // A hostile producer writes word 12 (extra) of entry 0 itself.
+    for (const [kind, extra, consumerWithExtra] of [
+      [FRAME_KIND, payloadBytes + 1, true],
+      [2, 1, true],
+      [FRAME_KIND, 1, false],
+    ] as const) {
+      const { segment: hostile, producer: p, consumer: c } = extraPair(consumerWithExtra);
+      expect(p.tryPush(desc(0, { kind }))).toBe(true);
+      new Uint32Array(hostile.sab, hostile.layout.submit.descriptorsOffset, 16)[12] = extra;
+      expect(drainAll(c)).toEqual([]);
+      expect(c.violation).toMatchObject({ violation: 'length' });
+      expect(c.violation?.detail).toContain(`carries ${extra} extra bytes`);
+    }
+  });
+});

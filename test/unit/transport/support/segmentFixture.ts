@@ -41,6 +41,7 @@ export function descriptor(seq: number, slots: number, slotBytes: number, overri
     formatCode: 2,
     timestamp: seq * 0.5,
     aux: seq % 7,
+    extra: 0,
     ...overrides,
   };
 }
