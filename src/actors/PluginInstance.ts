@@ -82,11 +82,12 @@ export interface InstanceEnvironment {
 }
 
 /**
- * Every slot any instance handed out by `acquire()`, and whether it is still out (the
- * application's): one instance knows another's when it is handed it, and a slot handed over
- * twice, or after its release, is refused — its bytes may be another frame's by then.
+ * Every slot any instance handed out by `acquire()`, and why it is no longer the
+ * application's (undefined while it is): one instance knows another's when it is handed it,
+ * and a slot handed over twice, after its release, or once its instance ended is refused —
+ * its bytes may be another frame's by then, or its memory closed.
  */
-const ISSUED_SLOTS = new WeakMap<object, () => boolean>();
+const ISSUED_SLOTS = new WeakMap<object, () => string | undefined>();
 /**
  * What `frames.maxQueuedBytes` counts for each waiting frame besides its bytes: the host's
  * bookkeeping of it (its entry, metadata, view and outcome callback; ~420 bytes of heap
@@ -388,7 +389,10 @@ export class PluginInstance {
       },
     };
     this.#slots.set(slot, data);
-    ISSUED_SLOTS.set(slot, () => slots.has(slot));
+    ISSUED_SLOTS.set(slot, () => {
+      if (this.#disposed) return `its instance "${this.id}" ${this.#disposedBy === 'unload' ? 'was unloaded' : 'was shut down'}`;
+      return slots.has(slot) ? undefined : 'this slot was already handed over or released';
+    });
     return slot;
   }
 
@@ -412,8 +416,9 @@ export class PluginInstance {
    * `frames$`) emits exactly one outcome per frame and completes once `frames$` completed
    * and every frame has its outcome. An error of `frames$` is forwarded after that.
    * Unsubscribing stops taking frames; frames already accepted still settle (in the ledger).
-   * Runtime shutdown ends it: `frames$` is unsubscribed, and the Observable completes once
-   * the frames it took have their outcomes (at once after shutdown).
+   * Runtime shutdown or `runtime.unload()` ends it: `frames$` is unsubscribed, and the
+   * Observable completes once the frames it took have their outcomes (at once, `frames$` never
+   * subscribed, on an instance already ended).
    */
   connect(frames$: Observable<FrameInput>): Observable<FrameOutcome> {
     return new Observable<FrameOutcome>((subscriber) => {
@@ -754,8 +759,9 @@ export class PluginInstance {
     // given back below), or one handed over before (refused).
     const slotData = this.#slots.get(frame);
     const issuedElsewhere = slotData === undefined ? ISSUED_SLOTS.get(frame) : undefined;
-    if (issuedElsewhere?.() === false) {
-      this.#refuseFrame(frame, seq, settle, 'this slot was already handed over or released: acquire() another');
+    const gone = issuedElsewhere?.();
+    if (gone !== undefined) {
+      this.#refuseFrame(frame, seq, settle, `${gone}: acquire() another`);
       return;
     }
     const overflow = this.#options.frames.overflow;

@@ -736,6 +736,19 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(p.status.counters).toMatchObject({ accepted: 1, done: 1, refused: 2 });
   });
 
+  it('refuses a slot whose instance was unloaded: its memory went with it', async () => {
+    const h = harness();
+    const [a, b] = await Promise.all([h.running({ id: 'owner' }), h.running()]);
+    const slot = await a.acquire(8);
+    Object.assign(slot, { width: 2, height: 4, format: 'gray', timestamp: 0 });
+    await h.runtime.unload('owner');
+    expect(await lastValueFrom(b.connect(of(slot)))).toMatchObject({
+      kind: 'dropped',
+      reason: 'refused: its instance "owner" was unloaded: acquire() another',
+    });
+    expect(b.status.counters).toMatchObject({ accepted: 0, refused: 1 });
+  });
+
   it("delivers the bytes of a slot's replaced view, even one of the same length in the same memory", async () => {
     const p = await harness().running({ frames: { slots: 2, queue: 2, maxFrameBytes: 64 } });
     const a = await p.acquire(8);
