@@ -309,6 +309,28 @@ void CloseFd(const FunctionCallbackInfo<Value>& args) {
   }
 }
 
+// discardSegment(buffer): gives the memory of a segment this addon made or
+// mapped back to the system now, whatever still maps it: MADV_REMOVE over the
+// whole mapping frees the memfd's pages (a hole punched in the file; its size
+// and seals unchanged). A mapping is unmapped only when V8 collects its
+// SharedArrayBuffer, which an idle host may not do for ever (an unloaded 96 MiB
+// pool kept its pages); afterwards every mapping of the file reads zeros, and
+// a write allocates a page again. For our own segments only: any other buffer
+// (not a page-aligned shared file mapping) fails with EINVAL.
+void DiscardSegment(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (args.Length() < 1 || !args[0]->IsSharedArrayBuffer()) {
+    ThrowRangeError(isolate, "discardSegment(buffer): buffer must be a SharedArrayBuffer");
+    return;
+  }
+  std::shared_ptr<BackingStore> store = args[0].As<SharedArrayBuffer>()->GetBackingStore();
+  const size_t length = store->ByteLength();
+  if (length == 0) return;
+  if (madvise(store->Data(), length, MADV_REMOVE) != 0) {
+    ThrowErrno(isolate, errno, "madvise(MADV_REMOVE)", "discardSegment(" + std::to_string(length) + " bytes)");
+  }
+}
+
 // The parent a death signal is armed for: `value` if given, else getppid(). The parent may
 // already have died before we got here, in which case we have been reparented and getppid()
 // no longer names the host; the caller can pass the host pid it was told about to detect
@@ -567,6 +589,7 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   SetFunction(context, exports, "createSegment", CreateSegment);
   SetFunction(context, exports, "mapSegment", MapSegment);
   SetFunction(context, exports, "closeFd", CloseFd);
+  SetFunction(context, exports, "discardSegment", DiscardSegment);
   SetFunction(context, exports, "setParentDeathSignal", SetParentDeathSignal);
   SetFunction(context, exports, "setGroupDeathSignal", SetGroupDeathSignal);
   SetFunction(context, exports, "seals", Seals);

@@ -1,4 +1,5 @@
 import { BufferWaiters } from './BufferWaiters.js';
+import type { PoolSegment } from './addonSegment.js';
 import type { FramePool } from './FramePool.js';
 import { sharedCopy, type CopyBytesFn } from './sharedCopy.js';
 import { SlotPool } from './SlotPool.js';
@@ -39,7 +40,7 @@ export class SharedFramePool implements FramePool {
   readonly #reclaimedAbove = new Set<number>();
   #closed: Error | undefined;
   #fd: number | undefined;
-  readonly #closeSegment: (() => void) | undefined;
+  #closeSegment: (() => void) | undefined;
   /**
    * The view last handed out for each slot, so that {@link slotOf} knows its own views by
    * identity: a typed array's `buffer` and `byteLength` are calls V8 (Node 20) does not
@@ -53,12 +54,12 @@ export class SharedFramePool implements FramePool {
    * @param options slots, their size, poisoning; `copy` fills a slot (default:
    *   {@link sharedCopy}, the addon's memmove when it is loaded).
    * @param allocate makes the shared buffer of a given size (default: an in-process
-   *   `SharedArrayBuffer`; isolated mode passes the addon's sealed memfd segment, with the
-   *   `close` that releases its descriptor).
+   *   `SharedArrayBuffer`; with the addon, its sealed memfd segment, whose `close` gives the
+   *   memory back: see addonSegment).
    */
   constructor(
     options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean; readonly copy?: CopyBytesFn },
-    allocate: (byteLength: number) => { readonly buffer: SharedArrayBuffer; readonly fd?: number; readonly close?: () => void } = (byteLength) => ({
+    allocate: (byteLength: number) => PoolSegment = (byteLength) => ({
       buffer: new SharedArrayBuffer(byteLength),
     }),
   ) {
@@ -172,17 +173,19 @@ export class SharedFramePool implements FramePool {
   }
 
   /**
-   * Rejects every pending `acquire()` and releases the segment's descriptor, once: the
-   * instance is gone for good (RELIABILITY E8: nothing may be left after shutdown — an open
-   * memfd keeps all of its memory allocated for as long as the host lives). Mappings made
-   * from it (this pool's buffer, a child's) stay valid until they are dropped.
+   * Rejects every pending `acquire()` and ends the segment, once: the instance is gone for
+   * good (RELIABILITY E8: nothing may be left after shutdown — an open memfd keeps all of its
+   * memory allocated for as long as the host lives). An addon segment gives its memory back
+   * at once (addonSegment); mappings made from it (this pool's buffer, a slot the application
+   * kept, a child's) stay valid, reading zeros, until they are dropped.
    */
   close(reason: Error): void {
     this.#closed = reason;
     this.#waiters.rejectAll(reason);
-    if (this.#fd === undefined) return;
+    const closeSegment = this.#closeSegment;
+    this.#closeSegment = undefined;
     this.#fd = undefined;
-    this.#closeSegment?.();
+    closeSegment?.();
   }
 
   #wasReclaimed(generation: number): boolean {

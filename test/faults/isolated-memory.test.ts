@@ -282,7 +282,7 @@ describe.skipIf(!SHARED_MEMORY)('isolated faults: hostile shared memory', () => 
     const dropped = later.filter((o) => o.kind === 'dropped');
     expect(done.length + dropped.length).toBe(LATER);
     expect(done.every((o) => o.generation === 2)).toBe(true);
-    expect(dropped.every((o) => o.reason?.startsWith('refused: queue full: 8192 bytes of frames waiting'))).toBe(true);
+    expect(dropped.every((o) => o.reason?.startsWith('refused: queue full: 8 frames waiting, 12288 bytes with their bookkeeping'))).toBe(true);
     expect(done.length).toBe(63 + 8);
     expect(p.status.counters).toMatchObject({ lost: 1, refused: dropped.length });
     expectBalanced(p);

@@ -5,6 +5,7 @@ import { messageOf } from '../../errors.js';
 import type { Fault } from '../../machines/lifecycleTypes.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { SharedFramePool } from '../../transport/SharedFramePool.js';
+import { addonSegment } from '../../transport/addonSegment.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { atomicsNotify } from '../../transport/Doorbell.js';
 import { futexNotify } from '../../transport/futexDoorbell.js';
@@ -61,7 +62,10 @@ export class EmbeddedAdapter implements Adapter {
   }
 
   createFramePool(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }): FramePool {
-    return new SharedFramePool(options);
+    // The addon's memory goes back to the system when the pool closes; a plain
+    // SharedArrayBuffer only when the garbage collector takes it (see addonSegment).
+    const binding = loadShmBinding();
+    return binding === undefined ? new SharedFramePool(options) : new SharedFramePool(options, (byteLength) => addonSegment(binding, byteLength, false));
   }
 
   transportOf(_pool: FramePool): TransportKind {

@@ -14,6 +14,7 @@ import { SharedFramePool } from '../../transport/SharedFramePool.js';
 import { findPackageRoot } from '../../transport/findPackageRoot.js';
 import { futexNotify } from '../../transport/futexDoorbell.js';
 import { TurnBudget } from '../TurnBudget.js';
+import { addonSegment } from '../../transport/addonSegment.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { ShmBinding } from '../../transport/shmBinding.js';
@@ -127,15 +128,7 @@ export class IsolatedAdapter implements Adapter {
   createFramePool(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }): FramePool {
     const binding = this.#binding;
     if (binding === undefined) return new HeapFramePool({ capacity: options.slots, poisonReleased: options.poisonReleased });
-    return new SharedFramePool(options, (byteLength) => {
-      const segment = binding.createSegment(byteLength);
-      return {
-        ...segment,
-        close: () => {
-          binding.closeFd(segment.fd);
-        },
-      };
-    });
+    return new SharedFramePool(options, (byteLength) => addonSegment(binding, byteLength, true));
   }
 
   transportOf(pool: FramePool): TransportKind {
