@@ -1,4 +1,5 @@
 import type { RuntimeClock } from './RuntimeClock.js';
+import { realClock } from './RuntimeClock.js';
 import type { Adapter } from '../adapters/Adapter.js';
 import { EmbeddedAdapter } from '../adapters/embedded/EmbeddedAdapter.js';
 import { InlineAdapter } from '../adapters/inline/InlineAdapter.js';
@@ -69,13 +70,6 @@ export interface Runtime {
    */
   shutdown(): Promise<void>;
 }
-
-const realClock: RuntimeClock = {
-  setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
-  clearTimeout: (id: unknown) => {
-    clearTimeout(id as ReturnType<typeof setTimeout>);
-  },
-};
 
 /**
  * Creates a plugin runtime.

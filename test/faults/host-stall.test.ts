@@ -1,0 +1,48 @@
+// A host that holds its own event loop (a synchronous stretch of the application) must not
+// cost a plugin its generation: deadlines count the time the plugin had to answer. Before, an
+// isolated plugin started while the application stalled past the start deadline failed
+// (`startup`/`timeout`) although its hello had waited in the pipe all along: the deadline's
+// timer ran before the loop read it (see realClock). Real time: this is about the host's loop.
+import { describe, expect, it } from 'vitest';
+import { createRuntime } from 'plugin-seam';
+import { MODES, fixture } from '../conformance/harness.js';
+
+function stall(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+describe.each(MODES)('%s: a stall of the host', (mode) => {
+  it('past the start deadline does not fail the start', async () => {
+    const runtime = createRuntime();
+    try {
+      const p = runtime.load({ id: 'stalled-start', module: fixture('behaviour'), mode, timeouts: { start: 1_000 }, restart: { policy: 'never' } });
+      const started = p.start().then(
+        () => 'started',
+        (error: unknown) => error,
+      );
+      stall(1_500);
+      expect(await started).toBe('started');
+      await p.run();
+      expect(await p.send({ op: 'echo', value: 1 })).toBe(1);
+      expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+    } finally {
+      await runtime.shutdown();
+    }
+  });
+
+  it('past the heartbeat deadline does not lose a live plugin', async () => {
+    const runtime = createRuntime();
+    try {
+      const p = runtime.load({ id: 'stalled-running', module: fixture('behaviour'), mode, timeouts: { heartbeat: 300 }, restart: { policy: 'never' } });
+      await p.start();
+      await p.run();
+      stall(1_000);
+      expect(await p.send({ op: 'echo', value: 2 })).toBe(2);
+      expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+      expect(p.status.lastFailure).toBeUndefined();
+    } finally {
+      await runtime.shutdown();
+    }
+  });
+});
