@@ -1,6 +1,8 @@
 import { frameFieldsProblem } from '../actors/frameFieldsProblem.js';
 import type { FrameInput } from '../actors/instanceTypes.js';
 import type { LoadOptions } from '../actors/LoadOptions.js';
+import { resolveLoadOptions } from '../actors/LoadOptions.js';
+import { copyValueFor } from '../adapters/copyValue.js';
 import { InvalidOptions } from '../errors.js';
 import type { Mode } from '../machines/lifecycleTypes.js';
 import { defaultCheckInputs } from './defaultCheckInputs.js';
@@ -177,9 +179,58 @@ function recordingThrows(
   };
 }
 
+const KNOWN_OPTIONS = ['modes', 'config', 'inputs', 'timeouts', 'normalize', 'isolation', 'limits'];
+const KNOWN_TIMEOUTS = ['start', 'stop', 'input'];
+
+/** Throws InvalidOptions at the first own key of `value` not in `known` (a misspelt option is not a default kept). */
+function checkKnown(value: unknown, known: readonly string[], path: string): void {
+  if (typeof value !== 'object' || value === null) return;
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw new InvalidOptions(`unknown option ${path}${key} (known${path === '' ? '' : ` in ${path.slice(0, -1)}`}: ${known.join(', ')})`);
+  }
+}
+
+/**
+ * What the runtime's `load()` would refuse in a mode, refused now as the caller's mistake —
+ * not found by every run and reported as the plugin's failure ("the check could not run").
+ */
+function checkLoadable(resolved: ResolvedCheckOptions): void {
+  for (const mode of resolved.modes) {
+    try {
+      resolveLoadOptions(
+        {
+          id: 'check',
+          module: 'check-plugin.js',
+          mode,
+          timeouts: resolved.timeouts,
+          ...(resolved.isolation === undefined ? {} : { isolation: resolved.isolation }),
+          ...(resolved.limits === undefined ? {} : { limits: resolved.limits }),
+        },
+        5_000,
+      );
+    } catch (error) {
+      if (error instanceof InvalidOptions) throw new InvalidOptions(`${error.message} (in ${mode})`, { cause: error });
+      throw error;
+    }
+    const values: [string, unknown][] = [['config', resolved.config]];
+    resolved.inputs.forEach((input, i) => {
+      if ('message' in input) values.push([`inputs[${i}].message`, input.message]);
+    });
+    for (const [path, value] of values) {
+      try {
+        copyValueFor(mode, value);
+      } catch (error) {
+        throw new InvalidOptions(`${path} cannot be handed to a plugin in ${mode} mode: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+    }
+  }
+}
+
 /** Applies the defaults of {@link CheckOptions}; throws `InvalidOptions` naming the offending field. */
 export function resolveCheckOptions(options: CheckOptions = {}): ResolvedCheckOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptions('check options must be an object');
+  checkKnown(options, KNOWN_OPTIONS, '');
+  checkKnown(options.timeouts, KNOWN_TIMEOUTS, 'timeouts.');
   const { normalize } = options;
   const normalizeFailure: { error?: unknown } = {};
   if (normalize !== undefined && typeof normalize !== 'function') {
@@ -190,7 +241,7 @@ export function resolveCheckOptions(options: CheckOptions = {}): ResolvedCheckOp
   } catch {
     throw new InvalidOptions('config must be structured-cloneable');
   }
-  return {
+  const resolved: ResolvedCheckOptions = {
     modes: resolveModes(options.modes),
     config: options.config,
     inputs: resolveInputs(options.inputs),
@@ -204,4 +255,6 @@ export function resolveCheckOptions(options: CheckOptions = {}): ResolvedCheckOp
     isolation: options.isolation,
     limits: options.limits,
   };
+  checkLoadable(resolved);
+  return resolved;
 }

@@ -1,3 +1,4 @@
+import type { Mode } from '../machines/lifecycleTypes.js';
 import { InvalidOptions, InvalidPlugin } from '../errors.js';
 import type { CheckOptions } from './CheckOptions.js';
 import type { CheckCaseResult, CheckReport } from './CheckReport.js';
@@ -53,17 +54,24 @@ export async function checkPlugin(module: string | URL, options: CheckOptions = 
       durationMs: Math.round(performance.now() - t),
     });
   };
-  // Runs are independent (each has its own runtime and module instance), so the modes run
-  // side by side. The starts come first: a module refused as a plugin everywhere is a usage
-  // error, and finding that out must not wait for the other runs. Running everything at
-  // once was measured slower on two cores (launches contend).
-  await Promise.all([...cases.entries()].filter(([, c]) => c.check === 'start').map(([i]) => evaluate(i)));
-  const refused = await Promise.all(session.options.modes.map((mode) => session.invalidPlugin(mode)));
+  // Runs are independent (each has its own runtime and module instance), so the modes out of
+  // thread run side by side. Inline runs execute the plugin on this thread: run beside them, a
+  // synchronous stretch of the plugin (a heavy start, a busy input) held their starts, inputs
+  // and heartbeats, and showed up as their failures ("behaves differently depending on its
+  // mode"). So inline runs alone, first. The starts come first: a module refused as a plugin
+  // everywhere is a usage error, and finding that out must not wait for the other runs.
+  // Running everything at once was measured slower on two cores (launches contend).
+  const { modes } = session.options;
+  const phases: readonly (readonly Mode[])[] = [modes.filter((mode) => mode === 'inline'), modes.filter((mode) => mode !== 'inline')].filter((group) => group.length > 0);
+  for (const group of phases) {
+    await Promise.all([...cases.entries()].filter(([, c]) => c.check === 'start' && group.includes(c.mode)).map(([i]) => evaluate(i)));
+  }
+  const refused = await Promise.all(modes.map((mode) => session.invalidPlugin(mode)));
   const [first] = refused;
   if (first !== undefined && refused.every((r) => r !== undefined)) {
     throw new InvalidPlugin(`${session.url.href} is not a plugin module in any mode: ${first}`);
   }
-  await Promise.all(session.options.modes.flatMap((mode) => [session.run('poisoned', mode), session.run('pair', mode)]));
+  for (const group of phases) await Promise.all(group.flatMap((mode) => [session.run('poisoned', mode), session.run('pair', mode)]));
   // Every run is done: the remaining cases only read what the runs observed.
   for (const i of cases.keys()) if (!results.has(i)) await evaluate(i);
   const ordered = cases.map((_, i) => results.get(i)).filter((r): r is CheckCaseResult => r !== undefined);

@@ -21,6 +21,26 @@ describe('checkPlugin options', () => {
     await expect(checked).rejects.toThrow(message);
   });
 
+  it.each([
+    [{ modes: ['inline'], timeouts: { stop: 2 ** 31 } }, /timeouts\.stop .*\(in inline\)/],
+    [{ modes: ['inline'], isolation: { foo: 1 } }, /unknown option isolation\.foo/],
+    [{ modes: ['inline'], limits: { maxHeapMb: 'x' } }, /limits\.maxHeapMb/],
+    [{ modes: ['isolated'], config: new SharedArrayBuffer(4) }, /config cannot be handed to a plugin in isolated mode/],
+    [{ modes: ['isolated'], inputs: [{ message: new SharedArrayBuffer(4) }] }, /inputs\[0\]\.message cannot be handed to a plugin in isolated mode/],
+    [{ mode: ['inline'] }, /unknown option mode \(known: modes,/],
+    [{ modes: ['inline'], timeouts: { heartbeat: 1 } }, /unknown option timeouts\.heartbeat/],
+  ] as [Record<string, unknown>, RegExp][])('refuses options the runtime would refuse, or misspelt, before any run: %#', async (options, message) => {
+    const checked = checkPlugin(fixture('check-good-echo'), options);
+    await expect(checked).rejects.toBeInstanceOf(InvalidOptions);
+    await expect(checked).rejects.toThrow(message);
+  });
+
+  it("passes a correct plugin with the runtime's longest deadlines (the kit's own bound must not overflow a timer)", async () => {
+    const longest = 2 ** 31 - 1;
+    const report = await checkPlugin(fixture('check-good-echo'), { modes: ['inline'], timeouts: { start: longest, stop: longest, input: longest } });
+    expect(report.passed).toBe(true);
+  });
+
   it('fails with InvalidOptions when normalize throws: the same failure in every mode proves nothing', async () => {
     const boom = new Error('cannot map this');
     const checked = checkPlugin(fixture('check-good-echo'), {
