@@ -239,7 +239,13 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(wrapped).toBeInstanceOf(TypeError);
     expect(wrapped.message).toBe('wrapped');
     expect(wrapped.cause).toMatchObject({ message: 'too late' });
-    expect(p.status.counters.failed).toBe(5);
+    // Thrown values that are not errors: a copy of an object; a symbol, which cannot cross a
+    // thread, fails the input the same way in every mode (inline once passed the symbol on).
+    expect(await failure('object')).toEqual({ reason: 'quota', left: 0 });
+    const symbol = (await failure('symbol')) as Error;
+    expect(symbol).toBeInstanceOf(Error);
+    expect(symbol.message).toMatch(/^input \d+ failed with a value that cannot be cloned: Symbol\(nope\) could not be cloned/);
+    expect(p.status.counters.failed).toBe(7);
   });
 
   it('loses the generation on an input error when policy says so; other in-flight inputs end lost', async () => {

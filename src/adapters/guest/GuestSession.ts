@@ -26,6 +26,7 @@ import {
 } from '../protocol.js';
 import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest, RingValue } from '../protocol.js';
 import { messageOf } from '../../errors.js';
+import { uncloneableFailure } from '../copyValue.js';
 import { DescriptorRing, scratchDescriptor } from '../../transport/DescriptorRing.js';
 import type { Descriptor, MutableDescriptor } from '../../transport/DescriptorRing.js';
 import { Doorbell } from '../../transport/Doorbell.js';
@@ -636,7 +637,7 @@ export class GuestSession {
     try {
       this.#post({ t: 'outcome', seq, ok: false, error: crossingError(thrown, false), errorName, errorCode });
     } catch (error) {
-      this.#post({ t: 'outcome', seq, ok: false, error: new Error(`input ${seq} failed with a value that cannot be cloned: ${messageOf(error)}`), errorName: undefined, errorCode: undefined });
+      this.#post({ t: 'outcome', seq, ok: false, error: uncloneableFailure(seq, error), errorName: undefined, errorCode: undefined });
     }
   }
 }

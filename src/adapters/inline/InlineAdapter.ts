@@ -6,7 +6,7 @@ import { PluginRunner } from '../guest/PluginRunner.js';
 import { loadPluginDefinition } from '../guest/loadPluginDefinition.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { HeapFramePool } from '../../transport/HeapFramePool.js';
-import { copyValue } from '../copyValue.js';
+import { copyValue, uncloneableFailure } from '../copyValue.js';
 import { SeqMap } from '../../transport/SeqMap.js';
 
 /**
@@ -124,7 +124,11 @@ class InlineSession implements GenerationSession {
     }
     // Messages were cloned when the runtime accepted them, as in every mode.
     void this.#runner.handle(input).then((result) => {
-      if (!result.ok || result.value === undefined) {
+      if (!result.ok) {
+        settle(seq, { ok: false, error: inlineFailure(seq, result.error) });
+        return;
+      }
+      if (result.value === undefined) {
         settle(seq, result);
         return;
       }
@@ -159,5 +163,20 @@ class InlineSession implements GenerationSession {
   dispose(): void {
     this.#disposed = true;
     this.#runner?.abort();
+  }
+}
+
+/**
+ * A thrown value as an inline input's failure carries it. An Error is kept as it is (its class
+ * and fields, richer than out of thread, where they are rebuilt from what crosses); anything
+ * else crosses as out of thread: a copy, or, when it cannot be cloned (a symbol), the same
+ * "cannot be cloned" Error.
+ */
+function inlineFailure(seq: number, thrown: unknown): unknown {
+  if (thrown instanceof Error) return thrown;
+  try {
+    return copyValue(thrown);
+  } catch (error) {
+    return uncloneableFailure(seq, error);
   }
 }
