@@ -3,7 +3,7 @@ import type { Mode } from '../machines/lifecycleTypes.js';
 import type { CheckOptions, ResolvedCheckOptions } from './CheckOptions.js';
 import { resolveCheckOptions } from './CheckOptions.js';
 import type { CheckKind, TranscriptDifference } from './CheckReport.js';
-import { shorten } from './canonicalValue.js';
+import { shortenDiffering } from './canonicalValue.js';
 import { compareTranscripts } from './compareTranscripts.js';
 import { describeCheckInput } from './describeCheckInput.js';
 import type { GenerationLog } from './InstanceDriver.js';
@@ -44,7 +44,9 @@ export function checkTitle(check: CheckKind, reference: Mode): string {
 
 const HINTS = {
   payload:
-    'likely cause: the plugin reads frame bytes after its onFrame call settled (it kept frame.data, or a view of it); by then they belong to another frame. Copy what must be kept (frame.data.slice()).',
+    'likely cause: the plugin reads frame bytes after its onFrame call settled (it kept frame.data, or a view of it); by then they belong to another frame. Copy what must be kept (frame.data.slice()). ' +
+    'If it does not, the two runs differ for another reason: values that change from run to run (times, random ids: mask them with normalize), ' +
+    "or state one run leaves to the next (a timer left running after stop(); inline, the modules a plugin imports are shared by the check's runs).",
   sharedInline:
     'likely cause: the instances share state. In inline mode all instances of a module share its module-level variables (and those of the modules it imports); a worker or a process has its own. Keep per-instance state in what start() sets up (e.g. a WeakMap keyed by ctx), not at module level.',
   sharedOther: 'likely cause: the instances interfere through something outside the plugin (files, ports, other shared resources).',
@@ -64,11 +66,9 @@ function fail(message: string, differences: readonly TranscriptDifference[] = []
   return { passed: false, message, differences };
 }
 
+/** Lines after the first indented by `by` (already cut to length: shortenDiffering). */
 function indent(text: string, by: string): string {
-  return text
-    .split('\n')
-    .map((line) => shorten(line, 240))
-    .join(`\n${by}`);
+  return text.split('\n').join(`\n${by}`);
 }
 
 /** At most a handful of problems, one per line: after a loss, every later input repeats the story. */
@@ -258,10 +258,11 @@ export class CheckSession {
   /** `<subject> at <step>:`, then both values, labelled, and where else they part. */
   #explain(d: TranscriptDifference, subject: string, expectedName: string, actualName: string, hint?: string): string {
     const width = Math.max(expectedName.length, actualName.length) + 1;
+    const [expected = '', actual = ''] = shortenDiffering([d.expected, d.actual], 240);
     const lines = [
       `${subject} at ${d.step}:`,
-      `  ${`${expectedName}:`.padEnd(width)} ${indent(d.expected, ' '.repeat(width + 3))}`,
-      `  ${`${actualName}:`.padEnd(width)} ${indent(d.actual, ' '.repeat(width + 3))}`,
+      `  ${`${expectedName}:`.padEnd(width)} ${indent(expected, ' '.repeat(width + 3))}`,
+      `  ${`${actualName}:`.padEnd(width)} ${indent(actual, ' '.repeat(width + 3))}`,
     ];
     if (d.alsoAt.length > 0) lines.push(`  also differs at: ${d.alsoAt.slice(0, 8).join(', ')}${d.alsoAt.length > 8 ? ', …' : ''}`);
     if (hint !== undefined) lines.push(hint);

@@ -89,3 +89,44 @@ export function canonicalValue(value: unknown): string {
 export function shorten(text: string, max = 160): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
+
+/**
+ * Multi-line values cut line by line to `max` characters, each line of one value against the
+ * same line of the others: where they are equal up to the cut, around the first character where
+ * they part, so a difference past the cut (a long string, deep nesting) still shows instead of
+ * two identical prefixes.
+ *
+ * @example
+ * ```ts
+ * // Both values cut to the 40 characters around where they part: '…aaa…ab"' and '…aaa…ac"'.
+ * shortenDiffering([`"${'a'.repeat(500)}b"`, `"${'a'.repeat(500)}c"`], 40);
+ * ```
+ */
+export function shortenDiffering(values: readonly string[], max = 160): string[] {
+  const split = values.map((value) => value.split('\n'));
+  const lines = Math.max(0, ...split.map((l) => l.length));
+  for (let i = 0; i < lines; i++) {
+    const row = split.map((l) => l[i]);
+    const first = row.find((line) => line !== undefined) ?? '';
+    let at = Number.POSITIVE_INFINITY;
+    for (const line of row) {
+      if (line === undefined || line === first) continue;
+      let same = 0;
+      while (same < line.length && same < first.length && line[same] === first[same]) same += 1;
+      at = Math.min(at, same);
+    }
+    // Only when the lines part past what a plain cut keeps.
+    const start = Number.isFinite(at) && at > max - 20 ? at - Math.floor(max / 3) : 0;
+    split.forEach((l) => {
+      const line = l[i];
+      if (line === undefined) return;
+      if (start === 0) {
+        l[i] = shorten(line, max);
+        return;
+      }
+      const end = start + max - 2;
+      l[i] = `…${line.slice(start, end)}${end < line.length ? '…' : ''}`;
+    });
+  }
+  return split.map((l) => l.join('\n'));
+}

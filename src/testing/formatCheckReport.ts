@@ -1,5 +1,5 @@
 import type { CheckReport, TranscriptDifference } from './CheckReport.js';
-import { shorten } from './canonicalValue.js';
+import { shortenDiffering } from './canonicalValue.js';
 
 function indentLines(text: string, by: string): string {
   return text
@@ -28,8 +28,9 @@ function modeDifferences(report: CheckReport): string[] {
     for (const d of diffs) add(d.actual, d.mode);
     const width = Math.max(...[...values.values()].map((modes) => modes.join(', ').length)) + 1;
     lines.push(`  ${where}:`);
-    for (const [value, modes] of values) {
-      const [head = '', ...rest] = value.split('\n').map((l) => shorten(l, 200));
+    const shown = shortenDiffering([...values.keys()], 200);
+    for (const [i, modes] of [...values.values()].entries()) {
+      const [head = '', ...rest] = (shown[i] ?? '').split('\n');
       lines.push(`    ${`${modes.join(', ')}:`.padEnd(width)} ${head}`);
       for (const line of rest) lines.push(`    ${' '.repeat(width)} ${line}`);
     }

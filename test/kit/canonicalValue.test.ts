@@ -1,6 +1,6 @@
 // Transcripts compare what the application received: equal renderings exactly for equal values.
 import { describe, expect, it } from 'vitest';
-import { canonicalValue } from '../../dist/testing/canonicalValue.js';
+import { canonicalValue, shortenDiffering } from '../../dist/testing/canonicalValue.js';
 
 describe('canonicalValue', () => {
   it.each([
@@ -46,5 +46,21 @@ describe('canonicalValue', () => {
     const a: { self?: unknown } = {};
     a.self = a;
     expect(canonicalValue(a)).toBe('{self: [Circular]}');
+  });
+});
+
+describe('shortenDiffering', () => {
+  it('cuts long lines around where they part, so a difference past the cut shows', () => {
+    const [a = '', b = ''] = shortenDiffering([`reply "${'a'.repeat(5_000)}b"`, `reply "${'a'.repeat(5_000)}c"`], 60);
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/^…a+b"$/);
+    expect(b).toMatch(/^…a+c"$/);
+    expect(a.length).toBeLessThanOrEqual(60);
+  });
+
+  it('cuts as a plain shorten where the lines part early, line by line', () => {
+    expect(shortenDiffering(['emit x 1\nreply 2', 'emit x 1\nreply 3'], 60)).toEqual(['emit x 1\nreply 2', 'emit x 1\nreply 3']);
+    const [a = ''] = shortenDiffering([`x ${'q'.repeat(300)}`, `y ${'q'.repeat(300)}`], 60);
+    expect(a).toBe(`x ${'q'.repeat(57)}…`);
   });
 });
