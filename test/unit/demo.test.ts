@@ -183,6 +183,7 @@ describe('seam demo command line', () => {
     [['--size', '10x10']],
     [['--out', '']],
     [['--out', 'package.json']],
+    [['--out', 'package.json/report']],
     [['--inspect', '99999']],
     [['--inspect', 'abc']],
   ])('refuses %j as a usage error before running anything', async (args) => {

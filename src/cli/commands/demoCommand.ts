@@ -93,8 +93,15 @@ export const demoCommand: CliCommand = {
     const { width, height } = parseSize(values.size ?? '1080p');
     if (values.out !== undefined && values.out.length === 0) throw new CliUsageError('--out must name a directory');
     // A directory, or nothing yet (it is created): a file there would fail later, as a crash.
-    if (values.out !== undefined && statSync(values.out, { throwIfNoEntry: false })?.isDirectory() === false) {
-      throw new CliUsageError(`--out must name a directory; ${values.out} exists and is not one`);
+    if (values.out !== undefined) {
+      let isDirectory: boolean | undefined;
+      try {
+        isDirectory = statSync(values.out, { throwIfNoEntry: false })?.isDirectory();
+      } catch (error) {
+        // A path through a file (`/dev/null/x`: ENOTDIR), or one this user may not look into.
+        throw new CliUsageError(`--out must name a directory; ${values.out}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (isDirectory === false) throw new CliUsageError(`--out must name a directory; ${values.out} exists and is not one`);
     }
 
     let bridge: InspectorBridge | undefined;
