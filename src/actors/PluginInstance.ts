@@ -87,6 +87,13 @@ export interface InstanceEnvironment {
  * and a slot handed over twice, after its release, or once its instance ended is refused —
  * its bytes may be another frame's by then, or its memory closed.
  */
+/** An event sent to the lifecycle machine, and the snapshot it was sent from. */
+interface SentEvent {
+  readonly before: PluginLifecycleSnapshot;
+  /** The machine did not take it at once (sent from within its own processing). */
+  readonly deferred: boolean;
+}
+
 const ISSUED_SLOTS = new WeakMap<object, () => string | undefined>();
 /**
  * What `frames.maxQueuedBytes` counts for each waiting frame besides its bytes: the host's
@@ -171,6 +178,10 @@ export class PluginInstance {
   #terminal = false;
   #statusScheduled = false;
   #disposed = false;
+  /** The runtime is ending this instance (unload or shutdown): no start or run any more. */
+  #retiring = false;
+  /** Bumped by every run() and every pause() that only redirects: a run() sees a later pause(). */
+  #runIntent = 0;
   /** Why the instance ended for good: `runtime.unload()` or the runtime's shutdown. */
   #disposedBy: 'unload' | 'shutdown' = 'shutdown';
   /** The in-flight input whose `timeouts.input` budget is running (see #handOver). */
@@ -266,41 +277,56 @@ export class PluginInstance {
    * instance is already started or running.
    */
   start(): Promise<void> {
-    if (this.#disposed) return Promise.reject(this.#endedError('start'));
+    if (this.#disposed || this.#retiring) return Promise.reject(this.#endedError('start'));
     const state = this.#state;
     if (state === 'started' || state === 'running') return Promise.resolve();
     if (state === 'stopping') return Promise.reject(new InvalidState('start', state, this.#errorOptions()));
-    if (state !== 'starting') this.actor.send({ type: 'start' });
-    const generation = this.actor.getSnapshot().context.generation;
-    return this.#waitFor('start', (snapshot, s) => {
-      if (s === 'started' || s === 'running') return { value: undefined };
-      const failure = snapshot.context.failure;
-      if (s === 'failed' && failure !== undefined && failure.generation >= generation) return { error: this.#errorOf(failure) };
-      if (s === 'stopping' || s === 'stopped') return { error: new StartCancelled(this.#errorOptions(generation)) };
-      return undefined;
-    });
+    const sent = state === 'starting' ? undefined : this.#send({ type: 'start' });
+    // The start's own generation: one more than before it, once the machine takes the event
+    // (later, when called from a status callback while the machine is still busy).
+    const generation = sent?.deferred === true ? sent.before.context.generation + 1 : this.actor.getSnapshot().context.generation;
+    return this.#waitFor(
+      'start',
+      (snapshot, s) => {
+        if (s === 'started' || s === 'running') return { value: undefined };
+        const failure = snapshot.context.failure;
+        if (s === 'failed' && failure !== undefined && failure.generation >= generation) return { error: this.#errorOf(failure) };
+        if (s === 'stopping' || s === 'stopped') return { error: new StartCancelled(this.#errorOptions(generation)) };
+        return undefined;
+      },
+      sent,
+    );
   }
 
   /**
    * Starts delivering inputs (state `running`). From `starting` or a pending restart it
-   * resolves once running. Rejects with `InvalidState` before `start()` or after `stop()`.
+   * resolves once running. Rejects with `InvalidState` before `start()` or after `stop()`,
+   * and when a `pause()` called after it wins (the instance comes up paused).
    */
   run(): Promise<void> {
-    if (this.#disposed) return Promise.reject(this.#endedError('run'));
+    if (this.#disposed || this.#retiring) return Promise.reject(this.#endedError('run'));
     const state = this.#state;
     if (state === 'running') return Promise.resolve();
     if (state === 'loaded' || state === 'stopping' || state === 'stopped' || this.#isTerminal()) {
       return Promise.reject(new InvalidState('run', state, this.#errorOptions()));
     }
-    this.actor.send({ type: 'run' });
-    return this.#waitFor('run', (snapshot, s) => {
-      if (s === 'running') return { value: undefined };
-      if (s === 'stopping' || s === 'stopped') return { error: new InvalidState('run', s, this.#errorOptions()) };
-      if (snapshot.matches({ failed: 'terminal' }) && snapshot.context.failure !== undefined) {
-        return { error: this.#errorOf(snapshot.context.failure) };
-      }
-      return undefined;
-    });
+    const intent = ++this.#runIntent;
+    const sent = this.#send({ type: 'run' });
+    return this.#waitFor(
+      'run',
+      (snapshot, s) => {
+        if (s === 'running') return { value: undefined };
+        if (s === 'stopping' || s === 'stopped') return { error: new InvalidState('run', s, this.#errorOptions()) };
+        // A pause() after this run() (from starting, or a pending restart) won: the instance
+        // came up paused, and this run never took effect.
+        if (s === 'started' && this.#runIntent !== intent) return { error: new InvalidState('run', 'started: a pause() came after it', this.#errorOptions()) };
+        if (snapshot.matches({ failed: 'terminal' }) && snapshot.context.failure !== undefined) {
+          return { error: this.#errorOf(snapshot.context.failure) };
+        }
+        return undefined;
+      },
+      sent,
+    );
   }
 
   /**
@@ -313,6 +339,7 @@ export class PluginInstance {
     const state = this.#state;
     if (state === 'started') return Promise.resolve();
     if (state === 'starting' || (state === 'failed' && !this.#isTerminal())) {
+      this.#runIntent += 1;
       this.actor.send({ type: 'pause' });
       return Promise.resolve();
     }
@@ -330,14 +357,18 @@ export class PluginInstance {
    */
   stop(): Promise<void> {
     if (this.#state === 'stopped') return Promise.resolve();
-    this.actor.send({ type: 'stop' });
+    const sent = this.#send({ type: 'stop' });
     this.#revokeUnstarted();
-    return this.#waitFor('stop', (snapshot, s) => {
-      if (s === 'stopped') return { value: undefined };
-      const failure = snapshot.context.failure;
-      if (s === 'failed' && failure?.class === 'teardown') return { error: this.#errorOf(failure) };
-      return undefined;
-    });
+    return this.#waitFor(
+      'stop',
+      (snapshot, s) => {
+        if (s === 'stopped') return { value: undefined };
+        const failure = snapshot.context.failure;
+        if (s === 'failed' && failure?.class === 'teardown') return { error: this.#errorOf(failure) };
+        return undefined;
+      },
+      sent,
+    );
   }
 
   /**
@@ -526,6 +557,16 @@ export class PluginInstance {
     }
     for (const entry of this.#stopQueue.splice(0)) this.#settleQueued(entry, 'stopped');
     this.#scheduleStatus();
+  }
+
+  /**
+   * @internal The runtime begins to end this instance (`runtime.unload()` or shutdown): from
+   * here on start() and run() are refused as after it, so nothing launches a generation
+   * between the runtime's stop and its dispose.
+   */
+  retiring(by: 'unload' | 'shutdown'): void {
+    this.#retiring = true;
+    this.#disposedBy = by;
   }
 
   /** @internal Ends the instance for good (`runtime.unload()` or shutdown): stops the actor, settles everything. */
@@ -1121,12 +1162,20 @@ export class PluginInstance {
     return this.#terminal;
   }
 
-  #waitFor<T>(operation: string, decide: (snapshot: PluginLifecycleSnapshot, state: LifecycleState) => { value: T } | { error: Error } | undefined): Promise<T> {
+  #waitFor<T>(
+    operation: string,
+    decide: (snapshot: PluginLifecycleSnapshot, state: LifecycleState) => { value: T } | { error: Error } | undefined,
+    sent?: SentEvent,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const holder: { subscription?: { unsubscribe(): void } } = {};
-      const check = (snapshot: PluginLifecycleSnapshot): void => {
-        if (settled) return;
+      // The snapshot the event was sent from is never the answer: the machine may not have
+      // taken the event yet (sent from a status callback while it was busy), and an observer
+      // added from such a callback is still handed that snapshot after the newer ones.
+      const predating = sent?.before;
+      const check = (snapshot: PluginLifecycleSnapshot, force = false): void => {
+        if (settled || (snapshot === predating && !force)) return;
         const verdict = decide(snapshot, lifecycleStateOf(snapshot));
         if (verdict === undefined) return;
         settled = true;
@@ -1135,9 +1184,17 @@ export class PluginInstance {
         else resolve(verdict.value);
       };
       check(this.actor.getSnapshot());
+      // A microtask later the machine has taken it — or ignored it, and the snapshot stands.
+      if (sent?.deferred === true) {
+        queueMicrotask(() => {
+          check(this.actor.getSnapshot(), true);
+        });
+      }
       if (settled) return;
       const subscription = this.actor.subscribe({
-        next: check,
+        next: (snapshot) => {
+          check(snapshot);
+        },
         complete: () => {
           if (!settled) {
             settled = true;
@@ -1155,6 +1212,13 @@ export class PluginInstance {
   }
 
   // ---- errors and status ---------------------------------------------------------------
+
+  /** Sends `event` to the machine; `deferred` when it did not take it at once (a status callback, the machine busy). */
+  #send(event: { readonly type: 'start' | 'run' | 'stop' }): SentEvent {
+    const before = this.actor.getSnapshot();
+    this.actor.send(event);
+    return { before, deferred: this.actor.getSnapshot() === before };
+  }
 
   #errorOptions(generation?: number): { generation: number; instanceId: string } {
     return { generation: generation ?? this.actor.getSnapshot().context.generation, instanceId: this.id };

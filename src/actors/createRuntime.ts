@@ -102,6 +102,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   let shutdown: Promise<void> | undefined;
   /** Stops an instance within its deadline, then ends it for good (unload and shutdown). */
   const retire = async (instance: PluginInstance, by: 'unload' | 'shutdown'): Promise<void> => {
+    instance.retiring(by);
     // A teardown failure is already in the instance's status; it ends all the same.
     await instance.stop().catch(() => undefined);
     instance.dispose(by);

@@ -329,7 +329,8 @@ export const pluginLifecycleMachine = setup({
           on: {
             run: { actions: 'wantRunning' },
             pause: { actions: 'wantStarted' },
-            // The operator may cut the backoff short; this is not counted against the budget.
+            // The operator may cut the backoff short. The failure counted against the budget
+            // when the restart was scheduled; `restarts` counts only the automatic ones.
             start: { target: '#plugin.generation' },
           },
         },

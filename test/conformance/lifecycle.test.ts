@@ -134,6 +134,63 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     expect(p.status.generation).toBe(4);
   });
 
+  it('settles a run() that a later pause() overrode, from starting: the instance comes up paused', async () => {
+    const p = harness().load();
+    const started = p.start();
+    const running = p.run().catch((e: unknown) => e);
+    const paused = p.pause();
+    await Promise.all([started, paused]);
+    const error = await running;
+    expect(error).toBeInstanceOf(InvalidState);
+    expect((error as InvalidState).message).toBe('cannot run while started: a pause() came after it');
+    expect(p.status.state).toBe('started');
+    // A run() after that is obeyed as usual.
+    await p.run();
+    expect(p.status.state).toBe('running');
+  });
+
+  it('judges a start() called from a status callback by the start it asks for, not by the state it was called in', async () => {
+    const h = harness();
+    const p = await h.running();
+    const restarted: Promise<unknown>[] = [];
+    // A supervisor of the application's own: start again whenever the instance stops.
+    const subscription = p.status$.subscribe((status) => {
+      if (status.state === 'stopped' && restarted.length === 0) {
+        restarted.push(
+          p.start().then(
+            () => 'started',
+            (e: unknown) => e,
+          ),
+        );
+      }
+    });
+    await p.stop().catch(() => undefined);
+    await waitForStatus(p, () => restarted.length > 0);
+    expect(await restarted[0]).toBe('started');
+    expect(p.status).toMatchObject({ state: 'started', generation: 2 });
+    subscription.unsubscribe();
+    // And a stop() from a callback, judged by the stop it asks for.
+    const stopped: Promise<unknown>[] = [];
+    const second = p.status$.subscribe((status) => {
+      if (status.state === 'started' && stopped.length === 0) stopped.push(p.stop().then(() => 'stopped'));
+    });
+    await waitForStatus(p, () => stopped.length > 0);
+    expect(await stopped[0]).toBe('stopped');
+    second.unsubscribe();
+  });
+
+  it('refuses a start() once runtime.unload() has begun: nothing launches while the instance is being ended', async () => {
+    const h = harness();
+    const p = h.load({ id: 'leaving' });
+    const unloading = h.runtime.unload('leaving');
+    const start = await p.start().catch((e: unknown) => e);
+    expect(start).toBeInstanceOf(InvalidState);
+    expect((start as InvalidState).state).toBe('unloaded');
+    await unloading;
+    expect(p.status.state).not.toBe('starting');
+    expect(p.status.generation).toBe(0);
+  });
+
   it('rejects a run() that waits through restarts with RestartBudgetExhausted', async () => {
     const h = harness();
     const p = h.load({ config: { start: 'throw' }, restart: { startup: { maxRestarts: 1 } } });
