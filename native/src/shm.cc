@@ -309,26 +309,38 @@ void CloseFd(const FunctionCallbackInfo<Value>& args) {
   }
 }
 
-// discardSegment(buffer): gives the memory of a segment this addon made or
-// mapped back to the system now, whatever still maps it: MADV_REMOVE over the
-// whole mapping frees the memfd's pages (a hole punched in the file; its size
-// and seals unchanged). A mapping is unmapped only when V8 collects its
-// SharedArrayBuffer, which an idle host may not do for ever (an unloaded 96 MiB
-// pool kept its pages); afterwards every mapping of the file reads zeros, and
-// a write allocates a page again. For our own segments only: any other buffer
-// (not a page-aligned shared file mapping) fails with EINVAL.
-void DiscardSegment(const FunctionCallbackInfo<Value>& args) {
+// discardMemory(buffer): gives the memory of a SharedArrayBuffer back to the
+// system now, whatever still maps or references it, when its owner is done with
+// it for good. V8 frees a buffer only when it collects it, which an idle host may
+// not do for ever (an unloaded 96 MiB frame pool kept its pages).
+// - A segment this addon made or mapped (a shared memfd mapping): MADV_REMOVE
+//   frees the file's pages (a hole punched; size and seals unchanged); every
+//   mapping of it, in any process, then reads zeros.
+// - Any other buffer (V8's own, private anonymous memory): MADV_DONTNEED over the
+//   whole pages inside it frees them; they read zeros until written again. The
+//   partial pages at either end are left: they may hold another allocation.
+// A write afterwards allocates a page again; nothing ever faults.
+void DiscardMemory(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
   if (args.Length() < 1 || !args[0]->IsSharedArrayBuffer()) {
-    ThrowRangeError(isolate, "discardSegment(buffer): buffer must be a SharedArrayBuffer");
+    ThrowRangeError(isolate, "discardMemory(buffer): buffer must be a SharedArrayBuffer");
     return;
   }
   std::shared_ptr<BackingStore> store = args[0].As<SharedArrayBuffer>()->GetBackingStore();
+  const uintptr_t start = reinterpret_cast<uintptr_t>(store->Data());
   const size_t length = store->ByteLength();
-  if (length == 0) return;
-  if (madvise(store->Data(), length, MADV_REMOVE) != 0) {
-    ThrowErrno(isolate, errno, "madvise(MADV_REMOVE)", "discardSegment(" + std::to_string(length) + " bytes)");
+  if (length == 0 || start == 0) return;
+  const uintptr_t page = static_cast<uintptr_t>(PageSize());
+  const uintptr_t first = (start + page - 1) / page * page;
+  const uintptr_t end = (start + length) / page * page;
+  if (end <= first) return;
+  void* from = reinterpret_cast<void*>(first);
+  const size_t bytes = static_cast<size_t>(end - first);
+  if (madvise(from, bytes, MADV_REMOVE) == 0) return;
+  if (errno == EINVAL || errno == EOPNOTSUPP) {
+    if (madvise(from, bytes, MADV_DONTNEED) == 0) return;
   }
+  ThrowErrno(isolate, errno, "madvise", "discardMemory(" + std::to_string(length) + " bytes)");
 }
 
 // The parent a death signal is armed for: `value` if given, else getppid(). The parent may
@@ -589,7 +601,7 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   SetFunction(context, exports, "createSegment", CreateSegment);
   SetFunction(context, exports, "mapSegment", MapSegment);
   SetFunction(context, exports, "closeFd", CloseFd);
-  SetFunction(context, exports, "discardSegment", DiscardSegment);
+  SetFunction(context, exports, "discardMemory", DiscardMemory);
   SetFunction(context, exports, "setParentDeathSignal", SetParentDeathSignal);
   SetFunction(context, exports, "setGroupDeathSignal", SetGroupDeathSignal);
   SetFunction(context, exports, "seals", Seals);

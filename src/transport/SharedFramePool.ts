@@ -1,5 +1,5 @@
 import { BufferWaiters } from './BufferWaiters.js';
-import type { PoolSegment } from './addonSegment.js';
+import type { PoolSegment } from './PoolSegment.js';
 import type { FramePool } from './FramePool.js';
 import { sharedCopy, type CopyBytesFn } from './sharedCopy.js';
 import { SlotPool } from './SlotPool.js';
@@ -54,8 +54,8 @@ export class SharedFramePool implements FramePool {
    * @param options slots, their size, poisoning; `copy` fills a slot (default:
    *   {@link sharedCopy}, the addon's memmove when it is loaded).
    * @param allocate makes the shared buffer of a given size (default: an in-process
-   *   `SharedArrayBuffer`; with the addon, its sealed memfd segment, whose `close` gives the
-   *   memory back: see addonSegment).
+   *   `SharedArrayBuffer`; see PoolSegment.ts for the segments the adapters make, whose
+   *   `close` gives the memory back).
    */
   constructor(
     options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean; readonly copy?: CopyBytesFn },
@@ -175,8 +175,8 @@ export class SharedFramePool implements FramePool {
   /**
    * Rejects every pending `acquire()` and ends the segment, once: the instance is gone for
    * good (RELIABILITY E8: nothing may be left after shutdown — an open memfd keeps all of its
-   * memory allocated for as long as the host lives). An addon segment gives its memory back
-   * at once (addonSegment); mappings made from it (this pool's buffer, a slot the application
+   * memory allocated for as long as the host lives). The adapters' segments give their memory
+   * back at once (PoolSegment.ts); mappings made from it (this pool's buffer, a slot the application
    * kept, a child's) stay valid, reading zeros, until they are dropped.
    */
   close(reason: Error): void {

@@ -51,13 +51,14 @@ export interface ShmBinding {
   /** Closes a descriptor; mappings made from it stay valid. */
   closeFd(fd: number): void;
   /**
-   * Gives the memory of a segment this addon made or mapped (`buffer`) back to the system now:
-   * `madvise(MADV_REMOVE)` frees the memfd's pages (its size and seals unchanged), and every
-   * mapping of it, in any process, then reads zeros. A mapping's pages otherwise stay until
-   * V8 collects its SharedArrayBuffer, which an idle host may never do. Throws for any other
-   * buffer. Optional like the futex pair: an older build lacks it.
+   * Gives the memory of `buffer` back to the system now, whatever still references it: a
+   * segment of this addon's (`madvise(MADV_REMOVE)`: the memfd's pages, in every process that
+   * maps it) or any other SharedArrayBuffer (`MADV_DONTNEED` over its whole pages). It then
+   * reads zeros; a write allocates again; nothing faults. V8 frees a buffer only when it
+   * collects it, which an idle host may never do. Optional like the futex pair: an older build
+   * lacks it.
    */
-  readonly discardSegment?: (buffer: SharedArrayBuffer) => void;
+  readonly discardMemory?: (buffer: SharedArrayBuffer) => void;
   /**
    * Arms `prctl(PR_SET_PDEATHSIG, signal)` for the calling process (0 disarms), so a child
    * dies with its host even when the host is SIGKILLed. Returns whether the parent is still

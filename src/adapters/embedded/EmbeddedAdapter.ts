@@ -5,7 +5,7 @@ import { messageOf } from '../../errors.js';
 import type { Fault } from '../../machines/lifecycleTypes.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { SharedFramePool } from '../../transport/SharedFramePool.js';
-import { addonSegment } from '../../transport/addonSegment.js';
+import { heapPoolSegment } from '../../transport/PoolSegment.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { atomicsNotify } from '../../transport/Doorbell.js';
 import { futexNotify } from '../../transport/futexDoorbell.js';
@@ -62,10 +62,9 @@ export class EmbeddedAdapter implements Adapter {
   }
 
   createFramePool(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }): FramePool {
-    // The addon's memory goes back to the system when the pool closes; a plain
-    // SharedArrayBuffer only when the garbage collector takes it (see addonSegment).
+    // Its pages go back to the system when the pool closes (with the addon; see heapPoolSegment).
     const binding = loadShmBinding();
-    return binding === undefined ? new SharedFramePool(options) : new SharedFramePool(options, (byteLength) => addonSegment(binding, byteLength, false));
+    return new SharedFramePool(options, (byteLength) => heapPoolSegment(binding, byteLength));
   }
 
   transportOf(_pool: FramePool): TransportKind {

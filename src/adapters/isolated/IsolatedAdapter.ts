@@ -14,7 +14,7 @@ import { SharedFramePool } from '../../transport/SharedFramePool.js';
 import { findPackageRoot } from '../../transport/findPackageRoot.js';
 import { futexNotify } from '../../transport/futexDoorbell.js';
 import { TurnBudget } from '../TurnBudget.js';
-import { addonSegment } from '../../transport/addonSegment.js';
+import { memfdPoolSegment } from '../../transport/PoolSegment.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { ShmBinding } from '../../transport/shmBinding.js';
@@ -128,7 +128,7 @@ export class IsolatedAdapter implements Adapter {
   createFramePool(options: { readonly slots: number; readonly slotBytes: number; readonly poisonReleased: boolean }): FramePool {
     const binding = this.#binding;
     if (binding === undefined) return new HeapFramePool({ capacity: options.slots, poisonReleased: options.poisonReleased });
-    return new SharedFramePool(options, (byteLength) => addonSegment(binding, byteLength, true));
+    return new SharedFramePool(options, (byteLength) => memfdPoolSegment(binding, byteLength));
   }
 
   transportOf(pool: FramePool): TransportKind {
