@@ -358,7 +358,16 @@ export class PluginInstance {
   stop(): Promise<void> {
     if (this.#state === 'stopped') return Promise.resolve();
     const sent = this.#send({ type: 'stop' });
-    this.#revokeUnstarted();
+    // What was handed over and not started is taken back once the machine is stopping: at
+    // once, or — sent from a status callback while the machine was busy — a microtask later,
+    // when it has taken the stop (before, the deliveries ahead of the plugin all ran first).
+    if (sent.deferred) {
+      queueMicrotask(() => {
+        this.#revokeUnstarted();
+      });
+    } else {
+      this.#revokeUnstarted();
+    }
     return this.#waitFor(
       'stop',
       (snapshot, s) => {

@@ -9,9 +9,8 @@ export interface RuntimeClock {
 }
 
 /**
- * How late a real timer may fire before it counts as held off by the host (ms): beyond it,
- * the host's event loop was not turning (a synchronous stretch of the application, or of an
- * inline plugin), and a timer's lateness is the host's time, not the plugin's.
+ * How long, in ms, the host's event loop may be busy during a real timer's window before the
+ * timer gives that time back: below it, the loop answered the plugin at once all along.
  */
 export const LATE_TIMER_MS = 20;
 
@@ -20,12 +19,14 @@ interface RealTimer {
 }
 
 /**
- * The runtime's clock in real time. A timer that fires more than LATE_TIMER_MS late waits
- * again for as long as it was late (at most its own duration) before it runs: a deadline then
- * counts the time the host let the plugin answer, not a stall of the host. Before, an
- * application that held its event loop 11 s while an isolated plugin started failed the start
- * (`startup`/`timeout`, 10 s): the plugin's hello had waited in the pipe all along, and the
- * deadline's timer ran before the loop read it; a heartbeat deadline on the copy transport, an
+ * The runtime's clock in real time. When a timer comes due, the time its thread's event loop
+ * spent busy meanwhile (not waiting for I/O: `performance.eventLoopUtilization`) is given back,
+ * once, up to the timer's own length, if it exceeds LATE_TIMER_MS: a deadline then counts the
+ * time the host listened to the plugin, not a synchronous stretch of the application (or of an
+ * inline plugin, whose own deadlines therefore stretch up to twice). Before, an application
+ * that held its event loop through a start deadline failed the start (`startup`/`timeout`) —
+ * the plugin's answer waited in the pipe or port all along, and even a stall just short of the
+ * deadline left the plugin no time after it; a heartbeat deadline on the copy transport, an
  * input budget, likewise. A plugin that really hangs is found that much later, once.
  *
  * @example
@@ -38,11 +39,11 @@ export const realClock: RuntimeClock = {
   setTimeout(fn: () => void, ms: number): unknown {
     const handle: RealTimer = { timer: undefined };
     const arm = (delay: number, allowance: number): void => {
-      const due = performance.now() + delay;
+      const since = performance.eventLoopUtilization();
       handle.timer = setTimeout(() => {
-        const late = performance.now() - due;
-        if (late > LATE_TIMER_MS && allowance > 0) {
-          arm(Math.min(late, allowance), 0);
+        const busy = performance.eventLoopUtilization(since).active;
+        if (busy > LATE_TIMER_MS && allowance > 0) {
+          arm(Math.min(busy, allowance), 0);
           return;
         }
         handle.timer = undefined;

@@ -479,6 +479,29 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(balanced(p.status.counters)).toBe(true);
   });
 
+  it('drops what was handed over and not started also when stop() is called from a status callback', async () => {
+    const p = await harness().running();
+    const waiting = firstValueFrom(p.outputs$.pipe(filter((o) => o.channel === 'waiting'), timeout({ first: 10_000 })));
+    const busy = p.send({ op: 'wait', ms: 1_000 });
+    await waiting;
+    const outcomes = lastValueFrom(p.connect(from(Array.from({ length: 10 }, (_, i) => frame({ fill: i })))).pipe(toArray()));
+    const replies = [1, 2].map((n) => p.send(n).catch((e: unknown) => e));
+    // The application's own supervisor stops the instance as it sees it paused: the machine is
+    // still busy with the pause when stop() is called.
+    let stopped: Promise<void> | undefined;
+    const subscription = p.status$.subscribe((status) => {
+      if (status.state === 'started' && stopped === undefined) stopped = p.stop();
+    });
+    await p.pause();
+    await waitForStatus(p, () => stopped !== undefined);
+    await stopped;
+    subscription.unsubscribe();
+    expect(await busy).toBe('waited');
+    expect((await outcomes).map((o) => [o.kind, o.reason])).toEqual(Array.from({ length: 10 }, () => ['dropped', 'stopped']));
+    for (const reply of await Promise.all(replies)) expect(reply).toMatchObject({ name: 'InputDropped', reason: 'stopped' });
+    expect(p.status).toMatchObject({ state: 'stopped', counters: { accepted: 13, done: 1, dropped: 12, inFlight: 0, queued: 0 } });
+  });
+
   it('on stop while running, inputs finish or are dropped as "stopped" in submission order: never a done after a drop', async () => {
     const p = await harness().running();
     const replies = Array.from({ length: 4 }, (_, i) => p.send(3 * i + 1).then(
