@@ -29,10 +29,11 @@ export interface FrameOptions {
   /** Overwrite released slots with 0xDE, so a kept `frame.data` reads garbage. Default false. */
   readonly poisonReleased?: boolean | undefined;
   /**
-   * With `block`: once more than `queue` frames wait and they hold this many bytes, further
-   * frames are refused (outcome `dropped`, reason `refused: queue full …`) rather than held
-   * without bound while the plugin stalls. Slots from `acquire()` are paced by the pool and
-   * rarely reach it. Default 256 MiB.
+   * With `block`: once more than `queue` frames wait and they hold this many bytes (each
+   * counted with 512 more for the host's bookkeeping of it), further frames are refused
+   * (outcome `dropped`, reason `refused: queue full …`) rather than held without bound while
+   * the plugin stalls. Slots from `acquire()` are paced by the pool and rarely reach it.
+   * Default 256 MiB.
    */
   readonly maxQueuedBytes?: number | undefined;
 }
@@ -69,10 +70,10 @@ export interface TimeoutOptions {
  * Options of `runtime.load`: the options every load takes, where the plugin comes from and
  * runs ({@link PluginPlacement}), and its `config` ({@link PluginConfigOption}).
  *
- * The type says what `load()` would refuse at run time: a definition object with
- * `mode: 'embedded'` or `'isolated'` (it cannot cross a thread or a process), and a plugin
- * whose definition types its config loaded without one (its `ctx.config` would be
- * `undefined`).
+ * The type refuses a definition object with `mode: 'embedded'` or `'isolated'` (it cannot
+ * cross a thread or a process; `load()` refuses it too), and a definition that types its
+ * config loaded without one (`load()` cannot tell, and the plugin would read a `ctx.config`
+ * of `undefined`).
  *
  * @example
  * ```ts
@@ -357,6 +358,10 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
     throw new InvalidOptions('restart.backoff.factor must be a finite number ≥ 1');
   }
   if (!(typeof backoff.jitter === 'number' && backoff.jitter >= 0 && backoff.jitter <= 1)) throw new InvalidOptions('restart.backoff.jitter must be a number between 0 and 1');
+  // The longest wait, jitter included, must still fit a timer (Node fires a longer one at once).
+  if (backoff.maxMs * (1 + backoff.jitter) > MAX_TIMER_MS) {
+    throw new InvalidOptions(`restart.backoff.maxMs × (1 + jitter) must be at most ${MAX_TIMER_MS} ms (a timer's longest), got ${Math.round(backoff.maxMs * (1 + backoff.jitter))}`);
+  }
   const poisonReleased: unknown = options.frames?.poisonReleased ?? false;
   if (typeof poisonReleased !== 'boolean') throw new InvalidOptions(`frames.poisonReleased must be a boolean, got ${describeValue(poisonReleased)}`);
   const inputBudget = options.timeouts?.input;

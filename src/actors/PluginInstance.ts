@@ -81,12 +81,6 @@ export interface InstanceEnvironment {
   readonly seed: number;
 }
 
-/**
- * Every slot any instance handed out by `acquire()`, and why it is no longer the
- * application's (undefined while it is): one instance knows another's when it is handed it,
- * and a slot handed over twice, after its release, or once its instance ended is refused —
- * its bytes may be another frame's by then, or its memory closed.
- */
 /** An event sent to the lifecycle machine, and the snapshot it was sent from. */
 interface SentEvent {
   readonly before: PluginLifecycleSnapshot;
@@ -94,6 +88,12 @@ interface SentEvent {
   readonly deferred: boolean;
 }
 
+/**
+ * Every slot any instance handed out by `acquire()`, and why it is no longer the
+ * application's (undefined while it is): one instance knows another's when it is handed it,
+ * and a slot handed over twice, after its release, or once its instance ended is refused —
+ * its bytes may be another frame's by then, or its memory closed.
+ */
 const ISSUED_SLOTS = new WeakMap<object, () => string | undefined>();
 /**
  * What `frames.maxQueuedBytes` counts for each waiting frame besides its bytes: the host's

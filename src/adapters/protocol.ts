@@ -493,3 +493,12 @@ export interface IsolatedLaunch {
    */
   readonly startRecord: boolean;
 }
+
+/**
+ * What an input's failure is when the plugin threw a value that cannot cross (a symbol, a
+ * function, an object holding one): an `Error` saying so, in every mode — out of thread the
+ * value itself cannot reach the host.
+ */
+export function uncloneableFailure(seq: number, cloneError: unknown): Error {
+  return new Error(`input ${seq} failed with a value that cannot be cloned: ${cloneError instanceof Error ? cloneError.message : String(cloneError)}`);
+}

@@ -39,6 +39,14 @@ export interface GenerationLog {
 /** Slack over the runtime's own deadlines before the kit gives up waiting. */
 const GRACE_MS = 2_000;
 
+/**
+ * How long the kit waits for a call the runtime bounds by `deadline`: twice it (a real
+ * deadline gives back, once, the time the host's loop was busy — realClock) plus slack.
+ */
+function kitBound(deadline: number): number {
+  return 2 * deadline + GRACE_MS;
+}
+
 function balanced(c: LedgerCounters): boolean {
   return c.accepted === c.done + c.failed + c.dropped + c.lost + c.queued + c.inFlight;
 }
@@ -130,7 +138,7 @@ export class InstanceDriver {
     this.#current = log;
     const t0 = performance.now();
     try {
-      await withDeadline(this.#p.start(), this.#options.timeouts.start + GRACE_MS, 'start()');
+      await withDeadline(this.#p.start(), kitBound(this.#options.timeouts.start), 'start()');
       await withDeadline(this.#p.run(), GRACE_MS, 'run()');
     } catch (error) {
       const detail = (error as { detail?: unknown }).detail;
@@ -158,7 +166,7 @@ export class InstanceDriver {
     this.#submitted += 1;
     log.recorder.enterInput(n, this.#submitted);
     const what = `input ${n} (${describeCheckInput(input)})`;
-    const bound = this.#options.timeouts.input + GRACE_MS;
+    const bound = kitBound(this.#options.timeouts.input);
     if ('frame' in input) {
       let outcomes: FrameOutcome[];
       try {
@@ -224,7 +232,7 @@ export class InstanceDriver {
     log.recorder.enterStop();
     const t0 = performance.now();
     try {
-      await withDeadline(this.#p.stop(), this.#options.timeouts.stop + GRACE_MS, 'stop()');
+      await withDeadline(this.#p.stop(), kitBound(this.#options.timeouts.stop), 'stop()');
       const status = this.#p.status;
       if (status.state !== 'stopped') log.stop = { ok: false, detail: `stop() resolved in state ${describeStatus(status)}`, ms: performance.now() - t0 };
       else if (status.lingering !== undefined) {

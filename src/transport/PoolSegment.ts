@@ -19,6 +19,9 @@ function discarding(binding: ShmBinding | undefined, buffer: SharedArrayBuffer, 
   return () => {
     try {
       binding?.discardMemory?.(buffer);
+    } catch {
+      // madvise refused (a sandbox's syscall filter): the pages wait for the garbage collector,
+      // as without the addon; ending the instance must not fail for it.
     } finally {
       then?.();
     }

@@ -23,10 +23,10 @@ import {
   encodeRingValue,
   submitInPayload,
   submitWithExtra,
+  uncloneableFailure,
 } from '../protocol.js';
 import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest, RingValue } from '../protocol.js';
 import { messageOf } from '../../errors.js';
-import { uncloneableFailure } from '../copyValue.js';
 import { DescriptorRing, scratchDescriptor } from '../../transport/DescriptorRing.js';
 import type { Descriptor, MutableDescriptor } from '../../transport/DescriptorRing.js';
 import { Doorbell } from '../../transport/Doorbell.js';

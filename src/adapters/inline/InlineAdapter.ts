@@ -6,7 +6,8 @@ import { PluginRunner } from '../guest/PluginRunner.js';
 import { loadPluginDefinition } from '../guest/loadPluginDefinition.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { HeapFramePool } from '../../transport/HeapFramePool.js';
-import { copyValue, uncloneableFailure } from '../copyValue.js';
+import { copyValue } from '../copyValue.js';
+import { uncloneableFailure } from '../protocol.js';
 import { SeqMap } from '../../transport/SeqMap.js';
 
 /**

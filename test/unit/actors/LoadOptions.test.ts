@@ -66,6 +66,8 @@ describe('resolveLoadOptions', () => {
       [{ isolation: { permission: 'yes' } }, /isolation\.permission must be an object of options/],
       [{ frames: { poisonReleased: 'yes' } }, /frames\.poisonReleased must be a boolean/],
       [{ restart: { backoff: { jitter: '0.5' } } }, /jitter must be a number between 0 and 1/],
+      // The longest wait, jitter included, must fit a timer (Node fires a longer one at once).
+      [{ restart: { backoff: { maxMs: 2 ** 31 - 1, jitter: 0.2 } } }, /restart\.backoff\.maxMs × \(1 \+ jitter\) must be at most 2147483647 ms/],
       [{ isolation: { env: ['FOO=bar'] } }, /isolation\.env must be an object/],
       [{ isolation: { env: { 'A=B': 'x' } } }, /"A=B" is not a variable name/],
       [{ isolation: { env: { '': 'x' } } }, /"" is not a variable name/],
