@@ -26,9 +26,10 @@ const SLOTS = 4;
 describe.runIf(SHARED_MEMORY).each(['embedded', 'isolated'] as const)('%s: frame memory after unload', (mode) => {
   it('is given back at unload, without a garbage collection, cycle after cycle', async () => {
     const runtime = createRuntime();
+    const CYCLES = 8;
     try {
       const before = rssMb();
-      for (let cycle = 0; cycle < 6; cycle++) {
+      for (let cycle = 0; cycle < CYCLES; cycle++) {
         const id = `on-demand-${cycle}`;
         const p = runtime.load({ id, module: fixture('behaviour'), mode, frames: { slots: SLOTS, queue: SLOTS, maxFrameBytes: SLOT_BYTES } });
         await p.start();
@@ -43,14 +44,17 @@ describe.runIf(SHARED_MEMORY).each(['embedded', 'isolated'] as const)('%s: frame
         }
         const outcomes = await lastValueFrom(p.connect(from(slots)).pipe(toArray()));
         expect(outcomes.map((o) => o.kind)).toEqual(slots.map(() => 'done'));
-        expect(rssMb() - before).toBeGreaterThanOrEqual(SLOTS * 8 * 0.9);
         await runtime.unload(id);
         // A slot the application kept reads zeros now (its whole pages: an embedded pool's
         // buffer may start and end inside a page it shares), and writing it is harmless.
         expect(slots[1]?.data[SLOT_BYTES / 2]).toBe(0);
-        // The pool's 32 MiB are gone at once (what else a cycle leaves is a few MiB at most).
-        expect(rssMb() - before).toBeLessThan(16);
+        slots[1]?.data.fill(9, 0, 16);
       }
+      // Kept, the pools would have grown the process by CYCLES × 32 MiB (256); given back, what
+      // remains is what any cycle leaves (a worker's or a child's bookkeeping), well under two.
+      const grown = rssMb() - before;
+      console.log(`${mode}: ${CYCLES} load/unload cycles of a 32 MiB pool written whole: resident memory +${grown.toFixed(1)} MiB`);
+      expect(grown).toBeLessThan(2 * SLOTS * 8);
     } finally {
       await runtime.shutdown();
     }
