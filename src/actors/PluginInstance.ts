@@ -182,6 +182,11 @@ export class PluginInstance {
   #retiring = false;
   /** Bumped by every run() and every pause() that only redirects: a run() sees a later pause(). */
   #runIntent = 0;
+  /**
+   * Times the instance entered `running`: a run() whose own send took it there and beyond (a
+   * status callback pausing or stopping it as it came) resolves — it took effect.
+   */
+  #runningEntered = 0;
   /** Why the instance ended for good: `runtime.unload()` or the runtime's shutdown. */
   #disposedBy: 'unload' | 'shutdown' = 'shutdown';
   /** The in-flight input whose `timeouts.input` budget is running (see #handOver). */
@@ -311,11 +316,12 @@ export class PluginInstance {
       return Promise.reject(new InvalidState('run', state, this.#errorOptions()));
     }
     const intent = ++this.#runIntent;
+    const entered = this.#runningEntered;
     const sent = this.#send({ type: 'run' });
     return this.#waitFor(
       'run',
       (snapshot, s) => {
-        if (s === 'running') return { value: undefined };
+        if (s === 'running' || this.#runningEntered !== entered) return { value: undefined };
         if (s === 'stopping' || s === 'stopped') return { error: new InvalidState('run', s, this.#errorOptions()) };
         // A pause() after this run() (from starting, or a pending restart) won: the instance
         // came up paused, and this run never took effect.
@@ -1146,6 +1152,7 @@ export class PluginInstance {
     // Cached here, once per transition: the input path asks for it on every input.
     this.#terminal = state === 'failed' && snapshot.matches({ failed: 'terminal' });
     const changed = state !== this.#state;
+    if (changed && state === 'running') this.#runningEntered += 1;
     this.#state = state;
     this.#accepting = ACCEPTING.has(state) && !this.#terminal;
     const attached = this.#attached;

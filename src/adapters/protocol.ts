@@ -219,23 +219,24 @@ const FORMAT_CODES = new Map(FRAME_FORMATS.map((format, code) => [format, code])
 
 /**
  * The `formatCode` of a frame whose format is not in FRAME_FORMATS: its name is the entry's
- * `extra` bytes of UTF-8 in its payload area ({@link encodeFormatName}).
+ * `extra` bytes, UTF-16 code units, in its payload area ({@link encodeFormatName}).
  */
 export const FORMAT_NAMED = 0xffff;
 
 /**
- * Writes a format's name into an entry's payload area; its UTF-8 length, or undefined when it
- * would not come back the same (a lone surrogate) or does not fit: that frame goes by message.
+ * Writes a format's name into an entry's payload area as its UTF-16 code units (64 bytes for
+ * the longest, 32 characters): any string comes back the same, a lone surrogate included,
+ * which UTF-8 would turn into U+FFFD. Its byte length, or undefined when it does not fit (that
+ * frame then goes by message).
  */
 export function encodeFormatName(format: string, area: Buffer): number | undefined {
-  if (!isWellFormed.call(format)) return undefined;
-  const { read, written } = UTF8.encodeInto(format, area);
-  return read === format.length ? written : undefined;
+  const written = area.write(format, 0, 'utf16le');
+  return written === format.length * 2 ? written : undefined;
 }
 
 /** The format of a frame descriptor: its code's name, or its name from the payload (FORMAT_NAMED). */
 export function decodeFormat(code: number, payload: Buffer, extra: number): string {
-  if (code === FORMAT_NAMED) return payload.toString('utf8', 0, extra);
+  if (code === FORMAT_NAMED) return payload.toString('utf16le', 0, extra);
   return FRAME_FORMATS[code] ?? 'raw';
 }
 

@@ -852,7 +852,8 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     const memory = collect(p, 'memory');
     const reported = collect(p, 'frame');
     // A coded format, and names without a code: upper case, unknown, 32 characters, multi-byte.
-    const formats = ['rgba', 'RGBA', 'bayer_rggb', 'x'.repeat(32), 'yuv→😀'];
+    // Lone surrogates too (UTF-8 could not carry them back).
+    const formats = ['rgba', 'RGBA', 'bayer_rggb', 'x'.repeat(32), 'yuv→😀', '\uD800', 'ab\uDC00cd'];
     const frames: FrameInput[] = [];
     for (const [i, format] of formats.entries()) {
       const slot = await p.acquire(16);

@@ -179,6 +179,21 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     second.unsubscribe();
   });
 
+  it.each(['pause', 'stop'] as const)('resolves a run() that took the instance to running, though a status callback then calls %s()', async (then) => {
+    const p = await harness().running();
+    await p.pause();
+    let reacted = false;
+    const subscription = p.status$.subscribe((status) => {
+      if (status.state !== 'running' || reacted) return;
+      reacted = true;
+      void (then === 'pause' ? p.pause() : p.stop());
+    });
+    await p.run();
+    subscription.unsubscribe();
+    expect(reacted).toBe(true);
+    await waitForStatus(p, (s) => s.state === (then === 'pause' ? 'started' : 'stopped'));
+  });
+
   it('refuses a start() once runtime.unload() has begun: nothing launches while the instance is being ended', async () => {
     const h = harness();
     const p = h.load({ id: 'leaving' });
