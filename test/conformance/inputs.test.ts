@@ -461,31 +461,37 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(p.status).toMatchObject({ state: 'running', generation: 1, counters: { done: 6, lost: 0 } });
   });
 
-  it('on stop, the input the plugin is running finishes and every input waiting is dropped, however far it was handed over', async () => {
-    const p = await harness().running();
+  /**
+   * The plugin busy for a second with one message, and 10 frames and 2 messages behind it
+   * (handed over ahead of the plugin out of thread — block: up to 64 — queued here inline):
+   * whatever stops the instance within that second, none of them can have started.
+   */
+  async function inputsBehindABusyOne(p: PluginInstance): Promise<() => Promise<void>> {
     const waiting = firstValueFrom(p.outputs$.pipe(filter((o) => o.channel === 'waiting'), timeout({ first: 10_000 })));
-    // Busy for a second: the frames and messages below all come, and the stop is asked, well
-    // within it, so none of them can have started.
     const busy = p.send({ op: 'wait', ms: 1_000 });
     await waiting;
-    // Handed over ahead of the plugin out of thread (block: up to 64), queued here inline.
     const outcomes = lastValueFrom(p.connect(from(Array.from({ length: 10 }, (_, i) => frame({ fill: i })))).pipe(toArray()));
     const replies = [1, 2].map((n) => p.send(n).catch((e: unknown) => e));
+    // Once stopped: the busy one finished, every other was dropped, and the ledger says so.
+    return async () => {
+      expect(await busy).toBe('waited');
+      expect((await outcomes).map((o) => [o.kind, o.reason])).toEqual(Array.from({ length: 10 }, () => ['dropped', 'stopped']));
+      for (const reply of await Promise.all(replies)) expect(reply).toMatchObject({ name: 'InputDropped', reason: 'stopped' });
+      expect(p.status).toMatchObject({ state: 'stopped', counters: { accepted: 13, done: 1, dropped: 12, inFlight: 0, queued: 0 } });
+      expect(balanced(p.status.counters)).toBe(true);
+    };
+  }
+
+  it('on stop, the input the plugin is running finishes and every input waiting is dropped, however far it was handed over', async () => {
+    const p = await harness().running();
+    const expectStoppedBehind = await inputsBehindABusyOne(p);
     await p.stop();
-    expect(await busy).toBe('waited');
-    expect((await outcomes).map((o) => [o.kind, o.reason])).toEqual(Array.from({ length: 10 }, () => ['dropped', 'stopped']));
-    for (const reply of await Promise.all(replies)) expect(reply).toMatchObject({ name: 'InputDropped', reason: 'stopped' });
-    expect(p.status).toMatchObject({ state: 'stopped', counters: { accepted: 13, done: 1, dropped: 12, inFlight: 0, queued: 0 } });
-    expect(balanced(p.status.counters)).toBe(true);
+    await expectStoppedBehind();
   });
 
   it('drops what was handed over and not started also when stop() is called from a status callback', async () => {
     const p = await harness().running();
-    const waiting = firstValueFrom(p.outputs$.pipe(filter((o) => o.channel === 'waiting'), timeout({ first: 10_000 })));
-    const busy = p.send({ op: 'wait', ms: 1_000 });
-    await waiting;
-    const outcomes = lastValueFrom(p.connect(from(Array.from({ length: 10 }, (_, i) => frame({ fill: i })))).pipe(toArray()));
-    const replies = [1, 2].map((n) => p.send(n).catch((e: unknown) => e));
+    const expectStoppedBehind = await inputsBehindABusyOne(p);
     // The application's own supervisor stops the instance as it sees it paused: the machine is
     // still busy with the pause when stop() is called.
     let stopped: Promise<void> | undefined;
@@ -496,10 +502,7 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     await waitForStatus(p, () => stopped !== undefined);
     await stopped;
     subscription.unsubscribe();
-    expect(await busy).toBe('waited');
-    expect((await outcomes).map((o) => [o.kind, o.reason])).toEqual(Array.from({ length: 10 }, () => ['dropped', 'stopped']));
-    for (const reply of await Promise.all(replies)) expect(reply).toMatchObject({ name: 'InputDropped', reason: 'stopped' });
-    expect(p.status).toMatchObject({ state: 'stopped', counters: { accepted: 13, done: 1, dropped: 12, inFlight: 0, queued: 0 } });
+    await expectStoppedBehind();
   });
 
   it('on stop while running, inputs finish or are dropped as "stopped" in submission order: never a done after a drop', async () => {
