@@ -1,3 +1,4 @@
+import { DEADLINE_STRETCH } from '../actors/RuntimeClock.js';
 import { Observable, of } from 'rxjs';
 import type { Subscription } from 'rxjs';
 import type { FrameOutcome, LedgerCounters, PluginStatus } from '../actors/instanceTypes.js';
@@ -39,12 +40,9 @@ export interface GenerationLog {
 /** Slack over the runtime's own deadlines before the kit gives up waiting. */
 const GRACE_MS = 2_000;
 
-/**
- * How long the kit waits for a call the runtime bounds by `deadline`: twice it (a real
- * deadline gives back, once, the time the host's loop was busy — realClock) plus slack.
- */
+/** How long the kit waits for a call the runtime bounds by `deadline`: as far as it stretches, plus slack. */
 function kitBound(deadline: number): number {
-  return 2 * deadline + GRACE_MS;
+  return DEADLINE_STRETCH * deadline + GRACE_MS;
 }
 
 function balanced(c: LedgerCounters): boolean {

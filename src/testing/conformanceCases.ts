@@ -1,3 +1,4 @@
+import { DEADLINE_STRETCH } from '../actors/RuntimeClock.js';
 import type { Mode } from '../machines/lifecycleTypes.js';
 import type { CheckOptions } from './CheckOptions.js';
 import type { CheckKind } from './CheckReport.js';
@@ -33,8 +34,8 @@ const SLACK_MS = 6_000;
 /** The cases of a session, in report order: per mode, per check; `modes` only for non-reference modes. */
 export function casesOf(session: CheckSession): ConformanceCase[] {
   const { start, stop, input } = session.options.timeouts;
-  // Each deadline may stretch to twice itself (realClock gives back the loop's busy time).
-  const generation = 2 * (start + stop + input) + SLACK_MS;
+  // Each deadline may stretch (realClock gives back the loop's busy time, once).
+  const generation = DEADLINE_STRETCH * (start + stop + input) + SLACK_MS;
   const generations: Record<CheckKind, number> = { start: 2, inputs: 2, stop: 2, restart: 2, payload: 3, instances: 4, modes: 4 };
   return session.options.modes.flatMap((mode) =>
     CHECKS.filter((check) => check !== 'modes' || mode !== session.reference).map((check): ConformanceCase => {
