@@ -232,11 +232,26 @@ function describe(what: string, options: FailureErrorOptions): string {
 
 /** A one-line description of any thrown value, for messages and `detail` fields. */
 export function messageOf(value: unknown): string {
-  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  // Never throws: the value may be a plugin's (inline, as it was thrown), with getters,
+  // proxies or conversions that throw, and a description must not take the host down.
+  if (value instanceof Error) return `${describeField(value, 'name')}: ${describeField(value, 'message')}`;
   if (typeof value === 'string') return value;
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
-    return String(value);
+    try {
+      return String(value);
+    } catch {
+      return `[${typeof value}]`;
+    }
+  }
+}
+
+/** `error[key]` as a string, or a placeholder when reading or converting it throws. */
+function describeField(error: Error, key: 'name' | 'message'): string {
+  try {
+    return String(error[key]);
+  } catch {
+    return `[unreadable ${key}]`;
   }
 }

@@ -1,6 +1,7 @@
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import { Buffer } from 'node:buffer';
 import type { Mode } from '../machines/lifecycleTypes.js';
+import { deserializeOwnBytes } from '../transport/OwnBytesDeserializer.js';
 
 /**
  * A copy of `value` with structured-clone semantics, as a value crossing to or from a plugin
@@ -37,7 +38,11 @@ export function copyValueFor<T>(mode: Mode, value: T): T {
   try {
     bytes = serialize(value);
   } catch (error) {
+    // What no mode can copy fails as it does everywhere (the same DataCloneError); what only
+    // a process boundary refuses (a SharedArrayBuffer, for one) says so.
+    structuredClone(value);
     throw new DOMException(`${error instanceof Error ? error.message : 'the value could not be cloned'} (it must cross to the plugin's process)`, 'DataCloneError');
   }
-  return deserialize(bytes) as T;
+  // Views of their own: a plain deserialize leaves each typed array a view of `bytes`.
+  return deserializeOwnBytes(bytes) as T;
 }

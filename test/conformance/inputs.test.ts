@@ -248,6 +248,23 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(p.status.counters.failed).toBe(7);
   });
 
+  it('fails the input of an error whose fields throw when read, or whose stack is not a string, and lives on', async () => {
+    const p = await harness().running();
+    // Inline, the host itself described the error it was handed, and a getter that threw
+    // there ended the host's process.
+    for (const kind of ['message-getter', 'name-getter']) {
+      const error = await p.send({ op: 'throw-special', kind }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InputFailed);
+      expect((error as InputFailed).generation).toBe(1);
+    }
+    // A built-in Error with `stack` set to undefined crossed no process boundary.
+    const stackless = await p.send({ op: 'throw-special', kind: 'stackless' }).catch((e: unknown) => e);
+    expect((stackless as InputFailed).cause).toMatchObject({ name: 'Error', message: 'disk full', code: 'ENOSPC' });
+    expect(await p.send({ op: 'echo', value: 'alive' })).toBe('alive');
+    expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+    expect(p.status.counters.failed).toBe(3);
+  });
+
   it('loses the generation on an input error when policy says so; other in-flight inputs end lost', async () => {
     const h = harness();
     const p = await h.running({ restart: { onInputError: 'restart' } });
@@ -653,7 +670,8 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     const p = await harness().running();
     const error = await p.send({ op: 'echo', value: () => 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputRefused);
-    expect((error as InputRefused).reason).toMatch(/structured-cloneable/);
+    // Word for word in every mode (isolated once added that the value must cross a process).
+    expect((error as InputRefused).reason).toBe('message is not structured-cloneable: DataCloneError: () => 1 could not be cloned.');
     expect(await p.send({ op: 'emit-unclonable' })).toBe('DataCloneError');
   });
 
@@ -663,6 +681,15 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(await p.send({ op: 'config' })).toEqual(config);
     expect(await p.send({ op: 'mutate-config' })).toBe('mutated');
     expect(config).toEqual({ threshold: 3, nested: { list: [1, 2] } });
+  });
+
+  it("keeps the typed arrays a plugin was given as its own: later traffic does not change them", async () => {
+    // Isolated, both were once views of the child's reused read buffer: the next messages
+    // wrote over them, and `.buffer` showed the pipe's traffic.
+    const p = await harness().running({ config: { key: new Uint8Array([10, 20, 30, 40]) } });
+    expect(await p.send({ op: 'keep-bytes', bytes: new Uint8Array([1, 2, 3, 4]) })).toBe(4);
+    for (let i = 0; i < 4; i++) expect(await p.send({ op: 'echo', value: 'z'.repeat(2_000 + i) })).toHaveLength(2_000 + i);
+    expect(await p.send({ op: 'read-kept-bytes' })).toEqual({ kept: [1, 2, 3, 4], keptBuffer: 4, key: [10, 20, 30, 40], keyBuffer: 4 });
   });
 
   it('takes config as it was at load(): later changes to the object reach no generation', async () => {

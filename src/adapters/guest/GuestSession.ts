@@ -654,8 +654,9 @@ function crossingError(error: unknown, withCause = true, depth = 0): unknown {
   const hasCause = 'cause' in error;
   const name = isNativeError(error) ? readString(error, 'name') : undefined;
   const Native = name === undefined ? undefined : CLONED_ERRORS.get(name);
-  // Cloned as it is, unless its cause must be rebuilt (or left, withCause false).
-  if (Native !== undefined && !hasCause) return error;
+  // Cloned as it is, unless its cause must be rebuilt (or left, withCause false), or its
+  // stack is not a string (the isolated host refuses such an Error: rebuilt, it crosses).
+  if (Native !== undefined && !hasCause && stackIsPlain(error)) return error;
   // Kept as a TypeError, say, where cloning keeps it; any other name crosses as `errorName`.
   const crossing = new (Native ?? Error)(readString(error, 'message') ?? '');
   const stack = readString(error, 'stack');
@@ -663,6 +664,16 @@ function crossingError(error: unknown, withCause = true, depth = 0): unknown {
   // A cause chain may loop (`e.cause = e`): a few links cross, as a plugin's chains go.
   if (withCause && hasCause && depth < MAX_CAUSE_DEPTH) crossing.cause = crossingError(error.cause, true, depth + 1);
   return crossing;
+}
+
+/** Whether `error.stack` is a string, or absent. */
+function stackIsPlain(error: Error): boolean {
+  try {
+    const stack: unknown = error.stack;
+    return stack === undefined ? !Object.hasOwn(error, 'stack') : typeof stack === 'string';
+  } catch {
+    return false;
+  }
 }
 
 /** Links of a thrown error's `cause` chain that cross (see crossingError). */

@@ -4,7 +4,7 @@
  * a named violation (the host then kills the child: `lost`, cause `protocol`). Nothing here
  * throws, and every loop is bounded, whatever the bytes.
  */
-import v8 from 'node:v8';
+import { OwnBytesDeserializer } from '../../transport/OwnBytesDeserializer.js';
 import type { GuestPipeMessage } from '../protocol.js';
 import { GUEST_CHANNEL_MAX_LENGTH, GUEST_ERROR_NAME_MAX_LENGTH, GUEST_LOG_MAX_LENGTH } from '../protocol.js';
 
@@ -130,46 +130,13 @@ export function validateGuestMessage(value: unknown): DecodeGuestMessageResult {
 // ---------------------------------------------------------------------------------------
 // Deserialization
 
-/** Node's host-object view types, by the index its `DefaultSerializer` writes (lib/v8.js). */
-const VIEW_TYPES: readonly { readonly bytesPerElement: number; readonly make: (buffer: ArrayBuffer) => ArrayBufferView }[] = [
-  { bytesPerElement: 1, make: (b) => new Int8Array(b) },
-  { bytesPerElement: 1, make: (b) => new Uint8Array(b) },
-  { bytesPerElement: 1, make: (b) => new Uint8ClampedArray(b) },
-  { bytesPerElement: 2, make: (b) => new Int16Array(b) },
-  { bytesPerElement: 2, make: (b) => new Uint16Array(b) },
-  { bytesPerElement: 4, make: (b) => new Int32Array(b) },
-  { bytesPerElement: 4, make: (b) => new Uint32Array(b) },
-  { bytesPerElement: 4, make: (b) => new Float32Array(b) },
-  { bytesPerElement: 8, make: (b) => new Float64Array(b) },
-  { bytesPerElement: 1, make: (b) => new DataView(b) },
-  { bytesPerElement: 1, make: (b) => Buffer.from(b) },
-  { bytesPerElement: 8, make: (b) => new BigInt64Array(b) },
-  { bytesPerElement: 8, make: (b) => new BigUint64Array(b) },
-];
-
 /** `_readRawBytes(0)` (Node-internal, used by its own DefaultDeserializer) returns the read offset. */
 interface DeserializerInternals {
   _readRawBytes?: (length: number) => number;
 }
 
-/** `v8.DefaultDeserializer` with host objects copied out into buffers of their own (see {@link decodeGuestMessage}). */
-class GuestDeserializer extends v8.Deserializer {
-  /** Called by the native deserializer for each host object tag. */
-  _readHostObject(): ArrayBufferView {
-    const typeIndex = this.readUint32();
-    const type = VIEW_TYPES[typeIndex];
-    if (type === undefined) throw new Error(`host object of unknown view type ${typeIndex}`);
-    const byteLength = this.readUint32();
-    if (byteLength % type.bytesPerElement !== 0) {
-      throw new Error(`host object of view type ${typeIndex}: ${byteLength} bytes is not a multiple of ${type.bytesPerElement}`);
-    }
-    // Bounds-checked against the payload by the native reader before anything is allocated.
-    const bytes = this.readRawBytes(byteLength);
-    const own = new ArrayBuffer(byteLength);
-    new Uint8Array(own).set(bytes);
-    return type.make(own);
-  }
-
+/** {@link OwnBytesDeserializer} that can tell how far it read (see {@link decodeGuestMessage}). */
+class GuestDeserializer extends OwnBytesDeserializer {
   /** Bytes read so far, or undefined if this Node does not expose it. */
   position(): number | undefined {
     const read = (this as DeserializerInternals)._readRawBytes;

@@ -7,7 +7,7 @@
  */
 import { readSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { deserialize, serialize } from 'node:v8';
+import { serialize } from 'node:v8';
 import * as Comlink from 'comlink';
 import { BLOCKING_PARK_MS, GuestSession, externalMemoryMb } from '../guest/GuestSession.js';
 import {
@@ -27,6 +27,7 @@ import {
 } from '../protocol.js';
 import type { GuestLaunch, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch, PipeFrameHeader } from '../protocol.js';
 import { FrameDecoder, encodeFrame } from '../../transport/FrameDecoder.js';
+import { deserializeOwnBytes } from '../../transport/OwnBytesDeserializer.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { futexBlockingWait } from '../../transport/futexDoorbell.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
@@ -281,7 +282,8 @@ const decoder = new FrameDecoder({
       session?.wake();
       return;
     }
-    const message = deserialize(payload) as HostPipeMessage;
+    // Into values of their own: payload is a view of the one buffer every read reuses.
+    const message = deserializeOwnBytes(payload) as HostPipeMessage;
     switch (message.t) {
       case 'launch':
         launch(message.launch);

@@ -1,6 +1,6 @@
 // copyValue: structured-clone semantics, without the clone for immutable primitives.
 import { describe, expect, it } from 'vitest';
-import { copyValue, isImmutablePrimitive } from '../../../src/adapters/copyValue.js';
+import { copyValue, copyValueFor, isImmutablePrimitive } from '../../../src/adapters/copyValue.js';
 
 describe('copyValue', () => {
   it('returns immutable primitives as they are, -0 and NaN included', () => {
@@ -25,5 +25,27 @@ describe('copyValue', () => {
     expect(() => copyValue(Symbol('s'))).toThrow(expect.objectContaining({ name: 'DataCloneError' }) as Error);
     expect(() => copyValue({ f: () => 1 })).toThrow(expect.objectContaining({ name: 'DataCloneError' }) as Error);
     expect(isImmutablePrimitive(Symbol('s'))).toBe(false);
+  });
+
+  it('for an isolated plugin: fails word for word as every mode does, and says so when only a process boundary refuses', () => {
+    const message = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'no error';
+    };
+    expect(message(() => copyValueFor('isolated', { f: () => 1 }))).toBe(message(() => copyValueFor('inline', { f: () => 1 })));
+    expect(message(() => copyValueFor('isolated', { s: new SharedArrayBuffer(4) }))).toMatch(/\(it must cross to the plugin's process\)$/);
+    expect(copyValueFor('embedded', { s: new SharedArrayBuffer(4) }).s).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it("for an isolated plugin: a typed array comes back over a buffer of its own, not the serialized message's", () => {
+    const copy = copyValueFor('isolated', { pad: 'x'.repeat(100), bytes: new Uint8Array([1, 2, 3, 4]), more: Buffer.from('abcd') });
+    expect(copy.bytes).toEqual(new Uint8Array([1, 2, 3, 4]));
+    expect(copy.bytes.buffer.byteLength).toBe(4);
+    expect(Buffer.isBuffer(copy.more)).toBe(true);
+    expect(copy.more.buffer.byteLength).toBe(4);
   });
 });
