@@ -250,7 +250,9 @@ export function messageOf(value: unknown): string {
 /** `error[key]` as a string, or a placeholder when reading or converting it throws. */
 function describeField(error: Error, key: 'name' | 'message'): string {
   try {
-    return String(error[key]);
+    // Typed as a string; a plugin's error may hold anything there (a symbol, an object).
+    const value: unknown = error[key];
+    return String(value);
   } catch {
     return `[unreadable ${key}]`;
   }
