@@ -58,6 +58,46 @@ describe('isolated faults: hostile pipe and memory, floods, teardown', () => {
 
   // D4: replies for inputs never sent (unknown seq) are dropped and counted, never settle
   // anything; the instance keeps serving.
+  // A child that closes its end of the control pipe and lives on: nothing it does reaches the
+  // host any more. Calls pending on it stayed pending for good and the instance `running`
+  // (its heartbeats still came through shared memory): now lost/channel_closed.
+  it('a plugin that closes its control pipe is lost/channel_closed; what it was sent settles', async () => {
+    const h = harness();
+    const other = await h.running();
+    const p = await h.running({ fixture: 'faults', restart: { policy: 'never' } });
+    const pid = await pidOf(p);
+    expect(await p.send({ op: 'close-pipe' })).toBe('closing');
+    const error = await p.send({ op: 'hang' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LostWhileRunning);
+    expect(error).toMatchObject({ failureCause: 'channel_closed', generation: 1 });
+    expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'lost', cause: 'channel_closed', generation: 1 } });
+    expect(p.status.failure?.detail).toMatch(/closed its control pipe/);
+    expectBalanced(p);
+    await expectEnds(pid);
+    await expectServes(other);
+  });
+
+  // Bytes on the pipe after the child was reaped are not the child's: a descendant that kept
+  // the pipe wrote garbage there, and its framing violation once replaced the child's own
+  // exit (code 4) as the generation's verdict.
+  it("garbage a descendant writes on the pipe after the child exited does not replace the child's exit", async () => {
+    const h = harness();
+    const p = await h.running({ fixture: 'faults', restart: { policy: 'never' } });
+    const heir = (await p.send({ op: 'heir-garbage' })) as number;
+    try {
+      const failed = await waitForStatus(p, (s) => s.state === 'failed', 10_000);
+      expect(failed.failure).toMatchObject({ class: 'lost', cause: 'exit', generation: 1 });
+      expect(failed.failure?.detail).toMatch(/code 4/);
+      expectBalanced(p);
+    } finally {
+      try {
+        process.kill(heir, 'SIGKILL');
+      } catch {
+        // Gone already (its `timeout 2`).
+      }
+    }
+  });
+
   it('D4: stray outcomes for unknown inputs are dropped and counted in stale', async () => {
     const h = harness();
     const p = await h.running({ fixture: 'faults', restart: { policy: 'never' } });

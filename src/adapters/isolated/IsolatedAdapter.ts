@@ -64,6 +64,13 @@ const EXIT_DEADLINE_MS = 2_000;
  */
 const PIPE_DRAIN_MS = 50;
 /**
+ * After the control pipe ended while the child had not been reaped, how long its exit may
+ * take to be reported: a child that exits closes the pipe first, and its exit comes a moment
+ * later. Still alive after this, it closed the pipe itself (RELIABILITY: `channel_closed`):
+ * nothing it does can reach the host any more, and calls pending on it would never settle.
+ */
+const CHANNEL_CLOSED_GRACE_MS = 250;
+/**
  * How often the host checks that the copy transport's start record still has its two bytes
  * (StartRecordFile.intact): the child can write to it whatever its permission flags, so this
  * bounds how long it may grow it before it is killed (`lost`/`protocol`).
@@ -169,6 +176,8 @@ class IsolatedSession implements GenerationSession {
   #markExited: () => void = () => undefined;
   /** The plugin's stop() returned: the process is expected to exit, and nothing it sends counts. */
   #stopped = false;
+  /** The control pipe ended or closed (see #pipeEndedEarly). */
+  #pipeEndSeen = false;
   /** How the process ended, once it has. */
   #exitStatus: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined;
   #disposed = false;
@@ -331,6 +340,11 @@ class IsolatedSession implements GenerationSession {
         this.#violation(`framing: ${violation.detail}`);
       },
     });
+    const pipeEnded = (): void => {
+      this.#pipeEndedEarly();
+    };
+    this.#pipe?.once('end', pipeEnded);
+    this.#pipe?.once('close', pipeEnded);
     this.#pipe?.on('data', (chunk: Buffer) => {
       if (this.#disposed || this.#verdict !== undefined) return;
       this.#throttle.read(chunk.byteLength);
@@ -687,6 +701,21 @@ class IsolatedSession implements GenerationSession {
     }
   }
 
+  /** The pipe ended or closed: once is enough; a live child that closed it is lost (see CHANNEL_CLOSED_GRACE_MS). */
+  #pipeEndedEarly(): void {
+    if (this.#pipeEndSeen) return;
+    this.#pipeEndSeen = true;
+    if (this.#reaped || this.#disposed || this.#stopped || this.#verdict !== undefined) return;
+    const timer = setTimeout(() => {
+      if (this.#reaped || this.#disposed || this.#stopped) return;
+      this.#kill({ cause: 'channel_closed', detail: `the plugin process closed its control pipe and had not exited ${CHANNEL_CLOSED_GRACE_MS} ms later` });
+    }, CHANNEL_CLOSED_GRACE_MS);
+    timer.unref();
+    this.#child.once('exit', () => {
+      clearTimeout(timer);
+    });
+  }
+
   /** The child broke the protocol: kill it, and classify the generation as `protocol`. */
   #violation(detail: string): void {
     this.#kill({ cause: 'protocol', detail });
@@ -694,6 +723,13 @@ class IsolatedSession implements GenerationSession {
 
   #kill(fault: Fault): void {
     if (this.#verdict !== undefined || this.#exited) return;
+    if (this.#reaped) {
+      // The child has exited, and its exit decides. What breaks the rules now is read from a
+      // pipe the child no longer writes (a descendant holding it, or the tail of a dead
+      // child's last words): stop reading it, and let the exit be reported.
+      this.#pipe?.destroy();
+      return;
+    }
     this.#verdict = fault;
     // What the child sent before it broke a rule is delivered, as it would have been at once.
     this.#plane.applyAll();
