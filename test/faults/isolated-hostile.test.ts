@@ -4,13 +4,15 @@
 // (`lost`/`protocol`) and survive — no uncaught exception, bounded memory, another instance
 // still answering. Teardown deadlines run on the harness's simulated clock; process ends are
 // checked through /proc with bounded polls.
+import { execFile } from 'node:child_process';
+import process from 'node:process';
 import { describe, expect, it } from 'vitest';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { InputDropped, LostWhileRunning, TeardownFailed } from 'plugin-seam';
 import type { PluginInstance } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
 import { frame, useHarness } from '../conformance/harness.js';
-import { entering, expectBalanced, expectEnds, expectServes, guardHost, hasEnded } from '../fixtures/faultKit.js';
+import { entering, expectBalanced, expectEnds, expectServes, fixturePath, guardHost, hasEnded } from '../fixtures/faultKit.js';
 import { monitorLoopStall } from '../fixtures/loopStall.js';
 import { SHARED_MEMORY } from './sharedMemory.js';
 
@@ -96,6 +98,19 @@ describe('isolated faults: hostile pipe and memory, floods, teardown', () => {
         // Gone already (its `timeout 2`).
       }
     }
+  });
+
+  // SIGUSR1 from a plugin process to its host: with no listener, Node opened its inspector on
+  // 127.0.0.1:9229 and the plugin ran code in the host through it. A host of its own (the
+  // signal must reach a process that is not this test runner).
+  it('SIGUSR1 from a plugin to the host opens no inspector; the guard is gone with the last plugin process', async () => {
+    const output = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [fixturePath('isolated-usr1-host.mjs')], { timeout: 30_000 }, (error, stdout, stderr) => {
+        if (error) reject(new Error(`${error.message}\n${stderr}`));
+        else resolve(stdout);
+      });
+    });
+    expect(JSON.parse(output.trim().split('\n').at(-1) ?? '')).toEqual({ taken: true, url: null, listeners: 0 });
   });
 
   it('D4: stray outcomes for unknown inputs are dropped and counted in stale', async () => {

@@ -27,6 +27,7 @@ import type { GuestControl, GuestPipeMessage, HostPipeMessage, HostToGuest, Isol
 import { LogTail } from './LogTail.js';
 import { ReadThrottle } from './ReadThrottle.js';
 import { checkRpcReply } from './checkRpcReply.js';
+import { holdInspectorSignalGuard } from './inspectorSignalGuard.js';
 import { classifyExit, quoteTails } from './classifyExit.js';
 import { decodeGuestMessage } from './decodeGuestMessage.js';
 import { StartRecordFile } from './StartRecordFile.js';
@@ -311,6 +312,11 @@ class IsolatedSession implements GenerationSession {
       windowsHide: true,
     });
     if (ringsFd !== undefined && binding !== undefined) binding.closeFd(ringsFd);
+    // Held from the spawn (the process may signal the host at once) until it has exited; a
+    // spawn that failed (no pid) has no process to guard against.
+    const releaseGuard = holdInspectorSignalGuard();
+    if (this.#child.pid === undefined) releaseGuard();
+    else this.#child.once('exit', releaseGuard);
     this.#child.on('error', (error: Error) => {
       // Spawn failures (ENOENT, EAGAIN, EMFILE…) arrive here, never as a throw.
       this.#onExit(null, null, { cause: 'spawn', detail: messageOf(error) });
