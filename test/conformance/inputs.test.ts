@@ -735,6 +735,18 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(read.raw).toEqual(new Array(8).fill(0xde));
   });
 
+  it('poisons a released slot before the plugin runs the next frame', async () => {
+    // Out of thread, the host poisoned the slot when it read the outcome: a plugin that read
+    // the last frame's kept bytes while on the next one (pipelined) still saw them intact.
+    const p = await harness().running({ config: { keepFrames: true, readPrevious: true }, frames: { poisonReleased: true } });
+    const previous = collect(p, 'previous');
+    await lastValueFrom(p.connect(from([frame({ fill: 7 }), frame({ fill: 8 }), frame({ fill: 9 })])).pipe(toArray()));
+    expect(previous.map((o) => o.value)).toEqual([
+      { seq: 2, raw: [0xde, 0xde, 0xde, 0xde] },
+      { seq: 3, raw: [0xde, 0xde, 0xde, 0xde] },
+    ]);
+  });
+
   it('poisons a frame that travelled as a copy (a format without a ring code) just the same', async () => {
     const p = await harness().running({ config: { keepFrames: true }, frames: { poisonReleased: true } });
     await lastValueFrom(p.connect(of(frame({ fill: 7, format: 'x-private' }))));

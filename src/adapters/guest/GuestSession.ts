@@ -488,12 +488,18 @@ export class GuestSession {
         return;
       }
       const result = await runner.handleNow(next.delivery);
-      // A frame copied to this side (not in a shared slot) is poisoned like a released slot,
-      // so a plugin that kept its bytes reads garbage in every transport.
-      if (!next.viaRing && next.delivery.kind === 'frame') {
-        this.#heldFrameBytes -= next.delivery.data.byteLength;
-        if (this.#launch.poisonReleased) next.delivery.data.fill(POISON_BYTE);
-        this.#channel.recycleFrameData?.(next.delivery.data);
+      if (next.delivery.kind === 'frame') {
+        if (next.viaRing) {
+          // The slot is released with this outcome; poisoned here, before the plugin runs the
+          // next frame, as inline (the host's release poisons it only once it reads the outcome).
+          if (this.#launch.poisonReleased) next.delivery.data.fill(POISON_BYTE);
+        } else {
+          // A frame copied to this side (not in a shared slot) is poisoned like a released
+          // slot, so a plugin that kept its bytes reads garbage in every transport.
+          this.#heldFrameBytes -= next.delivery.data.byteLength;
+          if (this.#launch.poisonReleased) next.delivery.data.fill(POISON_BYTE);
+          this.#channel.recycleFrameData?.(next.delivery.data);
+        }
       }
       this.#settle(next, result);
       if (!result.ok && this.#launch.haltOnInputError) {
