@@ -374,7 +374,9 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
       queue,
       overflow: oneOf('frames.overflow', options.frames?.overflow, ['block', 'drop-oldest', 'drop-newest'], 'block'),
       slots: positiveInt('frames.slots', options.frames?.slots, queue + 4),
-      maxFrameBytes: positiveInt('frames.maxFrameBytes', options.frames?.maxFrameBytes, 8 * 1024 * 1024),
+      // A ring entry carries a frame's length in 32 bits: larger passed load() and then failed
+      // every start out of thread (inline took it), until the restart budget was spent.
+      maxFrameBytes: integerIn('frames.maxFrameBytes', options.frames?.maxFrameBytes, 8 * 1024 * 1024, 1, 2 ** 32 - 1),
       poisonReleased,
       maxQueuedBytes: positiveInt('frames.maxQueuedBytes', options.frames?.maxQueuedBytes, 256 * 1024 * 1024),
     },

@@ -167,12 +167,19 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   };
 }
 
+/** The names {@link RuntimeOptions} has. */
+const RUNTIME_OPTION_NAMES: readonly string[] = ['inspect', 'clock', 'seed'] satisfies readonly (keyof RuntimeOptions)[];
+
 /**
  * Refuses options the runtime could only fail on later, out of reach of any promise (a clock
  * without `setTimeout` throws inside the lifecycle's scheduler, and every call then hangs).
  */
 function checkRuntimeOptions(options: unknown): asserts options is RuntimeOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptions('createRuntime() takes an options object');
+  // A misspelt name (`clok`) was ignored: the runtime then ran on real time, unasked.
+  for (const key of Object.keys(options)) {
+    if (!RUNTIME_OPTION_NAMES.includes(key)) throw new InvalidOptions(`unknown option ${key} (known: ${RUNTIME_OPTION_NAMES.join(', ')})`);
+  }
   const { clock, seed } = options as Record<string, unknown>;
   if (clock !== undefined) {
     const { setTimeout: set, clearTimeout: clear } = (typeof clock === 'object' && clock !== null ? clock : {}) as Record<string, unknown>;

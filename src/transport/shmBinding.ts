@@ -183,13 +183,13 @@ function attemptLoad(): LoadOutcome {
     try {
       const loaded: unknown = createRequire(import.meta.url)(file);
       if (isShmBinding(loaded)) return { binding: loaded };
-      reasons.push(`${file} does not export the expected functions (stale build? run npm run build:native)`);
+      reasons.push(`${file} does not export the expected functions (stale build? rebuild it: npm rebuild plugin-seam, or npm run build:native in a checkout)`);
     } catch (error) {
       // Another platform's or Node's build, or a glibc build on musl: the next candidate.
       reasons.push(`${file} failed to load: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  return { reason: `${reasons.join('; ')} (the install-time build failed or was skipped; run npm run build:native)` };
+  return { reason: `${reasons.join('; ')} (the install-time build failed or was skipped; build it: npm rebuild plugin-seam, or npm run build:native in a checkout)` };
 }
 
 function isShmBinding(value: unknown): value is ShmBinding {

@@ -55,6 +55,9 @@ describe('resolveLoadOptions', () => {
     }
     expect(() => resolve({ restart: { backoff: { maxMs: 2 ** 40 } } })).toThrow(/restart\.backoff\.maxMs/);
     expect(() => resolve({ restart: { resetAfterMs: 2 ** 31 } })).toThrow(/restart\.resetAfterMs/);
+    // A ring entry holds a frame's length in 32 bits (once accepted here, then every start failed).
+    expect(() => resolve({ frames: { maxFrameBytes: 2 ** 32 } })).toThrow(/frames\.maxFrameBytes must be an integer in 1\.\.4294967295, got 4294967296/);
+    expect(resolve({ frames: { maxFrameBytes: 2 ** 32 - 1 } })).toMatchObject({ frames: { maxFrameBytes: 2 ** 32 - 1 } });
     // The heartbeat is sampled every 10 ms at best: a shorter deadline could never be met.
     expect(() => resolve({ timeouts: { heartbeat: 20 } })).toThrow(/timeouts\.heartbeat must be an integer number of ms in 50\.\./);
     // A group that is not an object is an error, not ignored.

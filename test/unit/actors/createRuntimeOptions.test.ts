@@ -12,6 +12,8 @@ describe('createRuntime options', () => {
     [{ clock: { setTimeout: () => 1 } }, /clock must have/],
     [{ inspect: 5 }, /inspect must be a function or an observer/],
     [{ seed: 1.5 }, /seed must be an integer/],
+    // A misspelling was ignored, and the runtime ran on real time.
+    [{ clok: new SimulatedClock() }, /unknown option clok \(known: inspect, clock, seed\)/],
   ])('refuses %o with InvalidOptions', (options, message) => {
     expect(() => createRuntime(options as RuntimeOptions)).toThrow(InvalidOptions);
     expect(() => createRuntime(options as RuntimeOptions)).toThrow(message);
