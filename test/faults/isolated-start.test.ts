@@ -190,6 +190,49 @@ describe('isolated faults: start phase, environment, host death', () => {
     }
   });
 
+  // A plugin process that stopped itself (SIGSTOP) and an application that exits right after
+  // shutdown(): the SIGTERM of the teardown stayed pending in the stopped process, the
+  // SIGKILL after it never came (the host was gone), and so did the parent-death signal
+  // (a handler, which a stopped process does not run): it was left stopped for good.
+  it('a plugin process that stopped itself does not outlive an application that exits after shutdown()', { timeout: 20_000 }, async () => {
+    const host = spawn(process.execPath, [fixturePath('isolated-stopped-host.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    host.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    host.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => {
+      host.on('exit', (code) => {
+        resolve(code);
+      });
+    });
+    let pid = 0;
+    try {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const code = await Promise.race([
+        exited,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            reject(new Error(`the intermediate host did not exit in 15 s; stdout: ${stdout}; stderr: ${stderr}`));
+          }, 15_000);
+        }),
+      ]).finally(() => {
+        clearTimeout(timer);
+      });
+      pid = Number(/^pid (\d+)$/m.exec(stdout)?.[1] ?? 0);
+      expect(code, stderr).toBe(0);
+      expect(pid).toBeGreaterThan(0);
+      expect(stdout).toMatch(/^state T$/m);
+      await expectEnds(pid, 3_000);
+    } finally {
+      if (host.exitCode === null && host.signalCode === null) host.kill('SIGKILL');
+      if (pid > 0 && !hasEnded(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   // G1: the host is SIGKILLed while its isolated plugin busy-loops → the plugin process
   // dies with it (parent-death signal) within 2 s; no orphan spins on.
   it('G1: a busy plugin process and its own child die within 2 s of its host being SIGKILLed', { timeout: 15_000 }, async () => {

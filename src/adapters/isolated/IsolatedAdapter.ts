@@ -469,6 +469,10 @@ class IsolatedSession implements GenerationSession {
       this.#releaseStdio();
     });
     this.#signal('SIGTERM');
+    // A stopped process (it may have stopped itself) keeps a SIGTERM pending and runs no
+    // handler — the parent-death signal's included — until continued: an application that
+    // exits right after shutdown() left it stopped for good, the SIGKILL below never sent.
+    this.#signal('SIGCONT');
     const kill = setTimeout(() => {
       this.#signal('SIGKILL');
     }, KILL_GRACE_MS);
