@@ -254,6 +254,8 @@ function durationMs(path: string, value: unknown, fallback: number, min = 1): nu
  * heartbeat / 5 but at most every 10 ms, so a shorter deadline could never be met.
  */
 const MIN_HEARTBEAT_MS = 50;
+/** The smallest `limits.maxHeapMb` a plugin process starts with (measured: 8 starts a plugin, 4 does not start Node). */
+const MIN_HEAP_MB = 8;
 
 function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
@@ -402,7 +404,9 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
       input: inputBudget === undefined ? undefined : durationMs('timeouts.input', inputBudget, 1),
     },
     limits: {
-      maxHeapMb: options.limits?.maxHeapMb === undefined ? undefined : positiveInt('limits.maxHeapMb', options.limits.maxHeapMb, 1),
+      // Below this Node cannot even start (--max-old-space-size=4 dies in its bootstrap): a
+      // limit under it failed every start as startup/signal, not as the limit it is.
+      maxHeapMb: options.limits?.maxHeapMb === undefined ? undefined : integerIn('limits.maxHeapMb', options.limits.maxHeapMb, 0, MIN_HEAP_MB, 2 ** 31 - 1),
       maxArrayBufferMb:
         options.limits?.maxArrayBufferMb === undefined ? undefined : positiveInt('limits.maxArrayBufferMb', options.limits.maxArrayBufferMb, 1),
     },

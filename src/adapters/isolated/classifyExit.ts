@@ -1,7 +1,7 @@
 import type { Fault } from '../../machines/lifecycleTypes.js';
 
 /** V8's fatal out-of-memory messages: a child that aborts with one of these ran out of heap. */
-const OOM_MARKERS = ['JavaScript heap out of memory', 'Fatal process out of memory', 'Reached heap limit'];
+const OOM_MARKERS = ['JavaScript heap out of memory', 'Fatal process out of memory', 'Reached heap limit', 'Fatal javascript OOM', 'Fatal JavaScript OOM'];
 
 /** Lines of the stderr tail a failure's detail carries. */
 const SUMMARY_LINES = 6;
@@ -19,7 +19,9 @@ export function tailSummary(tail: string): string {
   const kept: string[] = [];
   let frames = 0;
   for (const line of tail.trim().split('\n')) {
-    if (/^\s+at /.test(line)) {
+    // A JavaScript frame (`    at …`) or one of V8's native frames (` 3: 0x1112684 v8::…`),
+    // which fill a fatal error's tail and pushed its "Reached heap limit" line out of view.
+    if (/^\s+at /.test(line) || /^\s*\d+: 0x[0-9a-f]+ /.test(line)) {
       frames += 1;
       if (frames > STACK_FRAMES_KEPT) continue;
     } else {

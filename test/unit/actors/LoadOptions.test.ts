@@ -58,6 +58,8 @@ describe('resolveLoadOptions', () => {
     // A ring entry holds a frame's length in 32 bits (once accepted here, then every start failed).
     expect(() => resolve({ frames: { maxFrameBytes: 2 ** 32 } })).toThrow(/frames\.maxFrameBytes must be an integer in 1\.\.4294967295, got 4294967296/);
     expect(resolve({ frames: { maxFrameBytes: 2 ** 32 - 1 } })).toMatchObject({ frames: { maxFrameBytes: 2 ** 32 - 1 } });
+    // Node cannot start with less (it failed every start as startup/signal).
+    expect(() => resolve({ limits: { maxHeapMb: 1 } })).toThrow(/limits\.maxHeapMb must be an integer in 8\.\.2147483647, got 1/);
     // The heartbeat is sampled every 10 ms at best: a shorter deadline could never be met.
     expect(() => resolve({ timeouts: { heartbeat: 20 } })).toThrow(/timeouts\.heartbeat must be an integer number of ms in 50\.\./);
     // A group that is not an object is an error, not ignored.

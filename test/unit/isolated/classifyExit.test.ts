@@ -49,4 +49,23 @@ describe('classifyExit', () => {
     expect(classifyExit(null, 'SIGABRT', 'abort() called')).toMatchObject({ cause: 'signal', signal: 'SIGABRT' });
     expect(classifyExit(null, 'SIGKILL', '')).toMatchObject({ cause: 'signal', signal: 'SIGKILL', detail: 'killed by SIGKILL' });
   });
+
+  it("keeps V8's fatal line in view over its native stack frames, and knows its OOM wordings", () => {
+    const oom = [
+      '<--- JS stacktrace --->',
+      '',
+      'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory',
+      '----- Native stack trace -----',
+      '',
+      ...Array.from({ length: 12 }, (_, i) => ` ${i + 1}: 0x${(0x1112684 + i).toString(16)} v8::internal::Heap::PerformGarbageCollection() [node]`),
+      '',
+    ].join('\n');
+    const fault = classifyExit(null, 'SIGABRT', oom);
+    expect(fault).toMatchObject({ cause: 'oom', signal: 'SIGABRT' });
+    expect(fault.detail).toContain('Reached heap limit');
+    expect(fault.detail).toContain(' 1: 0x1112684');
+    expect(fault.detail).not.toContain(' 3: 0x');
+    // A heap too small for Node's own start says it this way.
+    expect(classifyExit(null, 'SIGTRAP', '\n#\n# Fatal javascript OOM in GC during deserialization\n#\n')).toMatchObject({ cause: 'oom' });
+  });
 });
