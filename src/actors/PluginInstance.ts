@@ -1289,20 +1289,28 @@ export class PluginInstance {
     const context = snapshot.context;
     const state = lifecycleStateOf(snapshot);
     const inBackoff = snapshot.matches({ failed: 'backoff' });
-    return {
+    // A snapshot, frozen through: an application that wrote into a status it was handed
+    // (`s.failure.cause = …`) once wrote into the lifecycle's own failure record, and every
+    // later status, error and inspector event carried the edit.
+    return Object.freeze({
       id: this.id,
       mode: this.mode,
       state,
       generation: context.generation,
-      ...(state === 'failed' && context.failure !== undefined ? { failure: context.failure } : {}),
-      ...(context.lastFailure === undefined ? {} : { lastFailure: context.lastFailure }),
+      ...(state === 'failed' && context.failure !== undefined ? { failure: frozenCopy(context.failure) } : {}),
+      ...(context.lastFailure === undefined ? {} : { lastFailure: frozenCopy(context.lastFailure) }),
       restarts: context.restarts,
       ...(state === 'failed'
-        ? { restart: { scheduled: inBackoff, delayMs: inBackoff ? context.backoffMs : 0, exhausted: context.exhausted } }
+        ? { restart: Object.freeze({ scheduled: inBackoff, delayMs: inBackoff ? context.backoffMs : 0, exhausted: context.exhausted }) }
         : {}),
       transport: this.#transport,
-      ...(this.#lingering.length === 0 ? {} : { lingering: [...this.#lingering] }),
-      counters: { ...this.#counters },
-    };
+      ...(this.#lingering.length === 0 ? {} : { lingering: Object.freeze(this.#lingering.map(frozenCopy)) }),
+      counters: Object.freeze({ ...this.#counters }),
+    });
   }
+}
+
+/** A frozen copy of a failure record (its fields are primitives). */
+function frozenCopy(failure: Failure): Failure {
+  return Object.freeze({ ...failure });
 }

@@ -46,6 +46,24 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     expect(p.status.mode).toBe(mode);
   });
 
+  it("hands out frozen statuses: an application's edit cannot reach the lifecycle's own records", async () => {
+    const p = await harness().running({ restart: { onInputError: 'restart', policy: 'never' } });
+    const edits: unknown[] = [];
+    p.status$.subscribe((s) => {
+      if (s.failure === undefined) return;
+      try {
+        (s.failure as { cause: string }).cause = 'annotated';
+      } catch (error) {
+        edits.push(error);
+      }
+    });
+    await p.send({ op: 'throw' }).catch(() => undefined);
+    const failed = await waitForStatus(p, (s) => s.state === 'failed');
+    expect(edits[0]).toBeInstanceOf(TypeError);
+    for (const frozen of [failed, failed.failure, failed.lastFailure, failed.counters, failed.restart]) expect(Object.isFrozen(frozen)).toBe(true);
+    expect(p.status.failure).toMatchObject({ class: 'lost', cause: 'threw', generation: 1 });
+  });
+
   it('makes start, run, pause and stop idempotent', async () => {
     const p = harness().load();
     await Promise.all([p.start(), p.start()]);
