@@ -254,6 +254,19 @@ function durationMs(path: string, value: unknown, fallback: number, min = 1): nu
  * heartbeat / 5 but at most every 10 ms, so a shorter deadline could never be met.
  */
 const MIN_HEARTBEAT_MS = 50;
+/**
+ * The shortest restart budget window. A window shorter than a restart takes cannot count
+ * restarts: with no backoff (`initialMs: 0`) a plugin that always crashes was restarted for
+ * ever, a dozen processes a second, and never given up.
+ */
+const MIN_RESTART_WINDOW_MS = 1_000;
+
+/** `timeouts.heartbeat` checked; 0 (no heartbeat) where the mode has none (`heartbeatDefault` 0). */
+function heartbeatOf(value: unknown, heartbeatDefault: number): number {
+  const heartbeat = durationMs('timeouts.heartbeat', value, heartbeatDefault === 0 ? MIN_HEARTBEAT_MS : heartbeatDefault, MIN_HEARTBEAT_MS);
+  return heartbeatDefault === 0 ? 0 : heartbeat;
+}
+
 /** The smallest `limits.maxHeapMb` a plugin process starts with (measured: 8 starts a plugin, 4 does not start Node). */
 const MIN_HEAP_MB = 8;
 
@@ -353,9 +366,13 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
   const backoff: BackoffSettings = {
     initialMs: durationMs('restart.backoff.initialMs', restart.backoff?.initialMs, 100, 0),
     maxMs: durationMs('restart.backoff.maxMs', restart.backoff?.maxMs, 10_000, 0),
-    factor: restart.backoff?.factor ?? 2,
-    jitter: restart.backoff?.jitter ?? 0.2,
+    // Only a missing value takes the default: `null` is a value, refused below like any other.
+    factor: restart.backoff?.factor === undefined ? 2 : restart.backoff.factor,
+    jitter: restart.backoff?.jitter === undefined ? 0.2 : restart.backoff.jitter,
   };
+  if (restart.backoff?.maxMs !== undefined && backoff.initialMs > backoff.maxMs) {
+    throw new InvalidOptions(`restart.backoff.initialMs (${backoff.initialMs}) must be at most restart.backoff.maxMs (${backoff.maxMs})`);
+  }
   if (!(typeof backoff.factor === 'number' && backoff.factor >= 1 && Number.isFinite(backoff.factor))) {
     throw new InvalidOptions('restart.backoff.factor must be a finite number ≥ 1');
   }
@@ -387,11 +404,11 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
       policy: oneOf('restart.policy', restart.policy, ['permanent', 'transient', 'never'], 'permanent'),
       intensity: {
         maxRestarts: nonNegativeInt('restart.intensity.maxRestarts', restart.intensity?.maxRestarts, 5),
-        withinMs: durationMs('restart.intensity.withinMs', restart.intensity?.withinMs, 60_000),
+        withinMs: durationMs('restart.intensity.withinMs', restart.intensity?.withinMs, 60_000, MIN_RESTART_WINDOW_MS),
       },
       startup: {
         maxRestarts: nonNegativeInt('restart.startup.maxRestarts', restart.startup?.maxRestarts, 3),
-        withinMs: durationMs('restart.startup.withinMs', restart.startup?.withinMs, 60_000),
+        withinMs: durationMs('restart.startup.withinMs', restart.startup?.withinMs, 60_000, MIN_RESTART_WINDOW_MS),
       },
       backoff,
       resetAfterMs: durationMs('restart.resetAfterMs', restart.resetAfterMs, 30_000),
@@ -400,7 +417,8 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
     timeouts: {
       start: durationMs('timeouts.start', options.timeouts?.start, 10_000),
       stop: durationMs('timeouts.stop', options.timeouts?.stop, 5_000),
-      heartbeat: heartbeatDefault === 0 ? 0 : durationMs('timeouts.heartbeat', options.timeouts?.heartbeat, heartbeatDefault, MIN_HEARTBEAT_MS),
+      // Checked in every mode (inline took anything, even "soon"), used only out of thread.
+      heartbeat: heartbeatOf(options.timeouts?.heartbeat, heartbeatDefault),
       input: inputBudget === undefined ? undefined : durationMs('timeouts.input', inputBudget, 1),
     },
     limits: {

@@ -58,6 +58,17 @@ describe('resolveLoadOptions', () => {
     // A ring entry holds a frame's length in 32 bits (once accepted here, then every start failed).
     expect(() => resolve({ frames: { maxFrameBytes: 2 ** 32 } })).toThrow(/frames\.maxFrameBytes must be an integer in 1\.\.4294967295, got 4294967296/);
     expect(resolve({ frames: { maxFrameBytes: 2 ** 32 - 1 } })).toMatchObject({ frames: { maxFrameBytes: 2 ** 32 - 1 } });
+    // Checked in every mode: inline, which has no heartbeat, took anything.
+    expect(() => resolveLoadOptions({ id: 'a', module: 'x.mjs', mode: 'inline', timeouts: { heartbeat: 'soon' as unknown as number } }, 0)).toThrow(/timeouts\.heartbeat must be/);
+    expect(resolveLoadOptions({ id: 'a', module: 'x.mjs', mode: 'inline', timeouts: { heartbeat: 500 } }, 0)).toMatchObject({ timeouts: { heartbeat: 0 } });
+    // null is a value, not "use the default".
+    expect(() => resolve({ restart: { backoff: { factor: null as unknown as number } } })).toThrow(/restart\.backoff\.factor must be a finite number/);
+    expect(() => resolve({ restart: { backoff: { jitter: null as unknown as number } } })).toThrow(/restart\.backoff\.jitter must be a number/);
+    // A first delay above the cap was quietly capped.
+    expect(() => resolve({ restart: { backoff: { initialMs: 5_000, maxMs: 100 } } })).toThrow(/restart\.backoff\.initialMs \(5000\) must be at most restart\.backoff\.maxMs \(100\)/);
+    // A window shorter than a restart counts none: no backoff and a 1 ms window restarted for ever.
+    expect(() => resolve({ restart: { startup: { maxRestarts: 1, withinMs: 1 } } })).toThrow(/restart\.startup\.withinMs must be an integer number of ms in 1000\.\./);
+    expect(() => resolve({ restart: { intensity: { maxRestarts: 1, withinMs: 999 } } })).toThrow(/restart\.intensity\.withinMs/);
     // Node cannot start with less (it failed every start as startup/signal).
     expect(() => resolve({ limits: { maxHeapMb: 1 } })).toThrow(/limits\.maxHeapMb must be an integer in 8\.\.2147483647, got 1/);
     // The heartbeat is sampled every 10 ms at best: a shorter deadline could never be met.
