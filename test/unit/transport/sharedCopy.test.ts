@@ -2,7 +2,7 @@
 // TypedArray#set otherwise — with the same bytes either way.
 import { describe, expect, it, vi } from 'vitest';
 import { loadShmBinding, type ShmBinding } from '../../../src/transport/shmBinding.js';
-import { NATIVE_COPY_MIN_BYTES, sharedCopy } from '../../../src/transport/sharedCopy.js';
+import { NATIVE_COPY_MAX_BYTES, NATIVE_COPY_MIN_BYTES, sharedCopy } from '../../../src/transport/sharedCopy.js';
 
 function fakeBinding(copyBytes?: ShmBinding['copyBytes']): ShmBinding {
   // Only copyBytes is read; the rest must never be called here.
@@ -41,6 +41,22 @@ describe('sharedCopy', () => {
     expect(native).toHaveBeenCalledTimes(1);
     expect(native).toHaveBeenCalledWith(largeTarget, large);
     expect(Array.from(largeTarget)).toEqual(Array.from(large));
+  });
+
+  it('hands frames of NATIVE_COPY_MAX_BYTES and more back to TypedArray#set', () => {
+    const native = vi.fn((target: Uint8Array, source: Uint8Array) => {
+      target.set(source);
+    });
+    const copy = sharedCopy(fakeBinding(native));
+    const below = bytes(NATIVE_COPY_MAX_BYTES - 1, 4);
+    copy(new Uint8Array(new SharedArrayBuffer(below.length)), below);
+    expect(native).toHaveBeenCalledTimes(1);
+    const large = bytes(NATIVE_COPY_MAX_BYTES, 5);
+    const target = new Uint8Array(new SharedArrayBuffer(large.length));
+    copy(target, large);
+    expect(native).toHaveBeenCalledTimes(1);
+    expect(target[large.length - 1]).toBe(large[large.length - 1]);
+    expect(Buffer.compare(Buffer.from(target.buffer), Buffer.from(large))).toBe(0);
   });
 
   it('copies with TypedArray#set when there is no addon or it has no copyBytes', () => {
