@@ -184,6 +184,12 @@ export const CONTROL_POSTED = 4;
 export const CONTROL_RECEIVED = 5;
 /** Messages an embedded guest may have in flight to the host (see CONTROL_RECEIVED). */
 export const EMBEDDED_OUTPUT_WINDOW = 256;
+/**
+ * Bytes of outputs and logs an embedded guest may have in flight to the host besides one
+ * message (however large): the host decodes what waits in the port in one go, and 256 outputs
+ * of 8 MiB held its event loop for seconds and its memory at 2 GiB.
+ */
+export const EMBEDDED_OUTPUT_WINDOW_BYTES = 16 * 1024 * 1024;
 /** Size of the control block in bytes. */
 export const CONTROL_BYTES = 64;
 

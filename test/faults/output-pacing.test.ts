@@ -64,6 +64,40 @@ describe.each(['embedded', 'isolated'] as const)('%s: outputs taken slowly by th
   });
 });
 
+describe('embedded: large outputs', () => {
+  const harness = useHarness('embedded');
+
+  // The credit counted messages only: 256 outputs of 8 MiB (2 GiB) could wait in the port,
+  // which the host decodes in one go (seconds of a blocked loop, ~2 GB of memory). Now the
+  // outputs in flight are bounded by bytes too (EMBEDDED_OUTPUT_WINDOW_BYTES, 16 MiB).
+  it('holds a plugin emitting 8 MiB values to a bounded number of bytes in flight; every one arrives', async () => {
+    const h = harness();
+    const p = await h.running({ fixture: 'hostile-flood', restart: { policy: 'never' } });
+    const COUNT = 48;
+    const BYTES = 8 * 1024 * 1024;
+    // The plugin counts its returned emits here (shared with the worker): how far ahead of
+    // the application it got is read as each output arrives.
+    const counter = new SharedArrayBuffer(4);
+    const emitted = new Int32Array(counter);
+    let received = 0;
+    let ahead = 0;
+    p.outputs$.subscribe((o) => {
+      if (o.channel !== 'flood') return;
+      expect((o.value as { n: number; bytes: Uint8Array }).n).toBe(received);
+      received += 1;
+      ahead = Math.max(ahead, Atomics.load(emitted, 0) - received);
+    });
+    const stalls = monitorLoopStall();
+    expect(await p.send({ op: 'flood-counted', count: COUNT, bytes: BYTES, counter })).toBe('flooded');
+    const { maxMs } = stalls.stop();
+    console.log(`embedded: ${received} outputs of 8 MiB, at most ${ahead} emitted ahead of the application; longest stall ${maxMs.toFixed(0)} ms net of waiting for a CPU`);
+    expect(received).toBe(COUNT);
+    // 16 MiB of credit: two of them in flight, and the one being emitted.
+    expect(ahead).toBeLessThanOrEqual(3);
+    expectBalanced(p);
+  });
+});
+
 describe.each(['embedded', 'isolated'] as const)('%s: liveness while the application is slow over outputs', (mode) => {
   // The host reads a plugin's outputs at the application's pace; a heartbeat must not wait
   // behind them (without the addon an isolated plugin's heartbeats share its pipe with its

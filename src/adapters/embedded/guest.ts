@@ -9,7 +9,9 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { BLOCKING_PARK_MS, GuestSession } from '../guest/GuestSession.js';
 import type { GuestChannel } from '../guest/GuestSession.js';
-import { CONTROL_HEARTBEAT, CONTROL_RECEIVED, EMBEDDED_OUTPUT_WINDOW, PROTOCOL_VERSION } from '../protocol.js';
+import { CONTROL_HEARTBEAT, CONTROL_RECEIVED, EMBEDDED_OUTPUT_WINDOW, EMBEDDED_OUTPUT_WINDOW_BYTES, PROTOCOL_VERSION } from '../protocol.js';
+import { FifoQueue } from '../../transport/FifoQueue.js';
+import { approxCloneBytes } from './approxCloneBytes.js';
 import type { EmbeddedLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 import { MessageBatcher } from '../../transport/MessageBatcher.js';
 import { isImmutablePrimitive } from '../copyValue.js';
@@ -70,12 +72,29 @@ const CREDIT_WAIT_MS = 10;
  * messages until the generation ends, a stop included, and then ends this thread. Counts
  * compare as int32 (the host's word wraps at 2^31 messages).
  */
-function awaitCredit(): void {
+function awaitCredit(bytes: number): void {
   for (;;) {
     const received = Atomics.load(control, CONTROL_RECEIVED);
-    if (((session.posted - received) | 0) < EMBEDDED_OUTPUT_WINDOW) return;
+    releaseHeavy(received);
+    if (((session.posted - received) | 0) < EMBEDDED_OUTPUT_WINDOW && (heavyBytes === 0 || heavyBytes + bytes <= EMBEDDED_OUTPUT_WINDOW_BYTES)) return;
     Atomics.add(control, CONTROL_HEARTBEAT, 1);
     Atomics.wait(control, CONTROL_RECEIVED, received, CREDIT_WAIT_MS);
+  }
+}
+
+/**
+ * Outputs and logs of HEAVY_BYTES or more posted and not yet applied by the host, oldest
+ * first: their number (the count `session.posted` reached with them) and approximate bytes
+ * (see EMBEDDED_OUTPUT_WINDOW_BYTES). Lighter ones are left out: the message window bounds them.
+ */
+const heavy = new FifoQueue<{ readonly index: number; readonly bytes: number }>();
+let heavyBytes = 0;
+const HEAVY_BYTES = 64 * 1024;
+
+function releaseHeavy(received: number): void {
+  for (let oldest = heavy.peek(); oldest !== undefined && ((received - oldest.index) | 0) >= 0; oldest = heavy.peek()) {
+    heavy.shift();
+    heavyBytes -= oldest.bytes;
   }
 }
 
@@ -84,8 +103,14 @@ const session = new GuestSession(launch, launch.layout, {
     const message = unshared(sent);
     if (message.t !== 'outcome') {
       outbox.flush();
-      awaitCredit();
+      const bytes = message.t === 'output' ? approxCloneBytes(message.value) : message.t === 'log' ? message.message.length : 0;
+      awaitCredit(bytes);
       port.postMessage(message);
+      if (bytes >= HEAVY_BYTES) {
+        // Counted as the session will count it once this returns.
+        heavy.push({ index: (session.posted + 1) | 0, bytes });
+        heavyBytes += bytes;
+      }
     } else {
       // Cloned now only to fail here (postMessage clones it again): a primitive cannot fail.
       outbox.push(message.ok && isImmutablePrimitive(message.value) ? message : structuredClone(message));
