@@ -28,7 +28,7 @@ import { Buffer } from 'node:buffer';
 import { serialize } from 'node:v8';
 
 /** Bumped on any incompatible change; the guest refuses a launch of another version. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Descriptor kinds on the submit ring (host → guest): a frame in a shared slot. */
 export const SUBMIT_FRAME = 0;
@@ -442,11 +442,18 @@ export function isDoorbellPayload(payload: Uint8Array): boolean {
   return true;
 }
 
-/** Child fds of the isolated guest: the control pipe, the shared segments, the start record. */
+/**
+ * Child fds of the isolated guest: the control pipe's two directions, the shared segments,
+ * the start record. The guest writes on CHILD_FD_PIPE and reads CHILD_FD_INBOX: one socket
+ * per direction, because a write that fails (EPIPE: the child died) destroys the Node socket
+ * it was written on, and with one socket for both ways the bytes the child wrote before it
+ * died, not yet read, went with it.
+ */
 export const CHILD_FD_PIPE = 3;
 export const CHILD_FD_FRAMES = 4;
 export const CHILD_FD_RINGS = 5;
 export const CHILD_FD_START_RECORD = 6;
+export const CHILD_FD_INBOX = 7;
 
 /**
  * The start record of the copy transport: a two-byte file both processes hold open (unlinked

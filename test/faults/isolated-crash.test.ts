@@ -298,6 +298,42 @@ describe('isolated faults: crashes, kills, hangs', () => {
     expectBalanced(p);
   });
 
+  // What a child wrote before it died is delivered before its death is reported — even when
+  // the host writes to it after its death and before reading (an input sent meanwhile): the
+  // write fails (EPIPE) and Node destroyed the whole socket, the unread outputs with it (the
+  // copy transport's finished inputs then read as lost).
+  it('delivers what a dead child wrote even when the host wrote to it before reading', async () => {
+    const h = harness();
+    const p = await h.running({ fixture: 'faults', restart: { policy: 'never' } });
+    const burst: unknown[] = [];
+    p.outputs$.subscribe((o) => {
+      if (o.channel === 'burst') burst.push(o.value);
+    });
+    // A few generations: whether the host's write fails before it has read depends on timing.
+    for (let generation = 1; generation <= 4; generation++) {
+      if (generation > 1) {
+        await p.start();
+        await p.run();
+      }
+      const pid = await pidOf(p);
+      burst.length = 0;
+      const dying = p.send({ op: 'emit-die', count: 20 }).catch((e: unknown) => e);
+      // The request is written on the next tick; then the child emits its 20 outputs and
+      // dies while this side reads nothing (a synchronous wait).
+      await new Promise<void>((resolve) => {
+        process.nextTick(resolve);
+      });
+      spinUntilZombie(pid);
+      const late = p.send({ op: 'echo', value: 'late' }).catch((e: unknown) => e);
+      expect(await dying).toBeInstanceOf(LostWhileRunning);
+      // Never started by the dead generation, and no restart: dropped with it.
+      expect(await late).toMatchObject({ name: 'InputDropped', generation });
+      expect(burst).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(p.status.failure).toMatchObject({ class: 'lost', cause: 'signal', signal: 'SIGKILL', generation });
+      expectBalanced(p);
+    }
+  });
+
   // G5: stale outputs after restart — a plugin emitting in a tight timer loop is SIGKILLed
   // mid-flood; once generation 1 is declared lost nothing of it is delivered, and no output
   // of generation 1 is ever attributed to generation 2.

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { dirname } from 'node:path';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,7 @@ import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchReques
 import { GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
-import { CONTROL_BYTES, PIPE_DOORBELL_PAYLOAD, PIPE_FRAME_BYTES_AHEAD, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION, isDoorbellPayload } from '../protocol.js';
+import { CHILD_FD_INBOX, CHILD_FD_PIPE, CONTROL_BYTES, PIPE_DOORBELL_PAYLOAD, PIPE_FRAME_BYTES_AHEAD, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION, isDoorbellPayload } from '../protocol.js';
 import type { GuestControl, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch, PipeFrameHeader } from '../protocol.js';
 import { LogTail } from './LogTail.js';
 import { ReadThrottle } from './ReadThrottle.js';
@@ -150,7 +151,10 @@ class IsolatedSession implements GenerationSession {
   readonly #request: LaunchRequest;
   readonly #plane: HostDataPlane;
   readonly #child: ChildProcess;
+  /** What the child writes (its fd 3); read here. */
   readonly #pipe: Socket | undefined;
+  /** What this side writes to the child (its fd 7, CHILD_FD_INBOX): one socket per direction. */
+  readonly #inbox: Socket | undefined;
   readonly #stderr = new LogTail();
   readonly #stdout = new LogTail();
   readonly #guest: Comlink.Remote<GuestControl>;
@@ -305,7 +309,7 @@ class IsolatedSession implements GenerationSession {
     if (isolation.permission !== undefined) args.push(...permissionFlags(isolation.permission, request.module));
     args.push(guestPath);
     this.#child = spawn(process.execPath, args, {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe', shared ? pool.fd : 'ignore', ringsFd ?? 'ignore', startRecord?.fd ?? 'ignore'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', shared ? pool.fd : 'ignore', ringsFd ?? 'ignore', startRecord?.fd ?? 'ignore', 'pipe'],
       env: { ...isolation.env },
       // Its own process group: teardown signals reach the plugin's descendants too.
       detached: true,
@@ -336,7 +340,13 @@ class IsolatedSession implements GenerationSession {
     });
     // A spawn that failed early (EMFILE, ENFILE) leaves no stdio at all: the 'error' event
     // above reports it as a startup failure, cause spawn.
-    this.#pipe = (this.#child.stdio as ChildProcess['stdio'] | undefined)?.[3] as Socket | undefined;
+    // Node's type lists five stdio entries; a spawn has as many as it was given.
+    const stdio = this.#child.stdio as readonly (Readable | Writable | null | undefined)[] | undefined;
+    this.#pipe = stdio?.[CHILD_FD_PIPE] as Socket | undefined;
+    this.#inbox = stdio?.[CHILD_FD_INBOX] as Socket | undefined;
+    // A write into a dead child fails (EPIPE) and destroys the socket written on: this one
+    // only, so what the child wrote before it died is still read from the other.
+    this.#inbox?.on('error', () => undefined);
     const decoder = new FrameDecoder({
       maxFrameBytes: PIPE_MAX_GUEST_FRAME_BYTES,
       onFrame: (payload) => {
@@ -406,7 +416,7 @@ class IsolatedSession implements GenerationSession {
    */
   async #exitAfterStop(): Promise<void> {
     this.#stopped = true;
-    this.#pipe?.end();
+    this.#inbox?.end();
     if (this.#exited) {
       this.#checkCleanExit();
       return;
@@ -460,7 +470,7 @@ class IsolatedSession implements GenerationSession {
     clearTimeout(this.#throttled);
     this.#plane.close();
     this.#guest[Comlink.releaseProxy]();
-    this.#pipe?.end();
+    this.#inbox?.end();
     if (this.#reaped) {
       this.#releaseStdio();
       return;
@@ -502,6 +512,7 @@ class IsolatedSession implements GenerationSession {
     this.#child.stdout?.destroy();
     this.#child.stderr?.destroy();
     this.#pipe?.destroy();
+    this.#inbox?.destroy();
   }
 
   #send(message: HostPipeMessage): void {
@@ -544,9 +555,9 @@ class IsolatedSession implements GenerationSession {
     this.#plane.ringGuestForMessage();
   }
 
-  /** Queues bytes for the pipe; `written` is called once they are written, or will never be. */
+  /** Queues bytes for the child's inbox; `written` is called once they are written, or will never be. */
   #sendFrame(frame: Uint8Array, written?: () => void): void {
-    const pipe = this.#pipe;
+    const pipe = this.#inbox;
     if (pipe === undefined || pipe.destroyed || !pipe.writable || this.#reaped) {
       written?.();
       return;

@@ -1,8 +1,8 @@
 /**
  * The child-process entry of isolated mode (a build output of its own). It arms the
- * parent-death signal, opens the control pipe (fd 3), says hello, and on `launch` maps the
- * shared segments it inherited (fds 4 and 5), then serves Comlink over the pipe and the
- * data plane through the guest session. It exits when the pipe closes. It does not catch the
+ * parent-death signal, opens the control pipe (it writes fd 3, reads fd 7), says hello, and
+ * on `launch` maps the shared segments it inherited (fds 4 and 5), then serves Comlink over
+ * the pipe and the data plane through the guest session. It exits when the host closes fd 7. It does not catch the
  * plugin's uncaught errors: they end the process, which is how the host learns of them.
  */
 import { readSync, writeSync } from 'node:fs';
@@ -12,6 +12,7 @@ import * as Comlink from 'comlink';
 import { BLOCKING_PARK_MS, GuestSession, externalMemoryMb } from '../guest/GuestSession.js';
 import {
   CHILD_FD_FRAMES,
+  CHILD_FD_INBOX,
   CHILD_FD_PIPE,
   CHILD_FD_RINGS,
   CHILD_FD_START_RECORD,
@@ -67,11 +68,13 @@ if (binding !== undefined && !armDeathSignal(binding)) process.exit(70);
  * what a read leaves unfinished.
  */
 const readBuffer = new Uint8Array(1024 * 1024);
+/** What this side writes to the host (see CHILD_FD_INBOX: one socket per direction). */
+const pipe = new Socket({ fd: CHILD_FD_PIPE, readable: false, writable: true });
 // Node 20 reads `onread` in the constructor too (its types list it for connect() only).
-const pipe = new Socket({
-  fd: CHILD_FD_PIPE,
+const inbox = new Socket({
+  fd: CHILD_FD_INBOX,
   readable: true,
-  writable: true,
+  writable: false,
   onread: {
     buffer: readBuffer,
     callback: (bytes: number) => {
@@ -142,8 +145,9 @@ function flush(): void {
 }
 
 // The host closed the pipe (stop done, or the host died): nothing left to serve.
-pipe.on('end', () => process.exit(0));
-pipe.on('close', () => process.exit(0));
+inbox.on('end', () => process.exit(0));
+inbox.on('close', () => process.exit(0));
+inbox.on('error', () => process.exit(0));
 pipe.on('error', () => process.exit(0));
 
 let session: GuestSession | undefined;
