@@ -25,6 +25,7 @@ import type { FramePool } from '../transport/FramePool.js';
 import type { ResolvedLoadOptions } from './LoadOptions.js';
 import { createGenerationLogic } from './generationActor.js';
 import type { FrameInput, FrameOutcome, FrameSlot, LedgerCounters, PluginLog, PluginOutput, PluginStatus } from './instanceTypes.js';
+import { plainBytes } from './plainBytes.js';
 import { frameFieldsProblem } from './frameFieldsProblem.js';
 import { SeqMap } from '../transport/SeqMap.js';
 import { FifoQueue } from '../transport/FifoQueue.js';
@@ -900,6 +901,7 @@ export class PluginInstance {
     } catch (error) {
       return `reading it threw: ${messageOf(error)}`;
     }
+    data = plainBytes(data);
     const problem = frameFieldsProblem(data, width, height, format, timestamp, this.#options.frames.maxFrameBytes);
     if (problem !== undefined) return problem;
     this.#frameData = data as Uint8Array;

@@ -754,6 +754,28 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(read.raw).toEqual(new Array(8).fill(0xde));
   });
 
+  it('sizes a frame by the bytes it holds, not by a length getter a Uint8Array subclass overrides', async () => {
+    // Sized by `length`: 8 claimed for 2,000 threw out of the frame source (the host process
+    // ended); 2,000 claimed for 8 handed the plugin bytes of an earlier frame.
+    class Claims extends Uint8Array {
+      static claimed = 0;
+      override get length(): number {
+        return Claims.claimed;
+      }
+    }
+    const p = await harness().running();
+    const frames = collect(p, 'frame');
+    const short = new Claims(2_000).fill(1);
+    const long = new Claims(8).fill(2);
+    Claims.claimed = 8;
+    const first = await lastValueFrom(p.connect(of(frame({ data: short }))));
+    Claims.claimed = 2_000;
+    const second = await lastValueFrom(p.connect(of(frame({ data: long }))));
+    expect([first.kind, second.kind]).toEqual(['done', 'done']);
+    expect(frames.map((o) => (o.value as { length: number; sum: number }).length)).toEqual([2_000, 8]);
+    expect(frames.map((o) => (o.value as { length: number; sum: number }).sum)).toEqual([2_000, 16]);
+  });
+
   it('copies an application buffer once: later writes to it do not reach the plugin', async () => {
     const p = await harness().running();
     await p.pause();
