@@ -234,7 +234,13 @@ function describe(what: string, options: FailureErrorOptions): string {
 export function messageOf(value: unknown): string {
   // Never throws: the value may be a plugin's (inline, as it was thrown), with getters,
   // proxies or conversions that throw, and a description must not take the host down.
-  if (value instanceof Error) return `${describeField(value, 'name')}: ${describeField(value, 'message')}`;
+  let isError = false;
+  try {
+    isError = value instanceof Error;
+  } catch {
+    // A revoked Proxy (or a trap that throws): described below as what it is not.
+  }
+  if (isError) return `${describeField(value as Error, 'name')}: ${describeField(value as Error, 'message')}`;
   if (typeof value === 'string') return value;
   try {
     return JSON.stringify(value) ?? String(value);

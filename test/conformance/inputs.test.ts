@@ -252,7 +252,7 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     const p = await harness().running();
     // Inline, the host itself described the error it was handed, and a getter that threw
     // there ended the host's process.
-    for (const kind of ['message-getter', 'name-getter']) {
+    for (const kind of ['message-getter', 'name-getter', 'revoked-proxy']) {
       const error = await p.send({ op: 'throw-special', kind }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(InputFailed);
       expect((error as InputFailed).generation).toBe(1);
@@ -262,7 +262,7 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect((stackless as InputFailed).cause).toMatchObject({ name: 'Error', message: 'disk full', code: 'ENOSPC' });
     expect(await p.send({ op: 'echo', value: 'alive' })).toBe('alive');
     expect(p.status).toMatchObject({ state: 'running', generation: 1 });
-    expect(p.status.counters.failed).toBe(3);
+    expect(p.status.counters.failed).toBe(4);
   });
 
   it('loses the generation on an input error when policy says so; other in-flight inputs end lost', async () => {

@@ -174,7 +174,14 @@ class InlineSession implements GenerationSession {
  * "cannot be cloned" Error.
  */
 function inlineFailure(seq: number, thrown: unknown): unknown {
-  if (thrown instanceof Error) return thrown;
+  let isError: boolean;
+  try {
+    isError = thrown instanceof Error;
+  } catch (error) {
+    // A revoked Proxy, or one whose getPrototypeOf trap throws: it cannot cross a thread either.
+    return uncloneableFailure(seq, error);
+  }
+  if (isError) return thrown;
   try {
     return copyValue(thrown);
   } catch (error) {
