@@ -25,6 +25,39 @@ import {
 
 guardHost();
 
+/**
+ * Runs an intermediate host (a fixture script) to its exit, or kills it after `withinMs`
+ * (code 'timeout'); its exit code and everything it printed.
+ */
+async function runHost(name: string, withinMs: number): Promise<{ code: number | null | 'timeout'; stdout: string; stderr: string }> {
+  const host = spawn(process.execPath, [fixturePath(name)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  host.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  host.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const code = await Promise.race([
+    // 'close': exited, and everything it printed has been read.
+    new Promise<number | null>((resolve) => {
+      host.on('close', (exitCode) => {
+        resolve(exitCode);
+      });
+    }),
+    new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => {
+        resolve('timeout');
+      }, withinMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (host.exitCode === null && host.signalCode === null) host.kill('SIGKILL');
+  return { code, stdout, stderr };
+}
+
 /** Starts `p`, expecting a startup failure; returns the error. */
 async function failedStart(p: PluginInstance): Promise<StartupFailed> {
   const error = await p.start().catch((e: unknown) => e);
@@ -151,36 +184,14 @@ describe('isolated faults: start phase, environment, host death', () => {
   // them and exit by itself (it could not: two stdio sockets held its event loop for good,
   // and a daemon writing without end kept a host core busy).
   it("lets go of a dead plugin's stdio even when its detached daemon holds them: the host exits", { timeout: 20_000 }, async () => {
-    const host = spawn(process.execPath, [fixturePath('isolated-heir-host.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    host.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    host.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => {
-      host.on('exit', (code) => {
-        resolve(code);
-      });
-    });
-    let heir: number | undefined;
+    const { code, stdout, stderr } = await runHost('isolated-heir-host.mjs', 10_000);
+    const heir = Number(/heir (\d+)/.exec(stdout)?.[1]);
     try {
-      const timer = new Promise<'timeout'>((resolve) => {
-        setTimeout(() => {
-          resolve('timeout');
-        }, 10_000);
-      });
-      const code = await Promise.race([exited, timer]);
-      heir = Number(/heir (\d+)/.exec(stdout)?.[1]);
       expect(code, `host output: ${stdout} ${stderr}`).toBe(0);
       expect(stdout).toContain('shut');
       expect(heir).toBeGreaterThan(0);
     } finally {
-      if (host.exitCode === null && host.signalCode === null) host.kill('SIGKILL');
-      heir ??= Number(/heir (\d+)/.exec(stdout)?.[1]);
-      if (heir !== undefined && heir > 0) {
+      if (heir > 0) {
         try {
           process.kill(heir, 'SIGKILL');
         } catch {
@@ -195,40 +206,14 @@ describe('isolated faults: start phase, environment, host death', () => {
   // SIGKILL after it never came (the host was gone), and so did the parent-death signal
   // (a handler, which a stopped process does not run): it was left stopped for good.
   it('a plugin process that stopped itself does not outlive an application that exits after shutdown()', { timeout: 20_000 }, async () => {
-    const host = spawn(process.execPath, [fixturePath('isolated-stopped-host.mjs')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    host.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    host.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => {
-      host.on('exit', (code) => {
-        resolve(code);
-      });
-    });
-    let pid = 0;
+    const { code, stdout, stderr } = await runHost('isolated-stopped-host.mjs', 15_000);
+    const pid = Number(/^pid (\d+)$/m.exec(stdout)?.[1] ?? 0);
     try {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const code = await Promise.race([
-        exited,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            reject(new Error(`the intermediate host did not exit in 15 s; stdout: ${stdout}; stderr: ${stderr}`));
-          }, 15_000);
-        }),
-      ]).finally(() => {
-        clearTimeout(timer);
-      });
-      pid = Number(/^pid (\d+)$/m.exec(stdout)?.[1] ?? 0);
-      expect(code, stderr).toBe(0);
+      expect(code, `host output: ${stdout} ${stderr}`).toBe(0);
       expect(pid).toBeGreaterThan(0);
       expect(stdout).toMatch(/^state T$/m);
       await expectEnds(pid, 3_000);
     } finally {
-      if (host.exitCode === null && host.signalCode === null) host.kill('SIGKILL');
       if (pid > 0 && !hasEnded(pid)) process.kill(pid, 'SIGKILL');
     }
   });
