@@ -63,12 +63,12 @@ describe('isolated faults: hostile pipe and memory, floods, teardown', () => {
   // A child that closes its end of the control pipe and lives on: nothing it does reaches the
   // host any more. Calls pending on it stayed pending for good and the instance `running`
   // (its heartbeats still came through shared memory): now lost/channel_closed.
-  it('a plugin that closes its control pipe is lost/channel_closed; what it was sent settles', async () => {
+  it.each([3, 7])('a plugin that closes its control pipe (fd %i) is lost/channel_closed; what it was sent settles', async (fd) => {
     const h = harness();
     const other = await h.running();
     const p = await h.running({ fixture: 'faults', restart: { policy: 'never' } });
     const pid = await pidOf(p);
-    expect(await p.send({ op: 'close-pipe' })).toBe('closing');
+    expect(await p.send({ op: 'close-pipe', fd })).toBe('closing');
     const error = await p.send({ op: 'hang' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LostWhileRunning);
     expect(error).toMatchObject({ failureCause: 'channel_closed', generation: 1 });

@@ -183,6 +183,8 @@ class IsolatedSession implements GenerationSession {
   #stopped = false;
   /** The control pipe ended or closed (see #pipeEndedEarly). */
   #pipeEndSeen = false;
+  /** A rule broken on the pipe after the child was reaped: nothing more of it is applied. */
+  #pipeIgnored = false;
   /** How the process ended, once it has. */
   #exitStatus: { readonly code: number | null; readonly signal: NodeJS.Signals | null } | undefined;
   #disposed = false;
@@ -356,13 +358,21 @@ class IsolatedSession implements GenerationSession {
         this.#violation(`framing: ${violation.detail}`);
       },
     });
+    // Either direction closed by a child that lives on (see #pipeEndedEarly).
     const pipeEnded = (): void => {
       this.#pipeEndedEarly();
     };
     this.#pipe?.once('end', pipeEnded);
     this.#pipe?.once('close', pipeEnded);
+    this.#inbox?.once('end', pipeEnded);
+    this.#inbox?.once('close', pipeEnded);
+    // The child only reads its inbox: read here to see it close, and anything written on it
+    // breaks the protocol.
+    this.#inbox?.on('data', () => {
+      this.#violation('the child wrote on its inbox (fd 7)');
+    });
     this.#pipe?.on('data', (chunk: Buffer) => {
-      if (this.#disposed || this.#verdict !== undefined) return;
+      if (this.#disposed || this.#verdict !== undefined || this.#pipeIgnored) return;
       this.#throttle.read(chunk.byteLength);
       this.#beginTurn();
       decoder.push(chunk);
@@ -653,7 +663,7 @@ class IsolatedSession implements GenerationSession {
 
   #onFrame(payload: Uint8Array): void {
     this.#framesSinceYield += 1;
-    if (this.#disposed || this.#verdict !== undefined) return;
+    if (this.#disposed || this.#verdict !== undefined || this.#pipeIgnored) return;
     this.#throttle.message();
     if (this.#hello && isDoorbellPayload(payload)) {
       // The hot message, recognised without the deserializer.
@@ -727,9 +737,17 @@ class IsolatedSession implements GenerationSession {
     if (this.#pipeEndSeen) return;
     this.#pipeEndSeen = true;
     if (this.#reaped || this.#disposed || this.#stopped || this.#verdict !== undefined) return;
+    const settled = (): boolean => this.#reaped || this.#disposed || this.#stopped;
     const timer = setTimeout(() => {
-      if (this.#reaped || this.#disposed || this.#stopped) return;
-      this.#kill({ cause: 'channel_closed', detail: `the plugin process closed its control pipe and had not exited ${CHANNEL_CLOSED_GRACE_MS} ms later` });
+      // Two more turns of the event loop first: a host that stalled past the grace right
+      // after reading the end has its child's exit (SIGCHLD) waiting in the poll phase, and a
+      // normal exit must not read as a closed channel.
+      setImmediate(() => {
+        setImmediate(() => {
+          if (settled()) return;
+          this.#kill({ cause: 'channel_closed', detail: `the plugin process closed its control pipe and had not exited ${CHANNEL_CLOSED_GRACE_MS} ms later` });
+        });
+      });
     }, CHANNEL_CLOSED_GRACE_MS);
     timer.unref();
     this.#child.once('exit', () => {
@@ -747,7 +765,8 @@ class IsolatedSession implements GenerationSession {
     if (this.#reaped) {
       // The child has exited, and its exit decides. What breaks the rules now is read from a
       // pipe the child no longer writes (a descendant holding it, or the tail of a dead
-      // child's last words): stop reading it, and let the exit be reported.
+      // child's last words): read no more of it, and let the exit be reported.
+      this.#pipeIgnored = true;
       this.#pipe?.destroy();
       return;
     }
