@@ -370,7 +370,9 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
     factor: restart.backoff?.factor === undefined ? 2 : restart.backoff.factor,
     jitter: restart.backoff?.jitter === undefined ? 0.2 : restart.backoff.jitter,
   };
-  if (restart.backoff?.maxMs !== undefined && backoff.initialMs > backoff.maxMs) {
+  // Both given: a first delay above the cap was quietly capped. A cap alone below the default
+  // first delay is a shorter backoff, as asked.
+  if (restart.backoff?.initialMs !== undefined && restart.backoff.maxMs !== undefined && backoff.initialMs > backoff.maxMs) {
     throw new InvalidOptions(`restart.backoff.initialMs (${backoff.initialMs}) must be at most restart.backoff.maxMs (${backoff.maxMs})`);
   }
   if (!(typeof backoff.factor === 'number' && backoff.factor >= 1 && Number.isFinite(backoff.factor))) {

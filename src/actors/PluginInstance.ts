@@ -898,10 +898,10 @@ export class PluginInstance {
     let timestamp: unknown;
     try {
       ({ data, width, height, format, timestamp } = frame);
+      data = plainBytes(data);
     } catch (error) {
       return `reading it threw: ${messageOf(error)}`;
     }
-    data = plainBytes(data);
     const problem = frameFieldsProblem(data, width, height, format, timestamp, this.#options.frames.maxFrameBytes);
     if (problem !== undefined) return problem;
     this.#frameData = data as Uint8Array;

@@ -1,4 +1,5 @@
 import { Buffer } from 'node:buffer';
+import { types } from 'node:util';
 
 const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 
@@ -16,8 +17,8 @@ const byteLengthOf = intrinsicGetter('byteLength');
 /**
  * `data` itself when it is a plain `Uint8Array` or `Buffer`; otherwise (a subclass, which may
  * override `length`, `byteOffset` or `buffer` with getters that lie) a plain `Uint8Array` over
- * the same bytes, read through the built-in getters. A non-Uint8Array is returned as it is,
- * for the caller to refuse.
+ * the same bytes, read through the built-in getters. Undefined, for the caller to refuse, when
+ * `data` is not a Uint8Array (a Proxy of one included).
  *
  * Why: the runtime sized and copied a frame by its `length`; a subclass answering 8 for 2,000
  * bytes made the copy throw out of the frame source's subscriber (the host process ended), and
@@ -29,7 +30,9 @@ const byteLengthOf = intrinsicGetter('byteLength');
  * ```
  */
 export function plainBytes(data: unknown): unknown {
-  if (!(data instanceof Uint8Array)) return data;
+  // A Proxy passes `instanceof` and fails the built-in getters and the addon's copy: refused
+  // (as undefined) with everything else that is not really a Uint8Array.
+  if (!types.isUint8Array(data)) return undefined;
   const prototype: unknown = Object.getPrototypeOf(data);
   if (prototype === Uint8Array.prototype || prototype === Buffer.prototype) return data;
   return new Uint8Array(bufferOf.call(data) as ArrayBufferLike, byteOffsetOf.call(data) as number, byteLengthOf.call(data) as number);

@@ -774,6 +774,9 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect([first.kind, second.kind]).toEqual(['done', 'done']);
     expect(frames.map((o) => (o.value as { length: number; sum: number }).length)).toEqual([2_000, 8]);
     expect(frames.map((o) => (o.value as { length: number; sum: number }).sum)).toEqual([2_000, 16]);
+    // A Proxy of one passes instanceof, not the built-in getters nor the addon's copy: refused.
+    const proxied = await lastValueFrom(p.connect(of(frame({ data: new Proxy(new Uint8Array(2_048), {}) }))));
+    expect(proxied).toMatchObject({ kind: 'dropped', reason: 'refused: invalid frame: data must be a Uint8Array' });
   });
 
   it('copies an application buffer once: later writes to it do not reach the plugin', async () => {

@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('require() from CommonJS', () => {
-  it('loads the package and its subpaths by their public names', () => {
+  // Node 20.19+ and 22.12+ (process.features.require_module); earlier ones throw ERR_REQUIRE_ESM.
+  const requiresEsm = (process.features as { require_module?: boolean }).require_module === true;
+
+  it.skipIf(!requiresEsm)('loads the package and its subpaths by their public names', () => {
     const script = "const m = require('plugin-seam'); const p = require('plugin-seam/plugin'); const t = require('plugin-seam/testing'); process.stdout.write([typeof m.createRuntime, typeof p.definePlugin, typeof t.checkPlugin].join(' '));";
     const out = execFileSync(process.execPath, ['--no-warnings', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
     expect(out).toBe('function function function');

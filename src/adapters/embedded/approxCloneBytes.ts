@@ -1,8 +1,9 @@
 /**
  * Roughly how many bytes a structured clone of `value` carries: the bytes of its typed arrays,
  * ArrayBuffers and DataViews, its strings' lengths, and 8 per other value, walking at most
- * `maxNodes` values (what lies past that is not counted, and a value reached twice counts
- * twice: an estimate, close for the values that weigh — a few large buffers or strings). Never throws: a getter is not a clone's
+ * `maxNodes` values (the elements of arrays, maps, sets and objects left past that count 8 or
+ * 16 each, and a value reached twice counts twice: an estimate, close for the values that
+ * weigh — a few large buffers or strings, or many small values). Never throws: a getter is not a clone's
  * concern, and a value that cannot be cloned fails in `postMessage` right after.
  *
  * Why: the embedded guest's credit for outputs counted messages only, and 256 outputs of
@@ -43,25 +44,30 @@ export function approxCloneBytes(value: unknown, maxNodes = 4_096): number {
     }
     // Pushed only while the budget has room: a wide array must not cost its whole width here.
     const room = (): boolean => nodes + stack.length < maxNodes;
+    // What the budget leaves unvisited still counts, 8 bytes a value (16 a key and value):
+    // a million numbers must not weigh as the few thousand walked.
     try {
       if (Array.isArray(next)) {
-        for (let i = 0; i < next.length && room(); i++) stack.push(next[i]);
-      } else if (next instanceof Map) {
-        for (const [key, entry] of next) {
-          if (!room()) break;
-          stack.push(key, entry);
-        }
-      } else if (next instanceof Set) {
+        let i = 0;
+        for (; i < next.length && room(); i++) stack.push(next[i]);
+        bytes += (next.length - i) * 8;
+      } else if (next instanceof Map || next instanceof Set) {
+        let visited = 0;
         for (const entry of next) {
           if (!room()) break;
           stack.push(entry);
+          visited += 1;
         }
+        bytes += (next.size - visited) * 16;
       } else {
-        for (const key of Object.keys(next)) {
-          if (!room()) break;
+        const keys = Object.keys(next);
+        let i = 0;
+        for (; i < keys.length && room(); i++) {
+          const key = keys[i] as string;
           bytes += key.length;
           stack.push((next as Record<string, unknown>)[key]);
         }
+        bytes += (keys.length - i) * 16;
       }
     } catch {
       // A getter or proxy that throws: the clone will say so.

@@ -66,6 +66,7 @@ describe('resolveLoadOptions', () => {
     expect(() => resolve({ restart: { backoff: { jitter: null as unknown as number } } })).toThrow(/restart\.backoff\.jitter must be a number/);
     // A first delay above the cap was quietly capped.
     expect(() => resolve({ restart: { backoff: { initialMs: 5_000, maxMs: 100 } } })).toThrow(/restart\.backoff\.initialMs \(5000\) must be at most restart\.backoff\.maxMs \(100\)/);
+    expect(resolve({ restart: { backoff: { maxMs: 50 } } })).toMatchObject({ supervision: { backoff: { initialMs: 100, maxMs: 50 } } });
     // A window shorter than a restart counts none: no backoff and a 1 ms window restarted for ever.
     expect(() => resolve({ restart: { startup: { maxRestarts: 1, withinMs: 1 } } })).toThrow(/restart\.startup\.withinMs must be an integer number of ms in 1000\.\./);
     expect(() => resolve({ restart: { intensity: { maxRestarts: 1, withinMs: 999 } } })).toThrow(/restart\.intensity\.withinMs/);

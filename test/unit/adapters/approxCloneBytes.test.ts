@@ -18,8 +18,11 @@ describe('approxCloneBytes', () => {
     const cycle: Record<string, unknown> = { a: 1 };
     cycle.self = cycle;
     expect(approxCloneBytes(cycle, 100)).toBeLessThan(100 * 16);
-    const wide = Array.from({ length: 100_000 }, () => 1);
-    expect(approxCloneBytes(wide, 1_000)).toBeLessThanOrEqual(1_000 * 8);
+    // What the budget leaves unvisited counts too: a million numbers weigh ~8 MB, not 8 KB.
+    const wide = Array.from({ length: 1_000_000 }, () => 1);
+    expect(approxCloneBytes(wide, 1_000)).toBe(8_000_000);
+    const keyed = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, i]));
+    expect(approxCloneBytes(keyed, 1_000)).toBeGreaterThan(10_000 * 16 - 1_000 * 16);
     const hostile = Object.defineProperty({}, 'boom', {
       enumerable: true,
       get() {
