@@ -12,8 +12,8 @@
  *   - recover: `status$` shows `running` on generation N+1 (restart backoff 0, no jitter);
  *   - requeued: the requeued sends answered by generation N+1.
  * Interleaved with each repetition, the floor of any recovery: a bare
- * `spawn(process.execPath, [script])` until its first message on a pipe (the same stdio,
- * empty environment and own process group as the adapter's child).
+ * `spawn(process.execPath, [script])` until its first message on a pipe on fd 3 (an empty
+ * environment and its own process group, as the adapter's child; no other pipes or segments).
  */
 import { spawn } from 'node:child_process';
 import process from 'node:process';
