@@ -11,7 +11,7 @@ import { waitForStatus } from 'plugin-seam/testing';
 import { fixture } from '../conformance/harness.js';
 
 describe.each(['embedded', 'isolated'] as const)('%s: ArrayBuffer memory budget', (mode) => {
-  it('ends a generation that holds more Buffer memory than allowed, as lost/oom, and restarts it', async () => {
+  it.each(['buffer', 'shared'] as const)('ends a generation that holds more memory than allowed (%s), as lost/oom, and restarts it', async (kind) => {
     // Real clock: the sampling runs with the heartbeat (every heartbeat / 5), in real time. The
     // heartbeat is long enough that a worker slowed by a loaded machine is never mistaken for
     // an unresponsive one: the verdict must be oom.
@@ -27,7 +27,7 @@ describe.each(['embedded', 'isolated'] as const)('%s: ArrayBuffer memory budget'
       });
       await p.start();
       await p.run();
-      const held = p.send({ op: 'hold', mb: 160 }).catch((e: unknown) => e);
+      const held = p.send({ op: 'hold', mb: 160, kind }).catch((e: unknown) => e);
       const failed = await waitForStatus(p, (s) => s.lastFailure !== undefined, 10_000);
       expect(failed.lastFailure).toMatchObject({ class: 'lost', cause: 'oom', generation: 1 });
       expect(failed.lastFailure?.detail).toMatch(/above limits\.maxArrayBufferMb \(64\)/);

@@ -2,6 +2,7 @@ import type { Delivery, DeliveryResult } from '../Adapter.js';
 import { EVENT_LOOP_TURN_MS } from '../Adapter.js';
 import { availableParallelism } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
+import process from 'node:process';
 import { isNativeError } from 'node:util/types';
 import {
   COMPLETE_DONE,
@@ -40,9 +41,13 @@ import { FifoQueue } from '../../transport/FifoQueue.js';
 
 const MIB = 1024 * 1024;
 
-/** ArrayBuffer/Buffer memory this process holds, in whole MiB: what `limits.maxArrayBufferMb` bounds. */
+/** ArrayBuffer/Buffer/SharedArrayBuffer memory this thread holds, in whole MiB: what `limits.maxArrayBufferMb` bounds. */
 export function externalMemoryMb(): number {
-  return Math.ceil(getHeapStatistics().external_memory / MIB);
+  // V8's external memory counts the ArrayBuffers (and WebAssembly memories) of this isolate,
+  // not the SharedArrayBuffers it created; Node's allocator count has those (and the same
+  // ArrayBuffers): the larger of the two. (A plugin's SharedArrayBuffers went unseen, and an
+  // embedded one grew the host to a GiB under a 64 MiB limit.)
+  return Math.ceil(Math.max(getHeapStatistics().external_memory, process.memoryUsage().arrayBuffers) / MIB);
 }
 
 /** Ring outcomes pushed before the host is rung even though more inputs are waiting. */
