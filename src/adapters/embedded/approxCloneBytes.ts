@@ -34,40 +34,36 @@ export function approxCloneBytes(value: unknown, maxNodes = 4_096): number {
       bytes += 8;
       continue;
     }
-    if (ArrayBuffer.isView(next)) {
+    if (ArrayBuffer.isView(next) || next instanceof ArrayBuffer) {
       bytes += next.byteLength;
       continue;
     }
-    if (next instanceof ArrayBuffer) {
-      bytes += next.byteLength;
-      continue;
-    }
-    // Pushed only while the budget has room: a wide array must not cost its whole width here.
-    const room = (): boolean => nodes + stack.length < maxNodes;
-    // What the budget leaves unvisited still counts, 8 bytes a value (16 a key and value):
-    // a million numbers must not weigh as the few thousand walked.
+    // Pushed only up to the budget: a wide array must not cost its whole width here. What the
+    // budget leaves unvisited still counts, 8 bytes a value (16 a key and value): a million
+    // numbers must not weigh as the few thousand walked.
+    const room = Math.max(0, maxNodes - nodes - stack.length);
     try {
       if (Array.isArray(next)) {
-        let i = 0;
-        for (; i < next.length && room(); i++) stack.push(next[i]);
-        bytes += (next.length - i) * 8;
+        const taken = Math.min(next.length, room);
+        for (let i = 0; i < taken; i++) stack.push(next[i]);
+        bytes += (next.length - taken) * 8;
       } else if (next instanceof Map || next instanceof Set) {
-        let visited = 0;
+        let taken = 0;
         for (const entry of next) {
-          if (!room()) break;
+          if (taken === room) break;
           stack.push(entry);
-          visited += 1;
+          taken += 1;
         }
-        bytes += (next.size - visited) * 16;
+        bytes += (next.size - taken) * 16;
       } else {
         const keys = Object.keys(next);
-        let i = 0;
-        for (; i < keys.length && room(); i++) {
+        const taken = Math.min(keys.length, room);
+        for (let i = 0; i < taken; i++) {
           const key = keys[i] as string;
           bytes += key.length;
           stack.push((next as Record<string, unknown>)[key]);
         }
-        bytes += (keys.length - i) * 16;
+        bytes += (keys.length - taken) * 16;
       }
     } catch {
       // A getter or proxy that throws: the clone will say so.

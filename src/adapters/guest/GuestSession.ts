@@ -494,15 +494,12 @@ export class GuestSession {
       }
       const result = await runner.handleNow(next.delivery);
       if (next.delivery.kind === 'frame') {
-        if (next.viaRing) {
-          // The slot is released with this outcome; poisoned here, before the plugin runs the
-          // next frame, as inline (the host's release poisons it only once it reads the outcome).
-          if (this.#launch.poisonReleased) next.delivery.data.fill(POISON_BYTE);
-        } else {
-          // A frame copied to this side (not in a shared slot) is poisoned like a released
-          // slot, so a plugin that kept its bytes reads garbage in every transport.
+        // Released with this outcome, and poisoned now, before the plugin runs the next frame,
+        // as inline: a slot (the host's release poisons it only once it reads the outcome) or
+        // a copy made for this side, so a kept reference reads garbage in every transport.
+        if (this.#launch.poisonReleased) next.delivery.data.fill(POISON_BYTE);
+        if (!next.viaRing) {
           this.#heldFrameBytes -= next.delivery.data.byteLength;
-          if (this.#launch.poisonReleased) next.delivery.data.fill(POISON_BYTE);
           this.#channel.recycleFrameData?.(next.delivery.data);
         }
       }
