@@ -4,6 +4,7 @@
 // plugin obeys. It also plays the operator: an instance left terminally failed is started
 // and run again, and now and then one is stopped and started on purpose.
 import type { Mode, PluginInstance } from 'plugin-seam';
+import { DEADLINE_STRETCH } from '../../src/actors/RuntimeClock.js';
 import { signalOwnChild } from '../property/ownChild.js';
 import type { ClientLoad } from './ClientLoad.js';
 import type { History } from './History.js';
@@ -21,6 +22,7 @@ export interface NemesisTarget {
 export interface NemesisTimings {
   readonly heartbeatMs: number;
   readonly inputMs: number;
+  readonly stopMs: number;
   /** Messages beyond this are refused: a burst goes past it. */
   readonly messageQueue: number;
 }
@@ -46,7 +48,7 @@ const OUTSIDE = ['SIGKILL', 'SIGSTOP(short)', 'SIGSTOP(long)', 'flood-stdout'] a
  *
  * @example
  * ```ts
- * const nemesis = new Nemesis(targets, history, seededRandom(42), { heartbeatMs: 300, inputMs: 500, messageQueue: 32 });
+ * const nemesis = new Nemesis(targets, history, seededRandom(42), { heartbeatMs: 300, inputMs: 500, stopMs: 1_000, messageQueue: 32 });
  * nemesis.start(150);
  * // ...
  * await nemesis.stop();
@@ -176,7 +178,7 @@ export class Nemesis {
     const s = target.p.status;
     const pid = target.pids.get(s.generation);
     if (pid === undefined) return;
-    const { heartbeatMs, inputMs } = this.#timings;
+    const { heartbeatMs, inputMs, stopMs } = this.#timings;
     switch (fault) {
       // Recorded once sent (a process that has just ended is not signalled): the history holds
       // what was done. The same tick, so the state recorded is the one the signal met.
@@ -185,11 +187,13 @@ export class Nemesis {
         return;
       case 'SIGSTOP(short)':
       case 'SIGSTOP(long)': {
-        // Short: well inside the heartbeat deadline. Long: past every deadline that applies.
-        // One stop at a time per process: a second stop would be ended by the first one's
-        // SIGCONT (a long stop continued after a few ms, which the checker rightly reports).
+        // Short: well inside the heartbeat deadline. Long: past every deadline that applies,
+        // as the runtime's clock stretches them on a busy host (a stop deadline too, when the
+        // stop request came before the stop). One stop at a time per process: a second stop
+        // would be ended by the first one's SIGCONT (a long stop continued after a few ms,
+        // which the checker rightly reports).
         if (this.#stopped.has(pid)) return;
-        const ms = fault === 'SIGSTOP(short)' ? heartbeatMs / 4 : 3 * Math.max(heartbeatMs, inputMs);
+        const ms = fault === 'SIGSTOP(short)' ? heartbeatMs / 4 : DEADLINE_STRETCH * Math.max(heartbeatMs, inputMs, stopMs) + heartbeatMs;
         if (!signalOwnChild(pid, 'SIGSTOP')) return;
         this.#record(target, fault, pid);
         this.#stopped.add(pid);

@@ -9,6 +9,8 @@ type Unstamped<E> = E extends unknown ? Omit<E, 't' | 'instance'> : never;
 type Draft = Unstamped<HistoryEvent>;
 
 const BUDGETS = { a: { intensity: { maxRestarts: 1, withinMs: 1_000 }, startup: { maxRestarts: 1, withinMs: 1_000 } } };
+/** Events are 10 ms apart: a stopped process is due to be found 2 events (heartbeat) or 4 (stop) on. */
+const OPTIONS = { budgets: BUDGETS, slackMs: 0, deadlines: { heartbeatMs: 5, stopMs: 15 }, lateMs: 1 };
 
 /** Stamps drafts 10 ms apart, all of instance `a`. */
 function history(drafts: readonly Draft[]): HistoryEvent[] {
@@ -41,7 +43,12 @@ const CLEAN: readonly Draft[] = [
 ];
 
 function rules(drafts: readonly Draft[]): string[] {
-  return [...new Set(checkHistory(history(drafts), { budgets: BUDGETS, slackMs: 0 }).map((v) => v.rule))];
+  return [...new Set(checkHistory(history(drafts), OPTIONS).map((v) => v.rule))];
+}
+
+/** Log lines of generation 1: time passing, 10 ms an event. */
+function padding(n: number): Draft[] {
+  return Array.from({ length: n }, (): Draft => ({ kind: 'log', generation: 1, of: 1 }));
 }
 
 /** CLEAN with `replace` spliced in at `at` (replacing `remove` events). */
@@ -102,7 +109,19 @@ describe('checkHistory', () => {
     ['children: a survivor', variant(9, 1, { kind: 'end', generation: 1, counters: counters({ accepted: 1, done: 1, outputs: 1 }), survivors: [4242] }), 'children'],
     [
       'stop-detected: continued while still running',
-      variant(6, 0, { kind: 'fault', generation: 1, fault: 'SIGSTOP(long)', pid: 7, state: 'running' }, { kind: 'fault', generation: 1, fault: 'SIGCONT', pid: 7, state: 'running' }),
+      variant(6, 0, { kind: 'fault', generation: 1, fault: 'SIGSTOP(long)', pid: 7, state: 'running' }, ...padding(1), { kind: 'fault', generation: 1, fault: 'SIGCONT', pid: 7, state: 'running' }),
+      'stop-detected',
+    ],
+    [
+      'stop-detected: continued while still stopping, past the stop deadline from the stop request',
+      variant(
+        7,
+        2,
+        { kind: 'fault', generation: 1, fault: 'SIGSTOP(long)', pid: 7, state: 'running' },
+        status('stopping', 1),
+        ...padding(4),
+        { kind: 'fault', generation: 1, fault: 'SIGCONT', pid: 7, state: 'stopping' },
+      ),
       'stop-detected',
     ],
     [
@@ -139,6 +158,21 @@ describe('checkHistory', () => {
     expect(rules(drafts)).toEqual([]);
   });
 
+  it('accepts a long stop continued while stopping inside the stop deadline, which began after the stop', () => {
+    const drafts = variant(
+      7,
+      2,
+      { kind: 'fault', generation: 1, fault: 'SIGSTOP(long)', pid: 7, state: 'running' },
+      ...padding(3),
+      status('stopping', 1),
+      ...padding(2),
+      { kind: 'fault', generation: 1, fault: 'SIGCONT', pid: 7, state: 'stopping' },
+      status('failed', 1, { failure: { class: 'teardown', cause: 'timeout', generation: 1 } }),
+      status('stopped', 1),
+    );
+    expect(rules(drafts)).toEqual([]);
+  });
+
   it('prints the stop and the continue of a stop-detected violation, however far apart', () => {
     const between = Array.from({ length: 40 }, (_, n) => ({ kind: 'submit' as const, generation: 1, what: 'frame' as const, input: 100 + n }));
     const drafts = variant(
@@ -149,7 +183,7 @@ describe('checkHistory', () => {
       { kind: 'fault', generation: 1, fault: 'SIGCONT', pid: 7, state: 'running' },
     );
     const events = history(drafts);
-    const text = formatViolations(events, checkHistory(events, { budgets: BUDGETS, slackMs: 0 }).filter((v) => v.rule === 'stop-detected'));
+    const text = formatViolations(events, checkHistory(events, OPTIONS).filter((v) => v.rule === 'stop-detected'));
     expect(text).toMatch(/>> #\d+ .* FAULT SIGSTOP\(long\) pid 7 in running/);
     expect(text).toMatch(/>> #\d+ .* FAULT SIGCONT pid 7 in running/);
     expect(text).toContain('…');
@@ -157,7 +191,7 @@ describe('checkHistory', () => {
 
   it('prints the violating part of the history', () => {
     const events = history(variant(7, 2, status('failed', 1, { failure: lost(1) }), { kind: 'output', generation: 1, channel: 'late', seq: 2, of: 1 }, status('stopped', 1)));
-    const text = formatViolations(events, checkHistory(events, { budgets: BUDGETS, slackMs: 0 }));
+    const text = formatViolations(events, checkHistory(events, OPTIONS));
     expect(text).toMatch(/\[fence\] a: output late of generation 1 delivered in failed/);
     expect(text).toMatch(/>> #8 .* output late seq 2 of g1/);
   });

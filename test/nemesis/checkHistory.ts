@@ -16,8 +16,10 @@
 // - lost-names-ended: a `lost` outcome names a generation that has ended.
 // - ledger: every ledger snapshot balances; at the end the counters equal the outcomes the
 //   client saw and the outputs delivered, and nothing is queued or in flight.
-// - stop-detected: a live generation whose process was stopped past its deadlines is
-//   declared failed before the process is continued.
+// - stop-detected: a live generation whose process stayed stopped past the deadline that
+//   applies is declared failed before the process is continued: the heartbeat deadline from
+//   the stop while up, the stop deadline from the stop request while stopping — each as the
+//   runtime's clock stretches it (DEADLINE_STRETCH) plus the host's timer lateness.
 // - one-stop: the nemesis stops a process only while it is not stopped already (else a
 //   short stop's SIGCONT ends a long one early, and stop-detected would blame the runtime).
 // - kill-detected: a SIGKILLed live generation is declared ended before the run ends.
@@ -25,6 +27,7 @@
 //   where no known runtime bug breaks it).
 // - children: no plugin process survives shutdown.
 import type { Failure, LifecycleState, RestartBudget } from 'plugin-seam';
+import { DEADLINE_STRETCH } from '../../src/actors/RuntimeClock.js';
 import { LEGAL } from '../property/LifecycleObserver.js';
 import { formatEvent } from './History.js';
 import type { HistoryEvent, OutcomeKind } from './History.js';
@@ -41,6 +44,10 @@ export interface CheckOptions {
   readonly budgets: Readonly<Record<string, InstanceBudgets>>;
   /** Real-time tolerance on restart windows (timers fire late under load), in ms. */
   readonly slackMs: number;
+  /** The deadlines a stopped process must be found by (`timeouts.heartbeat`, `timeouts.stop`), in ms. */
+  readonly deadlines: { readonly heartbeatMs: number; readonly stopMs: number };
+  /** How late the host's timers may fire (its event-loop delay), in ms. */
+  readonly lateMs: number;
 }
 
 /** One broken invariant, with the events that show it. */
@@ -65,6 +72,8 @@ interface Scheduled {
 /** What the checker knows of one instance at a point of the history. */
 class InstanceReplay {
   state: LifecycleState = 'loaded';
+  /** When the current state was entered (ms). */
+  stateSince = 0;
   generation = 0;
   statusIndex = -1;
   restartScheduled = false;
@@ -80,7 +89,7 @@ class InstanceReplay {
   outputs = 0;
   readonly lastN = new Map<number, { readonly n: number; readonly index: number }>();
   /** Stopped processes: pid → the SIGSTOP event. */
-  readonly stops = new Map<number, { readonly index: number; readonly generation: number; readonly long: boolean; readonly state: LifecycleState }>();
+  readonly stops = new Map<number, { readonly index: number; readonly t: number; readonly generation: number; readonly long: boolean; readonly state: LifecycleState }>();
   readonly kills: { readonly index: number; readonly generation: number }[] = [];
   endIndex = -1;
 
@@ -94,7 +103,7 @@ class InstanceReplay {
  *
  * @example
  * ```ts
- * const violations = checkHistory(history.events, { budgets, slackMs: 250 });
+ * const violations = checkHistory(history.events, { budgets, slackMs: 250, deadlines: { heartbeatMs: 300, stopMs: 1_000 }, lateMs: 50 });
  * if (violations.length > 0) throw new Error(formatViolations(history.events, violations));
  * ```
  */
@@ -158,7 +167,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
         return;
       }
       case 'fault':
-        onFault(r, e, index, violate);
+        onFault(r, e, index, options, violate);
         return;
       case 'operator':
         return;
@@ -225,6 +234,7 @@ function onStatus(
   }
   if (to === 'failed') onFailed(r, from, e, index, options, violate);
   r.state = to;
+  r.stateSince = e.t;
   r.generation = e.generation;
   r.statusIndex = index;
   r.restartScheduled = to === 'failed' && e.scheduled;
@@ -271,7 +281,13 @@ function onFailed(
   }
 }
 
-function onFault(r: InstanceReplay, e: Extract<HistoryEvent, { kind: 'fault' }>, index: number, violate: (rule: string, message: string, involved?: readonly number[]) => void): void {
+function onFault(
+  r: InstanceReplay,
+  e: Extract<HistoryEvent, { kind: 'fault' }>,
+  index: number,
+  options: CheckOptions,
+  violate: (rule: string, message: string, involved?: readonly number[]) => void,
+): void {
   const pid = e.pid;
   if (e.fault === 'SIGKILL' && LIVE.has(e.state)) r.kills.push({ index, generation: e.generation });
   if (pid === undefined) return;
@@ -282,7 +298,7 @@ function onFault(r: InstanceReplay, e: Extract<HistoryEvent, { kind: 'fault' }>,
       violate('one-stop', `pid ${pid} stopped again while stopped: the history cannot tell which stop a SIGCONT ends`, [earlier.index, index]);
       return;
     }
-    r.stops.set(pid, { index, generation: e.generation, long: e.fault === 'SIGSTOP(long)', state: e.state });
+    r.stops.set(pid, { index, t: e.t, generation: e.generation, long: e.fault === 'SIGSTOP(long)', state: e.state });
     return;
   }
   if (e.fault !== 'SIGCONT') return;
@@ -290,8 +306,15 @@ function onFault(r: InstanceReplay, e: Extract<HistoryEvent, { kind: 'fault' }>,
   r.stops.delete(pid);
   // From starting, only the (long) start deadline applies: nothing is due yet.
   if (stop === undefined || !stop.long || stop.state === 'starting' || !LIVE.has(stop.state)) return;
-  if (!r.ended(stop.generation)) {
-    violate('stop-detected', `generation ${stop.generation} stopped (pid ${pid}) past its deadlines, still ${r.state} when continued`, [r.statusIndex, stop.index, index]);
+  if (r.ended(stop.generation)) return;
+  // Stopping: the stop deadline runs from the stop request, beats or not (a stop after the
+  // SIGSTOP comes due later than the stop itself). Up: the heartbeat deadline, armed by the
+  // last beat, before the SIGSTOP.
+  const { heartbeatMs, stopMs } = options.deadlines;
+  const [since, deadline] = r.state === 'stopping' ? [r.stateSince, stopMs] : [stop.t, heartbeatMs];
+  const due = since + DEADLINE_STRETCH * deadline + options.lateMs;
+  if (e.t > due) {
+    violate('stop-detected', `generation ${stop.generation} stopped (pid ${pid}) ${(e.t - stop.t).toFixed(0)} ms, still ${r.state} ${(e.t - due).toFixed(0)} ms past its deadline when continued`, [r.statusIndex, stop.index, index]);
   }
 }
 
