@@ -43,6 +43,7 @@ export type {
   RestartBudget,
   RestartPolicy,
   SupervisionSettings,
+  TimerInput,
 } from './machines/lifecycleTypes.js';
 export { pluginLifecycleMachine, lifecycleStateOf } from './machines/pluginLifecycleMachine.js';
 export type { LifecycleContext, PluginLifecycleSnapshot } from './machines/pluginLifecycleMachine.js';

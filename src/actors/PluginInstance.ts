@@ -24,6 +24,7 @@ import type { PluginLifecycleSnapshot } from '../machines/pluginLifecycleMachine
 import type { FramePool } from '../transport/FramePool.js';
 import type { ResolvedLoadOptions } from './LoadOptions.js';
 import { createGenerationLogic } from './generationActor.js';
+import { createTimerLogic } from './timerActor.js';
 import type { FrameInput, FrameOutcome, FrameSlot, LedgerCounters, PluginLog, PluginOutput, PluginStatus } from './instanceTypes.js';
 import { plainBytes } from './plainBytes.js';
 import { frameFieldsProblem } from './frameFieldsProblem.js';
@@ -76,7 +77,10 @@ type MutableCounters = { -readonly [K in keyof LedgerCounters]: LedgerCounters[K
 /** Options the runtime passes to every instance it creates. */
 export interface InstanceEnvironment {
   readonly adapter: Adapter;
+  /** Deadlines: the lifecycle's and the input budgets. */
   readonly clock: RuntimeClock;
+  /** Periods: backoff, restart windows, the stable reset (see createTimerLogic). */
+  readonly wallClock: RuntimeClock;
   /** The application's observer, guarded (see guardInspect). */
   readonly inspect: ((event: InspectionEvent) => void) | undefined;
   readonly seed: number;
@@ -231,6 +235,7 @@ export class PluginInstance {
               this.#detach(generation);
             },
           }),
+          timer: createTimerLogic(env.wallClock),
         },
       });
       this.actor = createActor(machine, {

@@ -20,6 +20,26 @@ export const BUSY_GIVE_BACK_MS = 20;
  */
 export const DEADLINE_STRETCH = 2;
 
+/**
+ * Wall time, as Node's timers keep it: the clock of the runtime's periods (backoff, restart
+ * windows, the stable reset), which must not stretch with the host's busy time as a
+ * deadline does (realClock).
+ *
+ * @example
+ * ```ts
+ * const timer = wallClock.setTimeout(() => console.log('a second passed'), 1_000);
+ * wallClock.clearTimeout(timer);
+ * ```
+ */
+export const wallClock: RuntimeClock = {
+  setTimeout(fn: () => void, ms: number): unknown {
+    return setTimeout(fn, ms);
+  },
+  clearTimeout(id: unknown): void {
+    clearTimeout(id as ReturnType<typeof setTimeout> | undefined);
+  },
+};
+
 interface RealTimer {
   timer: ReturnType<typeof setTimeout> | undefined;
 }

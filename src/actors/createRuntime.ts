@@ -1,5 +1,5 @@
 import type { RuntimeClock } from './RuntimeClock.js';
-import { realClock } from './RuntimeClock.js';
+import { realClock, wallClock } from './RuntimeClock.js';
 import type { Adapter } from '../adapters/Adapter.js';
 import { EmbeddedAdapter } from '../adapters/embedded/EmbeddedAdapter.js';
 import { InlineAdapter } from '../adapters/inline/InlineAdapter.js';
@@ -24,7 +24,8 @@ export interface RuntimeOptions {
    */
   readonly inspect?: InspectOption | undefined;
   /**
-   * The clock of every lifecycle timer and input budget. Default: real time. Tests pass
+   * The clock of every lifecycle timer and input budget. Default: real time (deadlines give
+   * back a stall of the host, once; backoff and restart windows run on wall time). Tests pass
    * xstate's `SimulatedClock` to drive deadlines, backoff and windows deterministically.
    */
   readonly clock?: RuntimeClock | undefined;
@@ -90,6 +91,7 @@ export interface Runtime {
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   checkRuntimeOptions(options);
   const clock = options.clock ?? realClock;
+  const wall = options.clock ?? wallClock;
   const inspect = guardInspect(options.inspect);
   const adapters: Partial<Record<Mode, Adapter>> = {
     inline: new InlineAdapter(),
@@ -130,7 +132,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       seed = (seed + 0x9e3779b9) | 0;
       let instance: PluginInstance;
       try {
-        instance = PluginInstance.create({ ...resolved, config }, { adapter, clock, inspect, seed });
+        instance = PluginInstance.create({ ...resolved, config }, { adapter, clock, wallClock: wall, inspect, seed });
       } catch (error) {
         // The frame pool could not be made: out of memory or, out of process, of descriptors
         // (each instance holds one shared-memory segment until unloaded).

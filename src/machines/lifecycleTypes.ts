@@ -104,7 +104,15 @@ export type LifecycleCommand =
 /** Events the machine schedules for itself (timers read from context). */
 export type LifecycleTimerEvent =
   | { readonly type: 'heartbeat.expired'; readonly generation: number }
+  | { readonly type: 'backoff.elapsed' }
+  | { readonly type: 'stable.reached' }
   | { readonly type: 'window.expired'; readonly budget: 'lost' | 'startup'; readonly epoch: number; readonly window: number };
+
+/** What a `timer` actor of the machine is given: the event it sends back once `ms` passed. */
+export interface TimerInput {
+  readonly ms: number;
+  readonly event: LifecycleTimerEvent;
+}
 
 /** Every event the lifecycle machine accepts. */
 export type LifecycleEvent = LifecycleCommand | GenerationReport | LifecycleTimerEvent;

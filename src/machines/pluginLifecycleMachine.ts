@@ -1,5 +1,5 @@
-import { assign, cancel, enqueueActions, fromCallback, sendTo, setup } from 'xstate';
-import type { SnapshotFrom } from 'xstate';
+import { assign, cancel, enqueueActions, fromCallback, sendTo, setup, stopChild } from 'xstate';
+import type { EventObject, SnapshotFrom } from 'xstate';
 import { computeBackoff } from './computeBackoff.js';
 import type {
   Failure,
@@ -11,8 +11,10 @@ import type {
   LifecycleInput,
   LifecycleState,
   LifecycleTimeouts,
+  LifecycleTimerEvent,
   Mode,
   SupervisionSettings,
+  TimerInput,
 } from './lifecycleTypes.js';
 
 /** Context of the lifecycle machine. Everything here is plain data (inspectable, serialisable). */
@@ -56,7 +58,7 @@ export interface LifecycleContext {
   readonly exhausted: boolean;
 }
 
-/** The id of intensity window `window`'s delayed event (to cancel it). */
+/** The id of intensity window `window`'s timer actor (to stop it). */
 function windowId(window: number): string {
   return `window.${window}`;
 }
@@ -74,13 +76,15 @@ function classify(cls: Failure['class'], generation: number, fault: Fault): Fail
  * `loaded → starting → started → running ⇄ started → stopping → stopped`, and `failed`
  * carrying a classified failure (`startup`, `lost`, `teardown`). Each launch is a new
  * generation: entering `generation` invokes the `generation` actor (the adapter), leaving it
- * disposes that actor, so a generation can never outlive its state. Timers (start, stop,
- * heartbeat, backoff, intensity windows, stable reset) are delays read from context and run
- * on the actor's clock, so tests drive them with `SimulatedClock`.
+ * disposes that actor, so a generation can never outlive its state. Deadlines (start, stop,
+ * heartbeat) are delays read from context, on the actor's clock; periods (backoff, intensity
+ * windows, stable reset) are invoked `timer` actors, so the runtime can run them on wall time
+ * while a deadline gives back a stall of the host (see realClock). Tests drive both with
+ * `SimulatedClock`.
  *
- * The `generation` actor here is a placeholder; the runtime provides the real one with
- * `machine.provide({ actors: { generation } })`. The machine never sees a worker, a process,
- * a transport or an input.
+ * The `generation` and `timer` actors here are placeholders; the runtime provides the real
+ * ones with `machine.provide({ actors: { generation, timer } })`. The machine never sees a
+ * worker, a process, a transport, an input or a timer.
  */
 export const pluginLifecycleMachine = setup({
   types: {
@@ -90,12 +94,11 @@ export const pluginLifecycleMachine = setup({
   },
   actors: {
     generation: fromCallback<GenerationCommand, GenerationInput, GenerationReport>(() => undefined),
+    timer: fromCallback<EventObject, TimerInput, LifecycleTimerEvent>(() => undefined),
   },
   delays: {
     startTimeout: ({ context }) => context.timeouts.start,
     stopTimeout: ({ context }) => context.timeouts.stop,
-    backoff: ({ context }) => context.backoffMs,
-    stableAfter: ({ context }) => context.supervision.resetAfterMs,
   },
   guards: {
     isCurrent,
@@ -147,10 +150,10 @@ export const pluginLifecycleMachine = setup({
         windows: [...context.windows, window],
         nextWindow: window + 1,
       });
-      enqueue.raise({ type: 'window.expired', budget, epoch: context.budgetEpoch, window }, { delay: windowMs, id: windowId(window) });
+      enqueue.spawnChild('timer', { id: windowId(window), input: { ms: windowMs, event: { type: 'window.expired', budget, epoch: context.budgetEpoch, window } } });
     }),
     closeWindows: enqueueActions(({ context, enqueue }) => {
-      for (const window of context.windows) enqueue.cancel(windowId(window));
+      for (const window of context.windows) enqueue.stopChild(windowId(window));
       enqueue.assign({ windows: [] });
     }),
     countRestart: assign(({ context }) => ({ restarts: context.restarts + 1 })),
@@ -204,7 +207,7 @@ export const pluginLifecycleMachine = setup({
   }),
   initial: 'loaded',
   on: {
-    'window.expired': { actions: 'expireWindow' },
+    'window.expired': { actions: ['expireWindow', stopChild(({ event }) => windowId(event.window))] },
   },
   states: {
     loaded: {
@@ -249,9 +252,10 @@ export const pluginLifecycleMachine = setup({
         },
         up: {
           entry: 'armHeartbeat',
-          after: { stableAfter: { actions: 'resetAttempt' } },
+          invoke: { src: 'timer', input: ({ context }) => ({ ms: context.supervision.resetAfterMs, event: { type: 'stable.reached' } }) },
           initial: 'choose',
           on: {
+            'stable.reached': { actions: 'resetAttempt' },
             'gen.heartbeat': { guard: 'isCurrent', actions: 'armHeartbeat' },
             'heartbeat.expired': {
               guard: 'isCurrent',
@@ -325,8 +329,9 @@ export const pluginLifecycleMachine = setup({
       },
       states: {
         backoff: {
-          after: { backoff: { target: '#plugin.generation', actions: 'countRestart' } },
+          invoke: { src: 'timer', input: ({ context }) => ({ ms: context.backoffMs, event: { type: 'backoff.elapsed' } }) },
           on: {
+            'backoff.elapsed': { target: '#plugin.generation', actions: 'countRestart' },
             run: { actions: 'wantRunning' },
             pause: { actions: 'wantStarted' },
             // The operator may cut the backoff short. The failure counted against the budget

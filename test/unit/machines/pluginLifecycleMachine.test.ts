@@ -246,6 +246,10 @@ describe('pluginLifecycleMachine: supervision', () => {
     // Just after the first restart's window ends, one slot is free again.
     m.clock.increment(10_000 - (100 + 200 + 400) + 1);
     expect(m.actor.getSnapshot().context.recentLost).toBeLessThan(3);
+    // The window's timer actor is gone with it; the two still open keep theirs.
+    const windowTimers = Object.keys(m.actor.getSnapshot().children).filter((id) => id.startsWith('window.'));
+    expect(windowTimers).toHaveLength(m.actor.getSnapshot().context.windows.length);
+    expect(windowTimers).toHaveLength(2);
     m.lost();
     expect(m.actor.getSnapshot().matches({ failed: 'backoff' })).toBe(true);
   });
