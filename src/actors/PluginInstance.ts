@@ -74,6 +74,20 @@ interface Attached {
 
 type MutableCounters = { -readonly [K in keyof LedgerCounters]: LedgerCounters[K] };
 
+/** Every counter of the ledger: a record lists each key once, so none can be left out. */
+const COUNTER_KEYS = Object.keys({
+  accepted: true,
+  done: true,
+  failed: true,
+  dropped: true,
+  lost: true,
+  queued: true,
+  inFlight: true,
+  refused: true,
+  outputs: true,
+  stale: true,
+} satisfies Record<keyof LedgerCounters, true>) as readonly (keyof LedgerCounters)[];
+
 /** Options the runtime passes to every instance it creates. */
 export interface InstanceEnvironment {
   readonly adapter: Adapter;
@@ -254,9 +268,26 @@ export class PluginInstance {
       // Built on demand: the current status for each new subscriber, then every change. No
       // status object is built while nobody listens (the hot path publishes per batch).
       this.status$ = new Observable<PluginStatus>((subscriber) => {
-        subscriber.next(this.status);
-        // After shutdown the subject is complete: this completes the subscriber at once.
-        return this.#status.subscribe(subscriber);
+        let last = this.status;
+        subscriber.next(last);
+        // After shutdown the subject is complete: this completes the subscriber at once. A
+        // status equal to the last one this subscriber saw is not handed on: a transition
+        // publishes at once and the counters it changed were scheduled too, a shutdown
+        // publishes what may have been said already, a subscriber added mid-burst was handed
+        // the burst's status first — each was seen twice.
+        return this.#status.subscribe({
+          next: (status) => {
+            if (sameStatus(status, last)) return;
+            last = status;
+            subscriber.next(status);
+          },
+          error: (error: unknown) => {
+            subscriber.error(error);
+          },
+          complete: () => {
+            subscriber.complete();
+          },
+        });
       });
       this.outputs$ = this.#outputs.asObservable();
       this.logs$ = this.#logs.asObservable();
@@ -1315,6 +1346,33 @@ export class PluginInstance {
       counters: Object.freeze({ ...this.#counters }),
     });
   }
+}
+
+/** Whether two statuses say the same (field by field: a status is published per burst of inputs). */
+function sameStatus(a: PluginStatus, b: PluginStatus): boolean {
+  return (
+    a.state === b.state &&
+    a.generation === b.generation &&
+    a.restarts === b.restarts &&
+    a.transport === b.transport &&
+    sameFailure(a.failure, b.failure) &&
+    sameFailure(a.lastFailure, b.lastFailure) &&
+    a.restart?.scheduled === b.restart?.scheduled &&
+    a.restart?.delayMs === b.restart?.delayMs &&
+    a.restart?.exhausted === b.restart?.exhausted &&
+    (a.lingering?.length ?? 0) === (b.lingering?.length ?? 0) &&
+    sameCounters(a.counters, b.counters)
+  );
+}
+
+function sameFailure(a: Failure | undefined, b: Failure | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.class === b.class && a.cause === b.cause && a.generation === b.generation && a.detail === b.detail && a.exitCode === b.exitCode && a.signal === b.signal;
+}
+
+function sameCounters(a: LedgerCounters, b: LedgerCounters): boolean {
+  for (const key of COUNTER_KEYS) if (a[key] !== b[key]) return false;
+  return true;
 }
 
 /** A frozen copy of a failure record (its fields are primitives). */

@@ -46,6 +46,32 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     expect(p.status.mode).toBe(mode);
   });
 
+  it('never hands a subscriber the same status twice in a row: through traffic, a restart, a stop and the shutdown', async () => {
+    const h = harness();
+    const p = h.load({ restart: { onInputError: 'restart' } });
+    const seen: string[] = [];
+    p.status$.subscribe((s) => seen.push(JSON.stringify(s)));
+    await p.start();
+    await p.run();
+    await Promise.all([p.send({ op: 'echo', value: 1 }), p.send({ op: 'echo', value: 2 })]);
+    // A subscriber added mid-burst: handed the status of the moment, then only changes.
+    const late: string[] = [];
+    const echoed = p.send({ op: 'echo', value: 3 });
+    p.status$.subscribe((s) => late.push(JSON.stringify(s)));
+    await echoed;
+    await p.send({ op: 'throw' }).catch(() => undefined);
+    await h.restart(p);
+    await p.send({ op: 'echo', value: 4 });
+    await p.stop();
+    await h.runtime.shutdown();
+    const repeats = (statuses: string[]): number[] => statuses.flatMap((s, i) => (i > 0 && s === statuses[i - 1] ? [i] : []));
+    expect(seen.length).toBeGreaterThan(8);
+    expect(repeats(seen)).toEqual([]);
+    expect(late.length).toBeGreaterThan(3);
+    expect(repeats(late)).toEqual([]);
+    expect(JSON.parse(seen.at(-1) ?? '{}')).toMatchObject({ state: 'stopped', generation: 2, counters: { done: 4, failed: 1 } });
+  });
+
   it("hands out frozen statuses: an application's edit cannot reach the lifecycle's own records", async () => {
     const p = await harness().running({ restart: { onInputError: 'restart', policy: 'never' } });
     const edits: unknown[] = [];
