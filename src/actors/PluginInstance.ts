@@ -196,6 +196,8 @@ export class PluginInstance {
   #accepting = true;
   #terminal = false;
   #statusScheduled = false;
+  /** What the plugin's start or stop threw, last: the `cause` of the error that reports it. */
+  #thrown: { readonly generation: number; readonly thrown: unknown } | undefined;
   #disposed = false;
   /** The runtime is ending this instance (unload or shutdown): no start or run any more. */
   #retiring = false;
@@ -247,6 +249,9 @@ export class PluginInstance {
             launch: (generation, report) => this.#launch(generation, report),
             detach: (generation) => {
               this.#detach(generation);
+            },
+            threw: (generation, thrown) => {
+              this.#thrown = { generation, thrown };
             },
           }),
           timer: createTimerLogic(env.wallClock),
@@ -1279,11 +1284,13 @@ export class PluginInstance {
   }
 
   #errorOf(failure: Failure): PluginSeamError {
+    const thrown = this.#thrown;
     const options = {
       failureCause: failure.cause,
       generation: failure.generation,
       instanceId: this.id,
       ...(failure.detail === undefined ? {} : { detail: failure.detail }),
+      ...(failure.cause === 'threw' && thrown?.generation === failure.generation ? { cause: thrown.thrown } : {}),
     };
     const snapshot = this.actor.getSnapshot();
     const error =

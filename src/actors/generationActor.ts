@@ -10,6 +10,12 @@ export interface GenerationHost {
   launch(generation: number, report: (event: GenerationReport) => void): GenerationSession;
   /** Detaches and disposes the generation: fences its output and settles its pending inputs. */
   detach(generation: number): void;
+  /**
+   * What the plugin threw when its start or stop failed, just before that failure is
+   * reported: the machine's records are plain data, so the value itself is kept beside them
+   * (the `cause` of the error the application gets).
+   */
+  threw(generation: number, thrown: unknown): void;
 }
 
 function faultOf(error: unknown): Fault {
@@ -29,6 +35,10 @@ export function createGenerationLogic(host: GenerationHost) {
   return fromCallback<GenerationCommand, GenerationInput, GenerationReport>(({ input, sendBack, receive }) => {
     const { generation } = input;
     let ended = false;
+    const failed = (error: unknown): Fault => {
+      if (error instanceof GenerationFault && error.thrown !== undefined) host.threw(generation, error.thrown);
+      return faultOf(error);
+    };
     // Nothing reaches the machine once this invocation is disposed; the machine also
     // guards every report by generation, this just keeps stale events off its queue.
     const report = (event: GenerationReport): void => {
@@ -64,7 +74,7 @@ export function createGenerationLogic(host: GenerationHost) {
           report({ type: 'gen.stopped', generation });
         },
         (error: unknown) => {
-          report({ type: 'gen.stopFailed', generation, fault: faultOf(error) });
+          report({ type: 'gen.stopFailed', generation, fault: failed(error) });
         },
       );
     };
@@ -78,7 +88,7 @@ export function createGenerationLogic(host: GenerationHost) {
       },
       (error: unknown) => {
         startSettled = true;
-        const fault = faultOf(error);
+        const fault = failed(error);
         // A start that fails once a stop was asked is that stop's failure (a teardown), not
         // a clean stop: the generation failed, and it is classified once, as such.
         if (stopRequested && fault.cause !== 'cancelled') report({ type: 'gen.stopFailed', generation, fault });

@@ -111,10 +111,16 @@ export interface ResourceLimits {
 /** A fault raised by a generation's `start` or `stop`, carrying its cause. */
 export class GenerationFault extends Error {
   readonly fault: Fault;
-  constructor(fault: Fault) {
+  /**
+   * What the plugin threw, when it threw (cause `threw`): the `cause` of the error the
+   * application gets (`StartupFailed`, `TeardownFailed`); undefined otherwise.
+   */
+  readonly thrown: unknown;
+  constructor(fault: Fault, thrown?: unknown) {
     super(fault.detail ?? fault.cause);
     this.name = 'GenerationFault';
     this.fault = fault;
+    this.thrown = thrown;
   }
 }
 

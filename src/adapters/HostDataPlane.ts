@@ -31,6 +31,7 @@ import {
   formatCode,
   submitInPayload,
   submitWithExtra,
+  GUEST_ERROR_NAME_MAX_LENGTH,
 } from './protocol.js';
 import type { RingValue } from './protocol.js';
 import type { ControlReply, GuestToHost, HostToGuest } from './protocol.js';
@@ -443,7 +444,12 @@ export class HostDataPlane {
       throw new GenerationFault({ cause: 'protocol', detail: 'the guest sent an invalid control reply' });
     }
     await Promise.race([this.receivedAtLeast(reply.posted), died]);
-    if (!reply.ok) throw new GenerationFault({ cause: 'threw', detail: typeof reply.detail === 'string' ? reply.detail : 'failed' });
+    if (!reply.ok) {
+      // What the plugin threw, its name and code put back (the isolated host's gate walked it
+      // as plain data; a name or code out of bounds is left off, not trusted).
+      const thrown = 'error' in reply ? withName(reply.error, boundedString(reply.errorName), boundedCode(reply.errorCode)) : undefined;
+      throw new GenerationFault({ cause: 'threw', detail: typeof reply.detail === 'string' ? reply.detail : 'failed' }, thrown);
+    }
   }
 
   /** Wakes this side's own wait on the complete ring (a doorbell arrived by another way). */
@@ -866,6 +872,16 @@ export class HostDataPlane {
       clearInterval(watchdog);
     }
   }
+}
+
+/** A guest's `errorName` when it is a string within GUEST_ERROR_NAME_MAX_LENGTH. */
+function boundedString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length <= GUEST_ERROR_NAME_MAX_LENGTH ? value : undefined;
+}
+
+/** A guest's `errorCode` when it is a bounded string or a safe integer. */
+function boundedCode(value: unknown): string | number | undefined {
+  return Number.isSafeInteger(value) ? (value as number) : boundedString(value);
 }
 
 /**

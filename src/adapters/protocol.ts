@@ -299,7 +299,16 @@ export interface EmbeddedLaunch extends GuestLaunch {
  */
 export type ControlReply =
   | { readonly ok: true; readonly posted: number }
-  | { readonly ok: false; readonly posted: number; readonly detail: string };
+  | {
+      readonly ok: false;
+      readonly posted: number;
+      readonly detail: string;
+      /** What the plugin threw, as it crosses (see the guest's crossingError); absent when it cannot. */
+      readonly error?: unknown;
+      /** Its name and code where cloning loses them, as `outcome.errorName` / `errorCode`. */
+      readonly errorName?: string | undefined;
+      readonly errorCode?: string | number | undefined;
+    };
 
 /** What the guest exposes on the control plane (over Comlink). */
 export interface GuestControl {

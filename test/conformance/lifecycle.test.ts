@@ -132,6 +132,30 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     expect(p.status.restart).toEqual({ scheduled: false, delayMs: 0, exhausted: false });
   });
 
+  it("gives StartupFailed what the plugin's start threw as its cause: name, code, message, stack and cause chain", async () => {
+    const p = harness().load({ config: { start: 'throw-named' }, restart: { policy: 'never' } });
+    const error = await p.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StartupFailed);
+    const thrown = (error as StartupFailed).cause;
+    expect(thrown).toBeInstanceOf(Error);
+    expect(thrown).toMatchObject({ name: 'ConfigError', code: 'EBADCONF', message: 'start exploded' });
+    expect((thrown as Error).stack).toMatch(/behaviour\.mjs/);
+    expect((thrown as Error).cause).toBeInstanceOf(TypeError);
+    expect((thrown as Error).cause).toMatchObject({ message: 'the root of it' });
+  });
+
+  it('fails a start that threw a value the host cannot take all the same, as startup/threw (isolated: without the value)', async () => {
+    const p = harness().load({ config: { start: 'throw-cyclic' }, restart: { policy: 'never' } });
+    const error = await p.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StartupFailed);
+    expect(error).toMatchObject({ failureCause: 'threw', generation: 1 });
+    const thrown = (error as StartupFailed).cause as { reason: string; self: unknown } | undefined;
+    // A cycle is cloned inline and embedded; an isolated child may not send one (README).
+    if (mode === 'isolated') expect(thrown).toBeUndefined();
+    else expect(thrown?.self).toBe(thrown);
+    expect(p.status.failure).toMatchObject({ class: 'startup', cause: 'threw' });
+  });
+
   it('classifies a start that never settles as startup/timeout after the start deadline', async () => {
     const h = harness();
     const p = h.load({ config: { start: 'hang' }, restart: { policy: 'never' }, timeouts: { start: 2_000 } });
@@ -347,6 +371,7 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     const error = await p.stop().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TeardownFailed);
     expect(error).toMatchObject({ code: 'ERR_TEARDOWN_FAILED', failureCause: 'threw', generation: 1 });
+    expect((error as TeardownFailed).cause).toMatchObject({ message: 'stop exploded' });
     expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'teardown', cause: 'threw' } });
     expect(p.status.restart?.scheduled).toBe(false);
     await p.start();

@@ -74,6 +74,11 @@ export interface GuestChannel {
   post(message: GuestToHost): void;
   /** Registers the listener of the host's messages. */
   listen(listener: (message: HostToGuest) => void): void;
+  /**
+   * Whether a value can cross to the host in a control reply (what the plugin's `start` or
+   * `stop` threw). Default: a structured clone of it succeeds.
+   */
+  readonly crosses?: (value: unknown) => boolean;
   /** How to wake the host when it parked on the complete ring (default `Atomics.notify`). */
   readonly notifyHost?: NotifyFn;
   /** Sends what `post` queued, if it batches. Called before the plugin runs again. */
@@ -286,7 +291,7 @@ export class GuestSession {
     const reply = (call: () => Promise<number>): Promise<ControlReply> =>
       call().then(
         (posted): ControlReply => ({ ok: true, posted }),
-        (error: unknown): ControlReply => ({ ok: false, posted: this.#posted, detail: messageOf(error) }),
+        (error: unknown): ControlReply => ({ ok: false, posted: this.#posted, detail: messageOf(error), ...thrownFields(error, this.#channel.crosses ?? clones) }),
       );
     return {
       start: () => reply(() => this.start()),
@@ -672,6 +677,45 @@ function crossingError(error: unknown, withCause = true, depth = 0): unknown {
   // A cause chain may loop (`e.cause = e`): a few links cross, as a plugin's chains go.
   if (withCause && hasCause && depth < MAX_CAUSE_DEPTH) crossing.cause = crossingError(error.cause, true, depth + 1);
   return crossing;
+}
+
+/**
+ * What a control reply carries of a thrown value (the `cause` of the host's StartupFailed or
+ * TeardownFailed): as an outcome's error crosses, its cause left out if that cannot cross,
+ * nothing if the value itself cannot. Checked before the reply is made: a reply that cannot
+ * be posted would leave the host's call without its answer, and one the isolated host's gate
+ * refuses would cost the generation.
+ */
+function thrownFields(thrown: unknown, crosses: (value: unknown) => boolean): Pick<Extract<ControlReply, { ok: false }>, 'error' | 'errorName' | 'errorCode'> {
+  let errorName: string | undefined;
+  let errorCode: string | number | undefined;
+  try {
+    errorName = lostErrorName(thrown);
+    errorCode = lostErrorCode(thrown);
+  } catch {
+    // A proxy whose traps throw: it crosses (or not) without them.
+  }
+  for (const withCause of [true, false]) {
+    let error: unknown;
+    try {
+      error = crossingError(thrown, withCause);
+    } catch {
+      return {};
+    }
+    // Else without its cause, then nothing: the detail still says what it was.
+    if (crosses(error)) return { error, errorName, errorCode };
+  }
+  return {};
+}
+
+/** Whether a structured clone of `value` succeeds. */
+function clones(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `error.stack` is a string, or absent. */

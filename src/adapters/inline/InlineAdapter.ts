@@ -66,7 +66,7 @@ class InlineSession implements GenerationSession {
     try {
       definition = await loadPluginDefinition(this.#request.module);
     } catch (error) {
-      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) });
+      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) }, error);
     }
     if (this.#disposed) throw new GenerationFault({ cause: 'cancelled', detail: 'generation ended before start' });
     const { sink, generation } = this.#request;
@@ -88,7 +88,7 @@ class InlineSession implements GenerationSession {
     try {
       await runner.start();
     } catch (error) {
-      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) });
+      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) }, error);
     }
   }
 
@@ -149,7 +149,7 @@ class InlineSession implements GenerationSession {
     try {
       await this.#runner.stop();
     } catch (error) {
-      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) });
+      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) }, error);
     }
   }
 

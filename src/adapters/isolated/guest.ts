@@ -209,6 +209,16 @@ function launch(spec: IsolatedLaunch): void {
         flush();
       },
       doorbellByMessage: true,
+      // A control reply is not put through the host's gate as it is sent (see serializeMessage):
+      // what the plugin threw goes into one only if it would pass as an outcome's error.
+      crosses: (value) => {
+        try {
+          serializeMessage({ t: 'outcome', seq: 0, ok: false, error: value, errorName: undefined, errorCode: undefined });
+          return true;
+        } catch {
+          return false;
+        }
+      },
       recycleFrameData,
       channelBytes: recycledBytes,
       ...(spec.startRecord && spec.frames === undefined ? { startFence: publishStartInRecord } : {}),
