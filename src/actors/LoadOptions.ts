@@ -363,9 +363,11 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
   const mode = oneOf('mode', options.mode, MODES, 'inline');
   const queue = positiveInt('frames.queue', options.frames?.queue, 8);
   const restart = options.restart ?? {};
+  const initialMs = durationMs('restart.backoff.initialMs', restart.backoff?.initialMs, 100, 0);
   const backoff: BackoffSettings = {
-    initialMs: durationMs('restart.backoff.initialMs', restart.backoff?.initialMs, 100, 0),
-    maxMs: durationMs('restart.backoff.maxMs', restart.backoff?.maxMs, 10_000, 0),
+    initialMs,
+    // The default cap never cuts a first delay asked for: 20 s alone waited 10 s.
+    maxMs: durationMs('restart.backoff.maxMs', restart.backoff?.maxMs, Math.max(10_000, initialMs), 0),
     // Only a missing value takes the default: `null` is a value, refused below like any other.
     factor: restart.backoff?.factor === undefined ? 2 : restart.backoff.factor,
     jitter: restart.backoff?.jitter === undefined ? 0.2 : restart.backoff.jitter,

@@ -67,6 +67,9 @@ describe('resolveLoadOptions', () => {
     // A first delay above the cap was quietly capped.
     expect(() => resolve({ restart: { backoff: { initialMs: 5_000, maxMs: 100 } } })).toThrow(/restart\.backoff\.initialMs \(5000\) must be at most restart\.backoff\.maxMs \(100\)/);
     expect(resolve({ restart: { backoff: { maxMs: 50 } } })).toMatchObject({ supervision: { backoff: { initialMs: 100, maxMs: 50 } } });
+    // A first delay alone above the default cap is honoured, not cut to the cap.
+    expect(resolve({ restart: { backoff: { initialMs: 20_000 } } })).toMatchObject({ supervision: { backoff: { initialMs: 20_000, maxMs: 20_000 } } });
+    expect(resolve({ restart: { backoff: { initialMs: 2_000 } } })).toMatchObject({ supervision: { backoff: { initialMs: 2_000, maxMs: 10_000 } } });
     // A window shorter than a restart counts none: no backoff and a 1 ms window restarted for ever.
     expect(() => resolve({ restart: { startup: { maxRestarts: 1, withinMs: 1 } } })).toThrow(/restart\.startup\.withinMs must be an integer number of ms in 1000\.\./);
     expect(() => resolve({ restart: { intensity: { maxRestarts: 1, withinMs: 999 } } })).toThrow(/restart\.intensity\.withinMs/);
