@@ -620,6 +620,15 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(p.status).toMatchObject({ state: 'running', generation: 1 });
   });
 
+  it("throws a value's throwing getter's own error from emit, and fails a result with it, in every mode", async () => {
+    const p = await harness().running();
+    expect(await p.send({ op: 'emit-getter-throws' })).toBe('RangeError: getter boom');
+    const error = await p.send({ op: 'return-getter-throws' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputFailed);
+    expect((error as InputFailed).cause).toBeInstanceOf(RangeError);
+    expect((error as InputFailed).cause).toMatchObject({ message: 'getter boom' });
+  });
+
   it('bounds channel names and log lines alike in every mode', async () => {
     const p = await harness().running();
     const logs: string[] = [];

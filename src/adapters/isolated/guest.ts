@@ -8,7 +8,7 @@
  */
 import { readSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { serialize } from 'node:v8';
+import { DefaultSerializer } from 'node:v8';
 import * as Comlink from 'comlink';
 import { BLOCKING_PARK_MS, GuestSession, externalMemoryMb } from '../guest/GuestSession.js';
 import {
@@ -102,20 +102,34 @@ function publishStartInRecord(dseq: number): boolean {
 }
 
 /**
- * v8.serialize, failing like structuredClone and postMessage do (a DataCloneError), so a
- * plugin sees the same error in every mode. A message carrying a plugin's value is then put
- * through the host's own gate: a value the host would refuse (a boxed primitive, an own key
- * `constructor`, nesting past 64, over 100,000 nodes…) fails here, in the plugin's `emit` or
- * as its input's failure, instead of costing the generation (the host kills a child that
- * sends what its gate refuses).
+ * v8.serialize, failing like structuredClone and postMessage do: a value that cannot be
+ * cloned throws a DataCloneError (v8's own is a plain Error), and what a getter of the value
+ * throws is thrown as it is — wrapped as a DataCloneError, the plugin saw another error's
+ * name in this mode only.
+ */
+class CloneSerializer extends DefaultSerializer {
+  // Called by V8 for a value it cannot clone (not in Node's typings).
+  _getDataCloneError(message: string): Error {
+    return new DOMException(message, 'DataCloneError');
+  }
+}
+
+function serialize(value: unknown): Buffer {
+  const serializer = new CloneSerializer();
+  serializer.writeHeader();
+  serializer.writeValue(value);
+  return serializer.releaseBuffer();
+}
+
+/**
+ * A guest message as bytes, failing as a clone does in any other mode (see CloneSerializer).
+ * A message carrying a plugin's value is then put through the host's own gate: a value the
+ * host would refuse (a boxed primitive, an own key `constructor`, nesting past 64, over
+ * 100,000 nodes…) fails here, in the plugin's `emit` or as its input's failure, instead of
+ * costing the generation (the host kills a child that sends what its gate refuses).
  */
 function serializeMessage(message: GuestPipeMessage): Buffer {
-  let bytes: Buffer;
-  try {
-    bytes = serialize(message);
-  } catch (error) {
-    throw new DOMException(error instanceof Error ? error.message : 'the value could not be cloned', 'DataCloneError');
-  }
+  const bytes = serialize(message);
   // Only an object can break the gate's value rules (a primitive always passes): an outcome
   // without a value, the copy transport's every frame, costs no second decode.
   const value = message.t === 'output' ? message.value : message.t === 'outcome' ? (message.ok ? message.value : message.error) : undefined;
