@@ -462,8 +462,13 @@ export class PluginInstance {
     if (!Number.isSafeInteger(byteLength) || byteLength <= 0 || byteLength > this.#options.frames.maxFrameBytes) {
       throw new InputRefused(`acquire(byteLength): byteLength must be an integer in 1..${this.#options.frames.maxFrameBytes}`, this.#errorOptions());
     }
+    // `null` is no signal, as fetch reads it.
+    if (signal !== undefined && (signal as AbortSignal | null) !== null && !isAbortSignal(signal)) {
+      // `{ signal }`, as fetch takes it, is the likely slip.
+      throw new InputRefused(`acquire(byteLength, signal): signal must be an AbortSignal, got ${typeof signal === 'object' ? 'an object that is not one' : typeof signal}`, this.#errorOptions());
+    }
     if (this.#disposed) throw this.#endedError('acquire');
-    const data = await this.#pool.acquire(byteLength, signal);
+    const data = await this.#pool.acquire(byteLength, signal ?? undefined);
     const pool = this.#pool;
     const slots = this.#slots;
     const slot: FrameSlot = {
@@ -1353,6 +1358,14 @@ export class PluginInstance {
       counters: Object.freeze({ ...this.#counters }),
     });
   }
+}
+
+/** Whether `value` is an AbortSignal (of any realm: what the wait listens to is all it needs). */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (value instanceof AbortSignal) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<AbortSignal>;
+  return typeof candidate.aborted === 'boolean' && typeof candidate.addEventListener === 'function' && typeof candidate.removeEventListener === 'function';
 }
 
 /** Whether two statuses say the same (field by field: a status is published per burst of inputs). */

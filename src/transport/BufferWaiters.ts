@@ -34,8 +34,10 @@ export class BufferWaiters {
           signal?.removeEventListener('abort', onAbort);
         },
       };
-      this.#waiters.push(waiter);
+      // Listening first: a signal that cannot be listened to (not an AbortSignal) leaves no
+      // waiter behind, whose removal would throw later, in whichever call serves it.
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
     });
   }
 

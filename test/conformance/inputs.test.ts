@@ -897,6 +897,24 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     await Promise.all([p.acquire(8), p.acquire(8)]);
   });
 
+  it('refuses an acquire whose signal is not an AbortSignal at once, leaving no waiter behind', async () => {
+    const p = await harness().running({ frames: { slots: 2, queue: 1 } });
+    const a = await p.acquire(8);
+    await p.acquire(8);
+    // `{ signal }`, as fetch takes it: the waiter it left once made the slot's release throw
+    // (an uncaught TypeError out of the runtime when a frame settled) and lost the slot.
+    for (const signal of [{ signal: new AbortController().signal }, 'oops', 42]) {
+      const error = await p.acquire(8, signal as unknown as AbortSignal).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InputRefused);
+      expect((error as InputRefused).message).toMatch(/signal must be an AbortSignal/);
+    }
+    Object.assign(a, { width: 2, height: 4, format: 'gray', timestamp: 1 });
+    expect(await lastValueFrom(p.connect(of(a)))).toMatchObject({ kind: 'done' });
+    // The slot came back to the pool, for a waiter with a real signal.
+    const again = await p.acquire(8, AbortSignal.timeout(10_000));
+    expect(again.data.length).toBe(8);
+  });
+
   it('delivers a burst larger than the slots in order; frames that waited as copies move into freed slots', async () => {
     // 4 slots, 100 frames at once: 4 take slots, the rest wait as copies. In flight is 1
     // inline and 64 out of thread, so frames from 65 on wait in the queue until earlier

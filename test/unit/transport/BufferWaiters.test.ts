@@ -41,4 +41,15 @@ describe('BufferWaiters', () => {
     waiters.serve((n) => new Uint8Array(n));
     expect((await second).length).toBe(8);
   });
+
+  it('leaves no waiter for a signal that cannot be listened to: serving later throws nothing', async () => {
+    const waiters = new BufferWaiters();
+    const bad = waiters.wait(4, { aborted: false } as unknown as AbortSignal);
+    await expect(bad).rejects.toBeInstanceOf(TypeError);
+    const next = waiters.wait(4);
+    expect(() => {
+      waiters.serve((n) => new Uint8Array(n));
+    }).not.toThrow();
+    expect((await next).length).toBe(4);
+  });
 });
