@@ -343,6 +343,29 @@ void DiscardMemory(const FunctionCallbackInfo<Value>& args) {
   ThrowErrno(isolate, errno, "madvise", "discardMemory(" + std::to_string(length) + " bytes)");
 }
 
+// adjustExternalMemory(bytes): tells V8 that `bytes` more (or, negative, fewer) bytes
+// outside its heap live or die with its objects; returns the new total. V8 collects when
+// that total grows (external memory pressure). A closed frame pool has given its pages back
+// (discardMemory), but its mapping goes only with its SharedArrayBuffer, and V8 counts a
+// shared buffer toward no isolate: an application loading and unloading instances, with
+// little garbage of its own, never collected one — its address space grew by a pool per
+// cycle (under `ulimit -v`, load() then failed). The pool counts itself here from its
+// close to its collection (a FinalizationRegistry takes it back), on the main thread.
+void AdjustExternalMemory(const FunctionCallbackInfo<Value>& args) {
+  Isolate* isolate = args.GetIsolate();
+  if (args.Length() < 1 || !args[0]->IsNumber()) {
+    ThrowRangeError(isolate, "adjustExternalMemory(bytes): bytes must be a number");
+    return;
+  }
+  const double bytes = args[0].As<Number>()->Value();
+  if (!(bytes >= -9007199254740991.0 && bytes <= 9007199254740991.0) || bytes != static_cast<double>(static_cast<int64_t>(bytes))) {
+    ThrowRangeError(isolate, "adjustExternalMemory(bytes): bytes must be a safe integer");
+    return;
+  }
+  const int64_t total = isolate->AdjustAmountOfExternalAllocatedMemory(static_cast<int64_t>(bytes));
+  args.GetReturnValue().Set(Number::New(isolate, static_cast<double>(total)));
+}
+
 // The parent a death signal is armed for: `value` if given, else getppid(). The parent may
 // already have died before we got here, in which case we have been reparented and getppid()
 // no longer names the host; the caller can pass the host pid it was told about to detect
@@ -602,6 +625,7 @@ NODE_MODULE_INIT(/* exports, module, context */) {
   SetFunction(context, exports, "mapSegment", MapSegment);
   SetFunction(context, exports, "closeFd", CloseFd);
   SetFunction(context, exports, "discardMemory", DiscardMemory);
+  SetFunction(context, exports, "adjustExternalMemory", AdjustExternalMemory);
   SetFunction(context, exports, "setParentDeathSignal", SetParentDeathSignal);
   SetFunction(context, exports, "setGroupDeathSignal", SetGroupDeathSignal);
   SetFunction(context, exports, "seals", Seals);

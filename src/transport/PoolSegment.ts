@@ -9,11 +9,20 @@ export interface PoolSegment {
   readonly close?: () => void;
 }
 
+/** Takes back, once V8 collected a closed segment's buffer, what its close told V8 it held. */
+const collected = new FinalizationRegistry<{ readonly binding: ShmBinding; readonly bytes: number }>(({ binding, bytes }) => {
+  binding.adjustExternalMemory?.(-bytes);
+});
+
 /**
  * Why a pool gives its memory back when it closes: V8 frees a buffer only when it collects
  * it, which an idle host may never do — 96 MiB per unloaded instance stayed in memory (2.4 GB
  * after 24 load/unload cycles). The addon's `discardMemory` frees the pages at once; whatever
  * still references them (a slot the application kept, a child not reaped yet) reads zeros.
+ * The mapping itself goes only with the buffer, and V8 counts a shared buffer toward no
+ * isolate, so nothing made it collect one: an application loading and unloading instances
+ * grew its address space by a pool per cycle (under `ulimit -v`, `load()` failed after a few
+ * dozen). From its close until it is collected, the buffer counts as external memory.
  */
 function discarding(binding: ShmBinding | undefined, buffer: SharedArrayBuffer, then?: () => void): () => void {
   return () => {
@@ -24,6 +33,11 @@ function discarding(binding: ShmBinding | undefined, buffer: SharedArrayBuffer, 
       // as without the addon; ending the instance must not fail for it.
     } finally {
       then?.();
+    }
+    if (binding?.adjustExternalMemory !== undefined) {
+      const bytes = buffer.byteLength;
+      binding.adjustExternalMemory(bytes);
+      collected.register(buffer, { binding, bytes });
     }
   };
 }
