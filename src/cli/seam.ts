@@ -64,6 +64,13 @@ process.on('exit', (code) => {
   process.stderr.write('seam: the process ended with code 0 before the command finished (a plugin run inline calling process.exit(0)?)\n');
   process.exitCode = 1;
 });
+// `seam demo | head` closes the pipe early: the reader has what it wanted, so end quietly, as
+// a filter does (the plugin processes go with this one), not with an uncaught EPIPE.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  finished = true;
+  process.exit(0);
+});
 process.on('uncaughtException', (error) => {
   // The stack says whose it is: a plugin run inline shares this process.
   process.stderr.write(`seam: uncaught ${error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error)}\n`);

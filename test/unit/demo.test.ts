@@ -2,7 +2,7 @@
 // processes, shared memory, the permission flag, a real crash), its command line, and the pure
 // pieces of its output.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import { LiveDashboard } from '../../dist/cli/demo/LiveDashboard.js';
 import { renderReportHtml } from '../../dist/cli/demo/renderReportHtml.js';
 import { SyntheticScene } from '../../dist/cli/demo/SyntheticScene.js';
 import { runDemo } from '../../dist/cli/runDemo.js';
+import { hasEnded } from '../property/ownChild.js';
 
 const SEAM = fileURLToPath(new URL('../../dist/cli/seam.js', import.meta.url));
 const ESC = '\u001b';
@@ -164,7 +165,53 @@ describe('seam demo, end to end', () => {
   });
 });
 
+describe('seam demo | head', () => {
+  it('ends quietly, with code 0, when its reader closes the pipe (EPIPE), leaving no plugin process', async () => {
+    const outDir = tempDir();
+    const child = spawn(process.execPath, [SEAM, 'demo', '--duration', '30', '--fps', '10', '--size', '320x180', '--out', outDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Handshake: a status line, then the reader goes away, as `head -2` would.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error('no status line within 10 s'));
+      }, 10_000);
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (/^t=\d/m.test(stdout)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    // Its plugin processes (the isolated twin and the exporter), to see them end with it.
+    const guests = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(child.pid ?? -1)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.includes('guest.js'))
+      .map((line) => Number(line.trim().split(/\s+/)[0]));
+    expect(guests.length).toBeGreaterThan(0);
+    child.stdout.destroy();
+    const code = await Promise.race([exited, new Promise<'hung'>((resolve) => setTimeout(() => { resolve('hung'); }, 10_000))]);
+    if (code === 'hung') child.kill('SIGKILL');
+    expect(code).toBe(0);
+    expect(stderr).not.toMatch(/EPIPE|uncaught/);
+    // They die with it (a death signal): bounded wait, then every one has ended.
+    for (let i = 0; i < 100 && !guests.every(hasEnded); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(guests.filter((pid) => !hasEnded(pid))).toEqual([]);
+  });
+});
+
 describe('seam demo command line', () => {
+  it('is an executable file after the build, so `npx seam` runs it from the repository', () => {
+    // npm sets the bit on install; the build did not, and `npx seam` in a checkout failed (sh: Permission denied).
+    expect(statSync(SEAM).mode & 0o111).not.toBe(0);
+    expect(readFileSync(SEAM, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
+
   it('exits 2 with the usage for bad flags', async () => {
     // A few through the real binary (the exit code is the CLI's), the rest in process below.
     const runs = await Promise.all([['--bogus'], ['--size', 'huge'], ['extra']].map((args) => runSeam(['demo', ...args])));
