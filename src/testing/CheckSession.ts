@@ -43,13 +43,19 @@ export function checkTitle(check: CheckKind, reference: Mode): string {
 }
 
 const HINTS = {
+  ended:
+    'likely cause: the generation ended in one run and not in the other (above), so what came after it differs: a failure that depends on timing or on the run — an error thrown in a timer or a callback, a promise rejected with nobody awaiting it, process.exit(), an input over its budget.',
+  payloadNoFrame:
+    'likely cause: values that change from run to run (times, random ids: mask them with normalize), or state one run leaves to the next (a timer left running after stop(); inline, the modules a plugin imports are shared by the check\'s runs). No frame came before this input: it is not a frame read after onFrame settled.',
   payload:
     'likely cause: the plugin reads frame bytes after its onFrame call settled (it kept frame.data, or a view of it); by then they belong to another frame. Copy what must be kept (frame.data.slice()). ' +
     'If it does not, the two runs differ for another reason: values that change from run to run (times, random ids: mask them with normalize), ' +
     "or state one run leaves to the next (a timer left running after stop(); inline, the modules a plugin imports are shared by the check's runs).",
   sharedInline:
-    'likely cause: the instances share state. In inline mode all instances of a module share its module-level variables (and those of the modules it imports); a worker or a process has its own. Keep per-instance state in what start() sets up (e.g. a WeakMap keyed by ctx), not at module level.',
-  sharedOther: 'likely cause: the instances interfere through something outside the plugin (files, ports, other shared resources).',
+    'likely cause: the instances share state. In inline mode all instances of a module share its module-level variables (and those of the modules it imports); a worker or a process has its own. Keep per-instance state in what start() sets up (e.g. a WeakMap keyed by ctx), not at module level. ' +
+    'Or values that change from run to run (times, random ids): mask them with normalize.',
+  sharedOther:
+    'likely cause: the instances interfere through something outside the plugin (files, ports, other shared resources), or values change from run to run (times, random ids: mask them with normalize).',
   restartOnly:
     'likely cause: state outlives a generation in one mode only. In inline mode module-level variables survive a restart, while a worker or a process starts fresh: reset per-generation state in start().',
   errors:
@@ -76,6 +82,12 @@ function listProblems(problems: readonly string[]): string {
   const shown = problems.slice(0, 5);
   if (problems.length > shown.length) shown.push(`… and ${problems.length - shown.length} more`);
   return shown.join('\n  ');
+}
+
+/** What ended each named run's generation early, one line each; undefined when none ended. */
+function endedLines(runs: readonly (readonly [string, GenerationLog])[]): string | undefined {
+  const lines = runs.flatMap(([name, log]) => (log.ended === undefined ? [] : [`${name}: the generation ended ${log.ended}`]));
+  return lines.length === 0 ? undefined : lines.join('\n');
 }
 
 function notRun(run: ScenarioRun, log: GenerationLog | undefined, what: string): string | undefined {
@@ -177,16 +189,21 @@ export class CheckSession {
     if (why !== undefined || poisoned?.transcript === undefined || g1.transcript === undefined) return fail(why ?? 'no transcript');
     const difference = this.#difference('payload', mode, 'frames.poisonReleased: false', 'with frames.poisonReleased: true', g1.transcript, poisoned.transcript);
     if (difference === undefined) return pass();
-    return fail(
-      this.#explain(difference, `in ${mode}, the transcript with frames.poisonReleased differs`, 'without poisonReleased', 'with poisonReleased', HINTS.payload),
-      [difference],
-    );
+    const ended = endedLines([
+      ['without poisonReleased', g1],
+      ['with poisonReleased', poisoned],
+    ]);
+    // A frame read after its onFrame settled shows at a later input: only if a frame came first.
+    const framesBefore = this.options.inputs.slice(0, (difference.input ?? 1) - 1).some((input) => 'frame' in input);
+    const hint = ended !== undefined ? `${ended}\n${HINTS.ended}` : framesBefore ? HINTS.payload : HINTS.payloadNoFrame;
+    return fail(this.#explain(difference, `in ${mode}, the transcript with frames.poisonReleased differs`, 'without poisonReleased', 'with poisonReleased', hint), [difference]);
   }
 
   async #instances(mode: Mode, g1: GenerationLog): Promise<CaseVerdict> {
     const run = await this.run('pair', mode);
     const differences: TranscriptDifference[] = [];
     const messages: string[] = [];
+    const endings: string[] = [];
     for (const label of ['A', 'B']) {
       const log = run.instances.find((i) => i.label === label)?.generations[0];
       const why = notRun(run, log, `instance ${label} of two in ${mode}`);
@@ -195,11 +212,17 @@ export class CheckSession {
       if (difference === undefined) continue;
       differences.push(difference);
       messages.push(this.#explain(difference, `in ${mode}, instance ${label} differs from a single instance`, 'a single instance', `instance ${label}`));
+      const ended = endedLines([
+        ['a single instance', g1],
+        [`instance ${label}`, log],
+      ]);
+      if (ended !== undefined) endings.push(ended);
     }
     // Breaches of the input contract in these runs are the inputs case's to report; here
     // only a difference from a single instance counts.
     if (differences.length === 0) return pass();
-    messages.push(mode === 'inline' ? HINTS.sharedInline : HINTS.sharedOther);
+    if (endings.length > 0) messages.push(...new Set(endings), HINTS.ended);
+    else messages.push(mode === 'inline' ? HINTS.sharedInline : HINTS.sharedOther);
     return fail(messages.join('\n'), differences);
   }
 
@@ -209,6 +232,7 @@ export class CheckSession {
     const refRun = await this.run('baseline', reference);
     const differences: TranscriptDifference[] = [];
     const messages: string[] = [];
+    const endings: string[] = [];
     for (const g of [0, 1]) {
       const mine = baseline.instances[0]?.generations[g];
       const theirs = refRun.instances[0]?.generations[g];
@@ -222,10 +246,16 @@ export class CheckSession {
       if (difference === undefined) continue;
       differences.push(difference);
       messages.push(this.#explain(difference, `${mode} differs from ${reference} in ${run}`, reference, mode));
+      const ended = endedLines([
+        [`${reference}, ${run}`, theirs],
+        [`${mode}, ${run}`, mine],
+      ]);
+      if (ended !== undefined) endings.push(ended);
     }
     if (differences.length === 0) return messages.length === 0 ? pass() : fail(messages.join('\n'));
     const errorsOnly = differences.every((d) => d.expected.startsWith('failed ') && d.actual.startsWith('failed '));
-    messages.push(errorsOnly ? HINTS.errors : differences.every((d) => d.run === 'generation 2') ? HINTS.restartOnly : HINTS.modes);
+    if (endings.length > 0) messages.push(...endings, HINTS.ended);
+    else messages.push(errorsOnly ? HINTS.errors : differences.every((d) => d.run === 'generation 2') ? HINTS.restartOnly : HINTS.modes);
     return fail(messages.join('\n'), differences);
   }
 

@@ -35,6 +35,8 @@ export interface GenerationLog {
   stop: CallVerdict | undefined;
   readonly recorder: TranscriptRecorder;
   transcript: Transcript | undefined;
+  /** What ended the generation while inputs were still coming (class/cause: detail), if anything did. */
+  ended?: string;
 }
 
 /** Slack over the runtime's own deadlines before the kit gives up waiting. */
@@ -182,7 +184,7 @@ export class InstanceDriver {
       }
       const line = outcome.kind === 'done' ? 'done' : `${outcome.kind} ${outcome.reason ?? ''}`.trim();
       log.recorder.outcome(n, { line });
-      if (outcome.kind === 'dropped' || outcome.kind === 'lost') log.problems.push(`${what} was ${outcome.kind}: ${outcome.reason ?? ''}`);
+      if (outcome.kind === 'dropped' || outcome.kind === 'lost') log.problems.push(`${what} was ${outcome.kind}: ${outcome.reason ?? ''}${this.#whyEnded(log, outcome.reason ?? '')}`);
       return;
     }
     try {
@@ -195,8 +197,24 @@ export class InstanceDriver {
         return;
       }
       log.recorder.outcome(n, { line: transcriptLine(error) });
-      log.problems.push(`${what}: ${describeError(error)}`);
+      const described = describeError(error);
+      log.problems.push(`${what}: ${described}${this.#whyEnded(log, described)}`);
     }
+  }
+
+  /**
+   * Once per generation, on the first input its end cost: what ended it, with the runtime's
+   * detail (an exit's stderr tail, the thrown error). The drops that follow name only the
+   * class and cause, and a report lists a handful of problems: the reason was cut off.
+   */
+  #whyEnded(log: GenerationLog, said: string): string {
+    const status = this.#p.status;
+    const failure = status.failure ?? status.lastFailure;
+    if (failure === undefined || failure.generation !== status.generation || log.ended !== undefined) return '';
+    const detail = failure.detail === undefined ? undefined : scrubScenarioTag(failure.detail);
+    log.ended = `${failure.class}/${failure.cause}${detail === undefined ? '' : `: ${detail}`}`;
+    // A lost message's error says it already.
+    return detail !== undefined && said.includes(detail) ? '' : `\n    the generation ended ${log.ended}`;
   }
 
   /** After the last input: in-flight drains to zero, every input is accounted for, the plugin still runs. */

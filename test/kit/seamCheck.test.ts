@@ -51,6 +51,17 @@ describe('seam check', () => {
     expect(run.stderr).toMatch(/the process ended with code 0 before the command finished/);
   });
 
+  it('says what ended a generation (the error), not only that the inputs after it were dropped', async () => {
+    const run = await seam(['check', fixture('check-crashes-later'), '--modes', 'embedded,isolated']);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    for (const mode of ['embedded', 'isolated']) {
+      const block = modeBlock(run.stdout, mode);
+      // The inputs case, up to the next case: a handful of problems, the first of which says why.
+      const inputs = /FAIL gives every input exactly one outcome[^\n]*\n((?: {5,}[^\n]*\n?|\n)*)/.exec(block)?.[1] ?? '';
+      expect(inputs, block).toContain('boom in a timer');
+    }
+  });
+
   it('flags module-level state shared between instances (inline only) with exit 1, the cause and the inputs', async () => {
     const run = await seam(['check', fixture('check-shared-state')]);
     expect(run.code, run.stdout + run.stderr).toBe(1);
