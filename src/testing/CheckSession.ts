@@ -60,6 +60,8 @@ const HINTS = {
     'likely cause: state outlives a generation in one mode only. In inline mode module-level variables survive a restart, while a worker or a process starts fresh: reset per-generation state in start().',
   errors:
     "likely cause: an error thrown by the plugin crossed a thread or a process: its name (up to 256 characters) and message travel, but other properties (code, custom fields) and values that cannot be cloned do not. Put what the application needs in the error's message, or return it as a value.",
+  buffer:
+    'likely cause: a Buffer the plugin returned or emitted: isolated mode delivers it as a Buffer, the other modes as a plain Uint8Array (see the README\'s isolated-mode limits). Return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length) for the same value in every mode.',
   modes:
     'likely cause: behaviour that depends on where the plugin runs: module-level state, timing, thread- or process-wide globals, values that cross a thread or a process differently, or frame bytes read after onFrame settled.',
 } as const;
@@ -255,6 +257,7 @@ export class CheckSession {
     if (differences.length === 0) return messages.length === 0 ? pass() : fail(messages.join('\n'));
     const errorsOnly = differences.every((d) => d.expected.startsWith('failed ') && d.actual.startsWith('failed '));
     if (endings.length > 0) messages.push(...endings, HINTS.ended);
+    else if (differences.some((d) => /\bBuffer\(/.test(d.expected) !== /\bBuffer\(/.test(d.actual))) messages.push(HINTS.buffer);
     else messages.push(errorsOnly ? HINTS.errors : differences.every((d) => d.run === 'generation 2') ? HINTS.restartOnly : HINTS.modes);
     return fail(messages.join('\n'), differences);
   }

@@ -62,6 +62,15 @@ describe('seam check', () => {
     }
   });
 
+  it('names a Buffer answer as the cause when isolated differs: the runtime delivers it as a Buffer there only', async () => {
+    const run = await seam(['check', fixture('check-returns-buffer'), '--modes', 'inline,isolated']);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const isolated = modeBlock(run.stdout, 'isolated');
+    expect(isolated).toMatch(/inline: +reply Uint8Array\(20\)/);
+    expect(isolated).toMatch(/isolated: +reply Buffer\(20\)/);
+    expect(isolated).toContain('likely cause: a Buffer the plugin returned or emitted');
+  });
+
   it('flags module-level state shared between instances (inline only) with exit 1, the cause and the inputs', async () => {
     const run = await seam(['check', fixture('check-shared-state')]);
     expect(run.code, run.stdout + run.stderr).toBe(1);
