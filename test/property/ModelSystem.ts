@@ -3,7 +3,7 @@
 // the faults the model injects from outside (SIGKILL, SIGSTOP/SIGCONT, the embedded freeze
 // cell). `check()` runs after every command and throws with every violation found;
 // `finish()` stops the instance, settles everything and checks the end state.
-import { SimulatedClock } from 'xstate';
+import { SteppingClock } from './SteppingClock.js';
 import { createRuntime } from 'plugin-seam';
 import type { Mode, PluginInstance, RestartPolicy, Runtime } from 'plugin-seam';
 import { fixture } from '../conformance/harness.js';
@@ -79,7 +79,7 @@ export class ModelViolation extends Error {
 export class ModelSystem {
   readonly mode: Mode;
   readonly plan: ModelPlan;
-  readonly clock: SimulatedClock;
+  readonly clock: SteppingClock;
   readonly runtime: Runtime;
   readonly p: PluginInstance;
   readonly observer: LifecycleObserver;
@@ -108,7 +108,7 @@ export class ModelSystem {
     this.#scheduled = options.scheduled === true;
     this.#despiteKnownBugs = options.despiteKnownBugs === true;
     this.plan = plan;
-    this.clock = new SimulatedClock();
+    this.clock = new SteppingClock();
     const holder: { observer?: LifecycleObserver } = {};
     this.runtime = createRuntime({
       clock: this.clock,

@@ -33,6 +33,12 @@ export const DEFAULT_REGRESSION_PLAN: ModelPlan = { heartbeatMs: 1_000, onInputE
 export const REGRESSIONS: readonly RegressionCase[] = [
   // ---- scenarios pinned on purpose ----
   {
+    name: 'restart windows expire on the runtime clock while the plugin keeps failing (2026-11-27, embedded property run: a budget left spent)',
+    mode: 'embedded',
+    plan: { heartbeatMs: 1_000, onInputError: 'restart', policy: 'permanent', startPlan: { 1: 'throw' }, begin: 'running' },
+    commands: 'start,expire,start,crash(throw@now),send(throw),start,run,tick(2434),tick(513),expire',
+  },
+  {
     name: 'a SIGKILL racing the input error of a poison frame: either classification is the first (2026-11-26, a 300-run isolated property run)',
     mode: 'isolated',
     commands: 'frames(1 poison),kill,start,run,frames(1 poison),tick(0),kill',
