@@ -682,6 +682,8 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     // Word for word in every mode (isolated once added that the value must cross a process).
     expect((error as InputRefused).reason).toBe('message is not structured-cloneable: DataCloneError: () => 1 could not be cloned.');
     expect(await p.send({ op: 'emit-unclonable' })).toBe('DataCloneError');
+    // A host object: a process boundary refuses it as a clone error too (not "is not a constructor").
+    expect(await p.send({ op: 'emit-blob' })).toBe(mode === 'isolated' ? 'DataCloneError' : 'emitted');
   });
 
   it('hands the plugin a clone of its config', async () => {

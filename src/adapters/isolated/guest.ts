@@ -108,10 +108,12 @@ function publishStartInRecord(dseq: number): boolean {
  * name in this mode only.
  */
 class CloneSerializer extends DefaultSerializer {
-  // Called by V8 for a value it cannot clone (not in Node's typings).
-  _getDataCloneError(message: string): Error {
+  // Called for a value V8 cannot clone (not in Node's typings) — and by Node's own
+  // _writeHostObject with `new`: a function, not a method (a method is no constructor, and a
+  // Blob then threw "is not a constructor").
+  readonly _getDataCloneError = function (message: string): Error {
     return new DOMException(message, 'DataCloneError');
-  }
+  };
 }
 
 function serialize(value: unknown): Buffer {
@@ -227,8 +229,9 @@ function launch(spec: IsolatedLaunch): void {
       // what the plugin threw goes into one only if it would pass as an outcome's error.
       crosses: (value) => {
         try {
-          serializeMessage({ t: 'outcome', seq: 0, ok: false, error: value, errorName: undefined, errorCode: undefined });
-          return true;
+          // The reply as Comlink sends it: its depth and nodes count as the real one's do.
+          const reply = { id: 'reply', type: 'RAW', value: { ok: false, posted: 0, detail: '', error: value, errorName: undefined, errorCode: undefined } };
+          return decodeGuestMessage(serialize({ t: 'rpc', data: reply })).ok;
         } catch {
           return false;
         }
