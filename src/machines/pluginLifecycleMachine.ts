@@ -58,6 +58,9 @@ export interface LifecycleContext {
   readonly exhausted: boolean;
 }
 
+/** The event a default `timer` schedules for itself, and the id it schedules it under. */
+const TIMER_DUE = 'timer.due';
+
 /** The id of intensity window `window`'s timer actor (to stop it). */
 function windowId(window: number): string {
   return `window.${window}`;
@@ -82,9 +85,10 @@ function classify(cls: Failure['class'], generation: number, fault: Fault): Fail
  * while a deadline gives back a stall of the host (see realClock). Tests drive both with
  * `SimulatedClock`.
  *
- * The `generation` and `timer` actors here are placeholders; the runtime provides the real
- * ones with `machine.provide({ actors: { generation, timer } })`. The machine never sees a
- * worker, a process, a transport, an input or a timer.
+ * The `generation` actor here is a placeholder; the runtime provides the real one with
+ * `machine.provide({ actors: { generation } })`, and a `timer` on wall time. The default
+ * `timer` runs on the actor's clock. The machine never sees a worker, a process, a transport
+ * or an input.
  */
 export const pluginLifecycleMachine = setup({
   types: {
@@ -94,7 +98,18 @@ export const pluginLifecycleMachine = setup({
   },
   actors: {
     generation: fromCallback<GenerationCommand, GenerationInput, GenerationReport>(() => undefined),
-    timer: fromCallback<EventObject, TimerInput, LifecycleTimerEvent>(() => undefined),
+    // By default on the actor system's own clock (a SimulatedClock in tests): a machine used
+    // on its own still backs off, expires windows and resets. The runtime provides one on wall
+    // time (createTimerLogic).
+    timer: fromCallback<EventObject, TimerInput, LifecycleTimerEvent>(({ input, system, self, sendBack, receive }) => {
+      receive((event) => {
+        if (event.type === TIMER_DUE) sendBack(input.event);
+      });
+      system.scheduler.schedule(self, self, { type: TIMER_DUE }, input.ms, TIMER_DUE);
+      return () => {
+        system.scheduler.cancel(self, TIMER_DUE);
+      };
+    }),
   },
   delays: {
     startTimeout: ({ context }) => context.timeouts.start,

@@ -5,7 +5,6 @@ import type { Actor } from 'xstate';
 import type { GenerationCommand, GenerationInput, GenerationReport, LifecycleInput } from '../../../src/machines/lifecycleTypes.js';
 import type { Fault } from '../../../src/machines/lifecycleTypes.js';
 import { lifecycleStateOf, pluginLifecycleMachine } from '../../../src/machines/pluginLifecycleMachine.js';
-import { createTimerLogic } from '../../../src/actors/timerActor.js';
 
 export interface FakeGeneration {
   readonly generation: number;
@@ -63,7 +62,6 @@ export function machineHarness(overrides: Partial<LifecycleInput> = {}, clock = 
           fake.disposed = true;
         };
       }),
-      timer: createTimerLogic(clock),
     },
   });
   const actor = createActor(machine, { input: { ...defaultInput, ...overrides }, clock });
