@@ -350,7 +350,8 @@ void DiscardMemory(const FunctionCallbackInfo<Value>& args) {
 // shared buffer toward no isolate: an application loading and unloading instances, with
 // little garbage of its own, never collected one — its address space grew by a pool per
 // cycle (under `ulimit -v`, load() then failed). The pool counts itself here from its
-// close to its collection (a FinalizationRegistry takes it back), on the main thread.
+// close to its collection (a FinalizationRegistry takes it back), on the thread of the
+// isolate that runs the runtime: the adjustment is that isolate's.
 void AdjustExternalMemory(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
   if (args.Length() < 1 || !args[0]->IsNumber()) {

@@ -383,7 +383,9 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
   if (!(typeof backoff.jitter === 'number' && backoff.jitter >= 0 && backoff.jitter <= 1)) throw new InvalidOptions('restart.backoff.jitter must be a number between 0 and 1');
   // The longest wait, jitter included, must still fit a timer (Node fires a longer one at once).
   if (backoff.maxMs * (1 + backoff.jitter) > MAX_TIMER_MS) {
-    throw new InvalidOptions(`restart.backoff.maxMs × (1 + jitter) must be at most ${MAX_TIMER_MS} ms (a timer's longest), got ${Math.round(backoff.maxMs * (1 + backoff.jitter))}`);
+    // Name what the application set: a cap it left out is its initialMs.
+    const name = restart.backoff?.maxMs === undefined ? 'restart.backoff.initialMs (the cap when maxMs is left out)' : 'restart.backoff.maxMs';
+    throw new InvalidOptions(`${name} × (1 + jitter) must be at most ${MAX_TIMER_MS} ms (a timer's longest), got ${Math.round(backoff.maxMs * (1 + backoff.jitter))}`);
   }
   const poisonReleased: unknown = options.frames?.poisonReleased ?? false;
   if (typeof poisonReleased !== 'boolean') throw new InvalidOptions(`frames.poisonReleased must be a boolean, got ${describeValue(poisonReleased)}`);

@@ -28,6 +28,8 @@ import { createTimerLogic } from './timerActor.js';
 import type { FrameInput, FrameOutcome, FrameSlot, LedgerCounters, PluginLog, PluginOutput, PluginStatus } from './instanceTypes.js';
 import { plainBytes } from './plainBytes.js';
 import { frameFieldsProblem } from './frameFieldsProblem.js';
+import { isAbortSignal } from './isAbortSignal.js';
+import { sameStatus } from './sameStatus.js';
 import { SeqMap } from '../transport/SeqMap.js';
 import { FifoQueue } from '../transport/FifoQueue.js';
 
@@ -74,19 +76,6 @@ interface Attached {
 
 type MutableCounters = { -readonly [K in keyof LedgerCounters]: LedgerCounters[K] };
 
-/** Every counter of the ledger: a record lists each key once, so none can be left out. */
-const COUNTER_KEYS = Object.keys({
-  accepted: true,
-  done: true,
-  failed: true,
-  dropped: true,
-  lost: true,
-  queued: true,
-  inFlight: true,
-  refused: true,
-  outputs: true,
-  stale: true,
-} satisfies Record<keyof LedgerCounters, true>) as readonly (keyof LedgerCounters)[];
 
 /** Options the runtime passes to every instance it creates. */
 export interface InstanceEnvironment {
@@ -663,6 +652,8 @@ export class PluginInstance {
   // ---- generations -------------------------------------------------------------------
 
   #launch(generation: number, report: (event: GenerationReport) => void): GenerationSession {
+    // An earlier generation's thrown value is no cause of this one's failures: let it go.
+    this.#thrown = undefined;
     const attached: { current: Attached | undefined } = { current: undefined };
     const isCurrent = (): boolean => attached.current !== undefined && attached.current.alive;
     const session = this.#env.adapter.launch({
@@ -1358,41 +1349,6 @@ export class PluginInstance {
       counters: Object.freeze({ ...this.#counters }),
     });
   }
-}
-
-/** Whether `value` is an AbortSignal (of any realm: what the wait listens to is all it needs). */
-function isAbortSignal(value: unknown): value is AbortSignal {
-  if (value instanceof AbortSignal) return true;
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Partial<AbortSignal>;
-  return typeof candidate.aborted === 'boolean' && typeof candidate.addEventListener === 'function' && typeof candidate.removeEventListener === 'function';
-}
-
-/** Whether two statuses say the same (field by field: a status is published per burst of inputs). */
-function sameStatus(a: PluginStatus, b: PluginStatus): boolean {
-  return (
-    a.state === b.state &&
-    a.generation === b.generation &&
-    a.restarts === b.restarts &&
-    a.transport === b.transport &&
-    sameFailure(a.failure, b.failure) &&
-    sameFailure(a.lastFailure, b.lastFailure) &&
-    a.restart?.scheduled === b.restart?.scheduled &&
-    a.restart?.delayMs === b.restart?.delayMs &&
-    a.restart?.exhausted === b.restart?.exhausted &&
-    (a.lingering?.length ?? 0) === (b.lingering?.length ?? 0) &&
-    sameCounters(a.counters, b.counters)
-  );
-}
-
-function sameFailure(a: Failure | undefined, b: Failure | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.class === b.class && a.cause === b.cause && a.generation === b.generation && a.detail === b.detail && a.exitCode === b.exitCode && a.signal === b.signal;
-}
-
-function sameCounters(a: LedgerCounters, b: LedgerCounters): boolean {
-  for (const key of COUNTER_KEYS) if (a[key] !== b[key]) return false;
-  return true;
 }
 
 /** A frozen copy of a failure record (its fields are primitives). */

@@ -36,7 +36,8 @@ export function createGenerationLogic(host: GenerationHost) {
     const { generation } = input;
     let ended = false;
     const failed = (error: unknown): Fault => {
-      if (error instanceof GenerationFault && error.thrown !== undefined) host.threw(generation, error.thrown);
+      // Not once the invocation is gone (a start that failed after its deadline): nothing reports it.
+      if (!ended && error instanceof GenerationFault && error.thrown !== undefined) host.threw(generation, error.thrown);
       return faultOf(error);
     };
     // Nothing reaches the machine once this invocation is disposed; the machine also

@@ -64,12 +64,15 @@ process.on('exit', (code) => {
   process.stderr.write('seam: the process ended with code 0 before the command finished (a plugin run inline calling process.exit(0)?)\n');
   process.exitCode = 1;
 });
-// `seam demo | head` closes the pipe early: the reader has what it wanted, so end quietly, as
-// a filter does (the plugin processes go with this one), not with an uncaught EPIPE.
+// `seam demo | head` closes the pipe early: end quietly (the plugin processes go with this
+// one), not with an uncaught EPIPE. The demo's output is a view, and the reader has what it
+// wanted: 0. A check's or a bench's is a verdict not yet given: 141, as a process SIGPIPE
+// ends reads to a shell — 0 would pass a failing `seam check … | head` under `pipefail`.
+const PIPE_CLOSED_EXIT = 128 + 13;
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
   finished = true;
-  process.exit(0);
+  process.exit(process.argv[2] === 'demo' ? 0 : PIPE_CLOSED_EXIT);
 });
 process.on('uncaughtException', (error) => {
   // The stack says whose it is: a plugin run inline shares this process.

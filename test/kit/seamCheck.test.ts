@@ -1,7 +1,8 @@
 // `seam check` as a plugin author runs it: a real process, real workers and child processes.
 import { describe, expect, it } from 'vitest';
 import type { CheckReport } from 'plugin-seam/testing';
-import { fixture, seam } from './seamProcess.js';
+import { spawn } from 'node:child_process';
+import { fixture, seam, seamJs } from './seamProcess.js';
 
 /** The lines of one mode's block in the human report. */
 function modeBlock(stdout: string, mode: string): string {
@@ -60,6 +61,16 @@ describe('seam check', () => {
       const inputs = /FAIL gives every input exactly one outcome[^\n]*\n((?: {5,}[^\n]*\n?|\n)*)/.exec(block)?.[1] ?? '';
       expect(inputs, block).toContain('boom in a timer');
     }
+  });
+
+  it('exits 141, quietly, when the reader of its report is gone: no verdict is given by a closed pipe', async () => {
+    const child = spawn(process.execPath, [seamJs, 'check', fixture('check-good-echo'), '--modes', 'inline'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(141);
+    expect(stderr).not.toMatch(/EPIPE|uncaught/);
   });
 
   it('names a Buffer answer as the cause when isolated differs: the runtime delivers it as a Buffer there only', async () => {

@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const seamJs = fileURLToPath(new URL('../../dist/cli/seam.js', import.meta.url));
+/** The built command line's entry point. */
+export const seamJs = fileURLToPath(new URL('../../dist/cli/seam.js', import.meta.url));
 
 /** Absolute path of a fixture plugin module. */
 export function fixture(name: string): string {

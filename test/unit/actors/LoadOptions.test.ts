@@ -70,6 +70,8 @@ describe('resolveLoadOptions', () => {
     // A first delay alone above the default cap is honoured, not cut to the cap.
     expect(resolve({ restart: { backoff: { initialMs: 20_000 } } })).toMatchObject({ supervision: { backoff: { initialMs: 20_000, maxMs: 20_000 } } });
     expect(resolve({ restart: { backoff: { initialMs: 2_000 } } })).toMatchObject({ supervision: { backoff: { initialMs: 2_000, maxMs: 10_000 } } });
+    // Too long for a timer with its jitter: the error names the option that was set.
+    expect(() => resolve({ restart: { backoff: { initialMs: 2_000_000_000 } } })).toThrow(/^restart\.backoff\.initialMs \(the cap when maxMs is left out\) × \(1 \+ jitter\)/);
     // A window shorter than a restart counts none: no backoff and a 1 ms window restarted for ever.
     expect(() => resolve({ restart: { startup: { maxRestarts: 1, withinMs: 1 } } })).toThrow(/restart\.startup\.withinMs must be an integer number of ms in 1000\.\./);
     expect(() => resolve({ restart: { intensity: { maxRestarts: 1, withinMs: 999 } } })).toThrow(/restart\.intensity\.withinMs/);
