@@ -110,10 +110,13 @@ function publishStartInRecord(dseq: number): boolean {
 class CloneSerializer extends DefaultSerializer {
   // Called for a value V8 cannot clone (not in Node's typings) — and by Node's own
   // _writeHostObject with `new`: a function, not a method (a method is no constructor, and a
-  // Blob then threw "is not a constructor").
-  readonly _getDataCloneError = function (message: string): Error {
-    return new DOMException(message, 'DataCloneError');
-  };
+  // Blob then threw "is not a constructor"). One function for every serializer: one is made
+  // per message.
+  readonly _getDataCloneError = dataCloneError;
+}
+
+function dataCloneError(message: string): Error {
+  return new DOMException(message, 'DataCloneError');
 }
 
 function serialize(value: unknown): Buffer {
