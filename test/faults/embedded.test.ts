@@ -68,6 +68,8 @@ describe('embedded faults on real workers', () => {
     expect((error as LostWhileRunning).detail).toMatch(message);
     expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'lost', cause: 'exit', exitCode: 1, generation: 1 } });
     expect(p.status.failure?.detail).toMatch(message);
+    // Where it was thrown: the first frames of its stack, as an isolated child's stderr shows.
+    if (op === 'timer-throw') expect(p.status.failure?.detail).toMatch(/\n +at .*faults\.mjs:\d+/);
     expect(p.status.counters).toMatchObject({ accepted: 1, lost: 1 });
     expectBalanced(p);
     await expectServes(other);

@@ -2,6 +2,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { messageOf } from '../../errors.js';
+import { tailSummary } from '../tailSummary.js';
 import type { Fault } from '../../machines/lifecycleTypes.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { SharedFramePool } from '../../transport/SharedFramePool.js';
@@ -244,8 +245,24 @@ class EmbeddedSession implements GenerationSession {
     const fault: Fault =
       error !== undefined && (error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY'
         ? { cause: 'oom', exitCode: code, detail: messageOf(error) }
-        : { cause: 'exit', exitCode: code, detail: error === undefined ? `the worker exited with code ${code}` : messageOf(error) };
+        : { cause: 'exit', exitCode: code, detail: error === undefined ? `the worker exited with code ${code}` : uncaughtDetail(error) };
     this.#reportDeath(fault);
     if (!this.#disposed) this.#request.sink.lost(fault);
   }
+}
+
+/**
+ * What a worker's uncaught error says in its failure: its name and message, then the first
+ * frames of its stack, as an isolated child's stderr tail shows them — the message alone left
+ * an application (and `seam check`) no way to find where a plugin threw.
+ */
+function uncaughtDetail(error: unknown): string {
+  let stack: unknown;
+  try {
+    stack = (error as { stack?: unknown } | null)?.stack;
+  } catch {
+    // A getter that throws: the message is all there is.
+  }
+  const frames = typeof stack === 'string' ? stack.split('\n').filter((line) => /^\s+at /.test(line)) : [];
+  return tailSummary([messageOf(error), ...frames].join('\n'));
 }

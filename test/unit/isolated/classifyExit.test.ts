@@ -2,7 +2,8 @@
 // code, signal and OOM markers, and a stderr summary that keeps the error's message line in
 // view however deep its stack was.
 import { describe, expect, it } from 'vitest';
-import { classifyExit, tailSummary } from '../../../src/adapters/isolated/classifyExit.js';
+import { classifyExit } from '../../../src/adapters/isolated/classifyExit.js';
+import { tailSummary } from '../../../src/adapters/tailSummary.js';
 
 const deepStack = [
   'file:///plugins/faulty.mjs:12',
