@@ -65,14 +65,15 @@ process.on('exit', (code) => {
   process.exitCode = 1;
 });
 // `seam demo | head` closes the pipe early: end quietly (the plugin processes go with this
-// one), not with an uncaught EPIPE. The demo's output is a view, and the reader has what it
-// wanted: 0. A check's or a bench's is a verdict not yet given: 141, as a process SIGPIPE
-// ends reads to a shell — 0 would pass a failing `seam check … | head` under `pipefail`.
+// one), not with an uncaught EPIPE. A check's or a bench's report is a verdict not yet given:
+// 141, as a process SIGPIPE ends reads to a shell — 0 would pass a failing `seam check … |
+// head` under `pipefail`. The demo's output (and a usage text) is a view: the reader has what
+// it wanted, 0.
 const PIPE_CLOSED_EXIT = 128 + 13;
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
   finished = true;
-  process.exit(process.argv[2] === 'demo' ? 0 : PIPE_CLOSED_EXIT);
+  process.exit(process.argv[2] === 'check' || process.argv[2] === 'bench' ? PIPE_CLOSED_EXIT : 0);
 });
 process.on('uncaughtException', (error) => {
   // The stack says whose it is: a plugin run inline shares this process.

@@ -196,8 +196,9 @@ export class CheckSession {
       ['with poisonReleased', poisoned],
     ]);
     // A frame read after its onFrame settled shows at a later input (or in stop(), after them
-    // all): only if a frame came first.
-    const inputsBefore = difference.input === undefined ? this.options.inputs : this.options.inputs.slice(0, difference.input - 1);
+    // all; never at start, before any): only if a frame came first.
+    const inputsBefore =
+      difference.input !== undefined ? this.options.inputs.slice(0, difference.input - 1) : difference.step === 'stop' ? this.options.inputs : [];
     const framesBefore = inputsBefore.some((input) => 'frame' in input);
     const hint = ended !== undefined ? `${ended}\n${HINTS.ended}` : framesBefore ? HINTS.payload : HINTS.payloadNoFrame;
     return fail(this.#explain(difference, `in ${mode}, the transcript with frames.poisonReleased differs`, 'without poisonReleased', 'with poisonReleased', hint), [difference]);

@@ -158,6 +158,21 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     expect(p.status.failure).toMatchObject({ class: 'startup', cause: 'threw' });
   });
 
+  it('fails a start that threw a huge error as startup/threw, its detail cut alike in every mode (isolated: without the value)', async () => {
+    const p = harness().load({ config: { start: 'throw-huge' }, restart: { policy: 'never' } });
+    const error = await p.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StartupFailed);
+    expect(error).toMatchObject({ failureCause: 'threw', generation: 1 });
+    const detail = (error as StartupFailed).detail ?? '';
+    expect(detail.startsWith('Error: huge xxx')).toBe(true);
+    expect(detail.endsWith(' … (cut)')).toBe(true);
+    expect(detail.length).toBe(256 * 1024 + ' … (cut)'.length);
+    // Out of process a reply is at most 1 MiB: the value itself stays behind (README).
+    const thrown = (error as StartupFailed).cause as Error | undefined;
+    if (mode === 'isolated') expect(thrown).toBeUndefined();
+    else expect(thrown?.message.length).toBe(600_005);
+  });
+
   it('classifies a start that never settles as startup/timeout after the start deadline', async () => {
     const h = harness();
     const p = h.load({ config: { start: 'hang' }, restart: { policy: 'never' }, timeouts: { start: 2_000 } });

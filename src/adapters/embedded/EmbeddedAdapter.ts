@@ -2,7 +2,6 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { messageOf } from '../../errors.js';
-import { tailSummary } from '../tailSummary.js';
 import type { Fault } from '../../machines/lifecycleTypes.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { SharedFramePool } from '../../transport/SharedFramePool.js';
@@ -251,10 +250,13 @@ class EmbeddedSession implements GenerationSession {
   }
 }
 
+/** Frames of an uncaught error's stack its failure's detail keeps (as an isolated child's stderr tail does). */
+const STACK_FRAMES_KEPT = 2;
+
 /**
- * What a worker's uncaught error says in its failure: its name and message, then the first
- * frames of its stack, as an isolated child's stderr tail shows them — the message alone left
- * an application (and `seam check`) no way to find where a plugin threw.
+ * What a worker's uncaught error says in its failure: its name and message, whole, then the
+ * first frames of its stack — the message alone left an application (and `seam check`) no
+ * way to find where a plugin threw.
  */
 function uncaughtDetail(error: unknown): string {
   let stack: unknown;
@@ -264,5 +266,5 @@ function uncaughtDetail(error: unknown): string {
     // A getter that throws: the message is all there is.
   }
   const frames = typeof stack === 'string' ? stack.split('\n').filter((line) => /^\s+at /.test(line)) : [];
-  return tailSummary([messageOf(error), ...frames].join('\n'));
+  return [messageOf(error), ...frames.slice(0, STACK_FRAMES_KEPT)].join('\n');
 }

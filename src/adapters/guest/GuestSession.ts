@@ -27,7 +27,6 @@ import {
   uncloneableFailure,
 } from '../protocol.js';
 import type { ControlReply, GuestControl, GuestLaunch, GuestToHost, HostToGuest, RingValue } from '../protocol.js';
-import { messageOf } from '../../errors.js';
 import { DescriptorRing, scratchDescriptor } from '../../transport/DescriptorRing.js';
 import type { Descriptor, MutableDescriptor } from '../../transport/DescriptorRing.js';
 import { Doorbell } from '../../transport/Doorbell.js';
@@ -35,6 +34,7 @@ import { POISON_BYTE } from '../../transport/SlotPool.js';
 import type { BlockingWaitFn, NotifyFn, ParkOutcome } from '../../transport/Doorbell.js';
 import type { SegmentLayout } from '../../transport/segmentLayout.js';
 import { PluginRunner } from './PluginRunner.js';
+import { thrownDetail } from '../thrownDetail.js';
 import { loadPluginDefinition } from './loadPluginDefinition.js';
 import { SeqMap } from '../../transport/SeqMap.js';
 import { FifoQueue } from '../../transport/FifoQueue.js';
@@ -75,10 +75,10 @@ export interface GuestChannel {
   /** Registers the listener of the host's messages. */
   listen(listener: (message: HostToGuest) => void): void;
   /**
-   * Whether a value can cross to the host in a control reply (what the plugin's `start` or
-   * `stop` threw). Default: a structured clone of it succeeds.
+   * Whether a failed control reply, with what the plugin's `start` or `stop` threw in it, can
+   * be sent as it is. Default: a structured clone of it succeeds.
    */
-  readonly crosses?: (value: unknown) => boolean;
+  readonly crosses?: (reply: Extract<ControlReply, { ok: false }>) => boolean;
   /** How to wake the host when it parked on the complete ring (default `Atomics.notify`). */
   readonly notifyHost?: NotifyFn;
   /** Sends what `post` queued, if it batches. Called before the plugin runs again. */
@@ -291,7 +291,7 @@ export class GuestSession {
     const reply = (call: () => Promise<number>): Promise<ControlReply> =>
       call().then(
         (posted): ControlReply => ({ ok: true, posted }),
-        (error: unknown): ControlReply => ({ ok: false, posted: this.#posted, detail: messageOf(error), ...thrownFields(error, this.#channel.crosses ?? clones) }),
+        (error: unknown): ControlReply => failedReply(this.#posted, error, this.#channel.crosses ?? clones),
       );
     return {
       start: () => reply(() => this.start()),
@@ -680,13 +680,15 @@ function crossingError(error: unknown, withCause = true, depth = 0): unknown {
 }
 
 /**
- * What a control reply carries of a thrown value (the `cause` of the host's StartupFailed or
- * TeardownFailed): as an outcome's error crosses, its cause left out if that cannot cross,
- * nothing if the value itself cannot. Checked before the reply is made: a reply that cannot
- * be posted would leave the host's call without its answer, and one the isolated host's gate
- * refuses would cost the generation.
+ * The reply to a `start` or `stop` that threw: its message as `detail`, and what it threw (the
+ * `cause` of the host's StartupFailed or TeardownFailed) as an outcome's error crosses — its
+ * cause left out if the reply cannot carry it so, the value left out if it cannot carry that
+ * at all. Checked before it is sent: a reply that cannot be sent (too large, uncloneable)
+ * would leave the host's call without its answer, and one the isolated host's gate refuses
+ * would cost the generation.
  */
-function thrownFields(thrown: unknown, crosses: (value: unknown) => boolean): Pick<Extract<ControlReply, { ok: false }>, 'error' | 'errorName' | 'errorCode'> {
+function failedReply(posted: number, thrown: unknown, crosses: (reply: Extract<ControlReply, { ok: false }>) => boolean): ControlReply {
+  const detail = thrownDetail(thrown);
   let errorName: string | undefined;
   let errorCode: string | number | undefined;
   try {
@@ -700,12 +702,12 @@ function thrownFields(thrown: unknown, crosses: (value: unknown) => boolean): Pi
     try {
       error = crossingError(thrown, withCause);
     } catch {
-      return {};
+      break;
     }
-    // Else without its cause, then nothing: the detail still says what it was.
-    if (crosses(error)) return { error, errorName, errorCode };
+    const reply = { ok: false as const, posted, detail, error, errorName, errorCode };
+    if (crosses(reply)) return reply;
   }
-  return {};
+  return { ok: false, posted, detail };
 }
 
 /** Whether a structured clone of `value` succeeds. */

@@ -1,4 +1,4 @@
-import { messageOf } from '../../errors.js';
+import { thrownDetail } from '../thrownDetail.js';
 import type { Adapter, Delivery, DeliveryResult, DeliverySettle, GenerationSession, LaunchRequest, TransportKind } from '../Adapter.js';
 import { EVENT_LOOP_TURN_MS, GenerationFault } from '../Adapter.js';
 import { TurnBudget } from '../TurnBudget.js';
@@ -66,7 +66,7 @@ class InlineSession implements GenerationSession {
     try {
       definition = await loadPluginDefinition(this.#request.module);
     } catch (error) {
-      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) }, error);
+      throw new GenerationFault({ cause: 'threw', detail: thrownDetail(error) }, error);
     }
     if (this.#disposed) throw new GenerationFault({ cause: 'cancelled', detail: 'generation ended before start' });
     const { sink, generation } = this.#request;
@@ -88,7 +88,7 @@ class InlineSession implements GenerationSession {
     try {
       await runner.start();
     } catch (error) {
-      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) }, error);
+      throw new GenerationFault({ cause: 'threw', detail: thrownDetail(error) }, error);
     }
   }
 
@@ -149,7 +149,7 @@ class InlineSession implements GenerationSession {
     try {
       await this.#runner.stop();
     } catch (error) {
-      throw new GenerationFault({ cause: 'threw', detail: messageOf(error) }, error);
+      throw new GenerationFault({ cause: 'threw', detail: thrownDetail(error) }, error);
     }
   }
 

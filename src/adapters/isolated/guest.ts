@@ -33,6 +33,7 @@ import { deserializeOwnBytes } from '../../transport/OwnBytesDeserializer.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { futexBlockingWait } from '../../transport/futexDoorbell.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
+import { RPC_ID_MAX_LENGTH } from './checkRpcReply.js';
 import { decodeGuestMessage } from './decodeGuestMessage.js';
 import { pipeEndpoint } from './pipeEndpoint.js';
 
@@ -118,6 +119,9 @@ class CloneSerializer extends DefaultSerializer {
 function dataCloneError(message: string): Error {
   return new DOMException(message, 'DataCloneError');
 }
+
+/** The longest id a Comlink reply may carry: a reply measured with it fits with the real one. */
+const RPC_ID_PROBE = 'x'.repeat(RPC_ID_MAX_LENGTH);
 
 function serialize(value: unknown): Buffer {
   const serializer = new CloneSerializer();
@@ -230,11 +234,11 @@ function launch(spec: IsolatedLaunch): void {
       doorbellByMessage: true,
       // A control reply is not put through the host's gate as it is sent (see serializeMessage):
       // what the plugin threw goes into one only if it would pass as an outcome's error.
-      crosses: (value) => {
+      crosses: (reply) => {
         try {
-          // The reply as Comlink sends it: its depth and nodes count as the real one's do.
-          const reply = { id: 'reply', type: 'RAW', value: { ok: false, posted: 0, detail: '', error: value, errorName: undefined, errorCode: undefined } };
-          return decodeGuestMessage(serialize({ t: 'rpc', data: reply })).ok;
+          // As Comlink sends it (an id of its length), gated and bounded as the real one is.
+          const bytes = serialize({ t: 'rpc', data: { id: RPC_ID_PROBE, type: 'RAW', value: reply } });
+          return bytes.byteLength <= PIPE_MAX_GUEST_FRAME_BYTES && decodeGuestMessage(bytes).ok;
         } catch {
           return false;
         }
