@@ -632,14 +632,7 @@ export class GuestSession {
       }
     }
     const thrown = result.error;
-    let errorName: string | undefined;
-    let errorCode: string | number | undefined;
-    try {
-      errorName = lostErrorName(thrown);
-      errorCode = lostErrorCode(thrown);
-    } catch {
-      // A proxy whose traps throw: it crosses (or not) without them.
-    }
+    const { errorName, errorCode } = lostNameAndCode(thrown);
     try {
       this.#post({ t: 'outcome', seq, ok: false, error: crossingError(thrown), errorName, errorCode });
       return;
@@ -689,14 +682,7 @@ function crossingError(error: unknown, withCause = true, depth = 0): unknown {
  */
 function failedReply(posted: number, thrown: unknown, crosses: (reply: Extract<ControlReply, { ok: false }>) => boolean): ControlReply {
   const detail = thrownDetail(thrown);
-  let errorName: string | undefined;
-  let errorCode: string | number | undefined;
-  try {
-    errorName = lostErrorName(thrown);
-    errorCode = lostErrorCode(thrown);
-  } catch {
-    // A proxy whose traps throw: it crosses (or not) without them.
-  }
+  const { errorName, errorCode } = lostNameAndCode(thrown);
   for (const withCause of [true, false]) {
     let error: unknown;
     try {
@@ -765,6 +751,16 @@ function lostErrorCode(error: unknown): string | number | undefined {
   }
   if (typeof code === 'string') return code.slice(0, GUEST_ERROR_NAME_MAX_LENGTH);
   return Number.isSafeInteger(code) ? (code as number) : undefined;
+}
+
+/** The name and code cloning would lose of a thrown value, to travel beside it. */
+function lostNameAndCode(thrown: unknown): { readonly errorName: string | undefined; readonly errorCode: string | number | undefined } {
+  try {
+    return { errorName: lostErrorName(thrown), errorCode: lostErrorCode(thrown) };
+  } catch {
+    // A proxy whose traps throw: it crosses (or not) without them.
+    return { errorName: undefined, errorCode: undefined };
+  }
 }
 
 /** The `name` of a thrown Error that cloning would lose, bounded for the host's validator. */
