@@ -172,8 +172,10 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     const { maxMs, wallMaxMs } = stalls.stop();
     expect(answered).toBeGreaterThanOrEqual(64);
     // Measured: 4–7 ms in every mode; 110–280 ms out of thread while the host's outcome loop
-    // stayed one chain of microtasks.
-    expect(maxMs, `longest stall ${maxMs.toFixed(1)} ms net of waiting for a CPU (${wallMaxMs.toFixed(1)} ms wall), ${answered} answers`).toBeLessThan(50);
+    // stayed one chain of microtasks. The bound sits under that, over what a loaded machine
+    // adds that the run-queue wait does not count (a collection, page faults): it failed at 50
+    // only with the whole suite running beside other heavy work.
+    expect(maxMs, `longest stall ${maxMs.toFixed(1)} ms net of waiting for a CPU (${wallMaxMs.toFixed(1)} ms wall), ${answered} answers`).toBeLessThan(90);
   });
 
   it('resolves send with what onMessage returned, structured-cloned', async () => {
