@@ -1,5 +1,8 @@
 // checkPlugin refuses what would make its verdict meaningless with InvalidOptions, before or
 // after the runs: an input the runtime itself would refuse, a normalize that throws.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptions } from 'plugin-seam';
 import { checkPlugin } from 'plugin-seam/testing';
@@ -51,5 +54,21 @@ describe('checkPlugin options', () => {
     });
     await expect(checked).rejects.toBeInstanceOf(InvalidOptions);
     await expect(checked).rejects.toMatchObject({ message: 'normalize threw: cannot map this', cause: boom });
+  });
+
+  it('tries a plugin whose start never settles once per mode, not once per run it would have made', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seam-check-'));
+    try {
+      const marker = join(dir, 'starts');
+      writeFileSync(marker, '');
+      const report = await checkPlugin(fixture('check-never-starts'), { modes: ['embedded', 'isolated'], config: { marker }, timeouts: { start: 300, stop: 300 } });
+      expect(report.passed).toBe(false);
+      expect(report.results.filter((r) => r.check === 'start').map((r) => r.passed)).toEqual([false, false]);
+      // The baseline's start in each mode: the poisoned and paired runs (three more starts a
+      // mode, each its whole start deadline) are not made where nothing started.
+      expect(readFileSync(marker, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
