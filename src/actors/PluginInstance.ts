@@ -76,7 +76,6 @@ interface Attached {
 
 type MutableCounters = { -readonly [K in keyof LedgerCounters]: LedgerCounters[K] };
 
-
 /** Options the runtime passes to every instance it creates. */
 export interface InstanceEnvironment {
   readonly adapter: Adapter;
