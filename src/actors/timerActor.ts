@@ -18,13 +18,12 @@ import type { RuntimeClock } from './RuntimeClock.js';
  */
 export function createTimerLogic(clock: RuntimeClock) {
   return fromCallback<EventObject, TimerInput, LifecycleTimerEvent>(({ input, sendBack }) => {
-    let pending = true;
     const id = clock.setTimeout(() => {
-      pending = false;
       sendBack(input.event);
     }, input.ms);
+    // Clearing a timer that has fired does nothing, on any clock.
     return () => {
-      if (pending) clock.clearTimeout(id);
+      clock.clearTimeout(id);
     };
   });
 }

@@ -233,7 +233,7 @@ function launch(spec: IsolatedLaunch): void {
       },
       doorbellByMessage: true,
       // A control reply is not put through the host's gate as it is sent (see serializeMessage):
-      // what the plugin threw goes into one only if it would pass as an outcome's error.
+      // one carrying what the plugin threw is sent only if it passes that gate and the size bound.
       crosses: (reply) => {
         try {
           // As Comlink sends it (an id of its length), gated and bounded as the real one is.
