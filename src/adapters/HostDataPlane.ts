@@ -218,6 +218,8 @@ export class HostDataPlane {
   readonly #pollGovernor = new PollGovernor();
   readonly #now: () => number;
   #ringScheduled = false;
+  /** The loop reading the complete ring (see {@link idle}). */
+  #looping: Promise<void> = Promise.resolve();
   readonly #ringSubmit = (): void => {
     this.#ringScheduled = false;
     this.#submit?.publish();
@@ -286,8 +288,17 @@ export class HostDataPlane {
       });
       this.#submitBell = new Doorbell(rings.buffer, rings.layout.submit.consumerParkOffset, options.notifyGuest === undefined ? {} : { notify: options.notifyGuest });
       this.#completeBell = new Doorbell(rings.buffer, rings.layout.complete.consumerParkOffset);
-      void this.#loop();
+      this.#looping = this.#loop();
     }
+  }
+
+  /**
+   * Resolves once the loop reading the complete ring has returned (after {@link close}): from
+   * then on this side reads the rings no more, and their memory can be given back — a read of a
+   * page given back would map it again.
+   */
+  get idle(): Promise<void> {
+    return this.#looping;
   }
 
   /** The last `dseq` handed to the guest. */

@@ -27,19 +27,36 @@ const collected = new FinalizationRegistry<{ readonly binding: ShmBinding; reado
 function discarding(binding: ShmBinding | undefined, buffer: SharedArrayBuffer, then?: () => void): () => void {
   return () => {
     try {
-      binding?.discardMemory?.(buffer);
-    } catch {
-      // madvise refused (a sandbox's syscall filter): the pages wait for the garbage collector,
-      // as without the addon; ending the instance must not fail for it.
+      discardSegment(binding, buffer);
     } finally {
       then?.();
     }
-    if (binding?.adjustExternalMemory !== undefined) {
-      const bytes = buffer.byteLength;
-      binding.adjustExternalMemory(bytes);
-      collected.register(buffer, { binding, bytes });
-    }
   };
+}
+
+/**
+ * Gives a shared segment's pages back now and counts its buffer as external memory until V8
+ * collects it (see {@link discarding}): for a segment no one will use again, whoever still
+ * maps it. Without the addon, or where `madvise` is refused, the pages wait for the garbage
+ * collector.
+ *
+ * @example
+ * ```ts
+ * child.once('exit', () => discardSegment(binding, rings));
+ * ```
+ */
+export function discardSegment(binding: ShmBinding | undefined, buffer: SharedArrayBuffer): void {
+  try {
+    binding?.discardMemory?.(buffer);
+  } catch {
+    // madvise refused (a sandbox's syscall filter): the pages wait for the garbage collector,
+    // as without the addon; ending the instance must not fail for it.
+  }
+  if (binding?.adjustExternalMemory !== undefined) {
+    const bytes = buffer.byteLength;
+    binding.adjustExternalMemory(bytes);
+    collected.register(buffer, { binding, bytes });
+  }
 }
 
 /**

@@ -15,7 +15,7 @@ import { SharedFramePool } from '../../transport/SharedFramePool.js';
 import { findPackageRoot } from '../../transport/findPackageRoot.js';
 import { futexNotify } from '../../transport/futexDoorbell.js';
 import { TurnBudget } from '../TurnBudget.js';
-import { memfdPoolSegment } from '../../transport/PoolSegment.js';
+import { discardSegment, memfdPoolSegment } from '../../transport/PoolSegment.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { ShmBinding } from '../../transport/shmBinding.js';
@@ -34,6 +34,13 @@ import { decodeGuestMessage } from './decodeGuestMessage.js';
 import { StartRecordFile } from './StartRecordFile.js';
 import { pipeEndpoint } from './pipeEndpoint.js';
 
+
+/**
+ * Ring segments are made whole pages (the largest page size Linux uses, 64 KiB; pages never
+ * touched cost nothing): a segment's pages are given back when its generation ends, and a
+ * partial last page — the control words, written to the end — would stay resident.
+ */
+const RING_SEGMENT_ALIGN = 64 * 1024;
 /** Deliveries in flight per generation over shared memory (and each ring's capacity). */
 const RING_CAPACITY = 64;
 /** A doorbell to the guest, framed once. */
@@ -163,6 +170,9 @@ class IsolatedSession implements GenerationSession {
   readonly #launch: IsolatedLaunch;
   /** Copy transport: the start record, closed at dispose (after the fence read it). */
   readonly #startRecord: StartRecordFile | undefined;
+  readonly #binding: ShmBinding | undefined;
+  /** The rings' shared segment (shared-memory transport), given back once the process is gone. */
+  #rings: SharedArrayBuffer | undefined;
   readonly #throttle: ReadThrottle;
   /** The pipe reader waits for the throttle (see #paceReader). */
   #throttled: ReturnType<typeof setTimeout> | undefined;
@@ -206,6 +216,7 @@ class IsolatedSession implements GenerationSession {
 
   constructor(request: LaunchRequest, guestPath: string, binding: ShmBinding | undefined) {
     this.#request = request;
+    this.#binding = binding;
     this.#throttle = new ReadThrottle({
       messagesPerSecond: MESSAGE_RATE.perSecond,
       messageBurst: MESSAGE_RATE.burst,
@@ -229,13 +240,14 @@ class IsolatedSession implements GenerationSession {
       const layout = computeSegmentLayout({ slots: 1, slotBytes: 64, ringCapacity: RING_CAPACITY });
       let segment: ReturnType<ShmBinding['createSegment']>;
       try {
-        segment = binding.createSegment(layout.totalBytes + CONTROL_BYTES);
+        segment = binding.createSegment(Math.ceil((layout.totalBytes + CONTROL_BYTES) / RING_SEGMENT_ALIGN) * RING_SEGMENT_ALIGN);
       } catch (error) {
         // Out of descriptors (EMFILE, ENFILE) or memory: this generation cannot be launched.
         throw new GenerationFault({ cause: 'spawn', detail: `cannot create the shared-memory segment: ${messageOf(error)}` });
       }
       ringsFd = segment.fd;
       rings = { buffer: segment.buffer, layout };
+      this.#rings = segment.buffer;
       control = new Int32Array(segment.buffer, layout.totalBytes, CONTROL_BYTES / 4);
     }
     this.#plane = new HostDataPlane({
@@ -482,11 +494,11 @@ class IsolatedSession implements GenerationSession {
     this.#guest[Comlink.releaseProxy]();
     this.#inbox?.end();
     if (this.#reaped) {
-      this.#releaseStdio();
+      this.#release();
       return;
     }
     this.#child.once('exit', () => {
-      this.#releaseStdio();
+      this.#release();
     });
     this.#signal('SIGTERM');
     // A stopped process (it may have stopped itself) keeps a SIGTERM pending and runs no
@@ -518,7 +530,17 @@ class IsolatedSession implements GenerationSession {
    * 'inherit'`) would otherwise keep them open for good — the host's process could never
    * exit, and a descendant writing without end kept a host core busy after shutdown.
    */
-  #releaseStdio(): void {
+  /**
+   * What the generation held once its process is gone: its stdio, and its rings' pages (a
+   * long-lived host restarting a plugin kept 44 KB and a mapping per generation until a major
+   * collection, which a host making little garbage rarely runs).
+   */
+  #release(): void {
+    const rings = this.#rings;
+    // Once the host's loop has stopped reading them (the child is gone already).
+    if (rings !== undefined) void this.#plane.idle.then(() => {
+      discardSegment(this.#binding, rings);
+    });
     this.#child.stdout?.destroy();
     this.#child.stderr?.destroy();
     this.#pipe?.destroy();
