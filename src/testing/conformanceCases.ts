@@ -34,7 +34,7 @@ const SLACK_MS = 6_000;
 /** The cases of a session, in report order: per mode, per check; `modes` only for non-reference modes. */
 export function casesOf(session: CheckSession): ConformanceCase[] {
   const { start, stop, input } = session.options.timeouts;
-  // Each deadline may stretch (realClock gives back the loop's busy time, once).
+  // Each deadline may stretch (realClock gives back the time the loop was held, once).
   const generation = DEADLINE_STRETCH * (start + stop + input) + SLACK_MS;
   const generations: Record<CheckKind, number> = { start: 2, inputs: 2, stop: 2, restart: 2, payload: 3, instances: 4, modes: 4 };
   return session.options.modes.flatMap((mode) =>
