@@ -86,6 +86,35 @@ export interface CheckOptions {
   readonly isolation?: LoadOptions['isolation'] | undefined;
   /** Resource limits of every run (as `runtime.load({ limits })`). */
   readonly limits?: LoadOptions['limits'] | undefined;
+  /**
+   * Told when each run of a mode begins and ends: a check waits out a plugin's deadlines (a
+   * start that never settles costs its whole `timeouts.start`), and without word of it a
+   * caller cannot tell a slow plugin from a stuck check. `seam check` prints, on stderr, the
+   * runs that take more than a second. What it throws is ignored.
+   */
+  readonly progress?: ((event: CheckProgress) => void) | undefined;
+}
+
+/**
+ * One step of a check, for {@link CheckOptions.progress}: a run of one mode began or ended.
+ * A check makes three runs per mode: `baseline` (two generations of one instance), `poisoned`
+ * (released frames overwritten) and `pair` (two instances side by side).
+ *
+ * @example
+ * ```ts
+ * await checkPlugin('./my-plugin.js', {
+ *   progress: (event) => {
+ *     if (event.phase === 'begin') console.error(`${event.mode}: ${event.text}…`);
+ *   },
+ * });
+ * ```
+ */
+export interface CheckProgress {
+  readonly mode: Mode;
+  readonly run: 'baseline' | 'poisoned' | 'pair';
+  readonly phase: 'begin' | 'end';
+  /** What the run does (`begin`), or how long it took (`end`), in words. */
+  readonly text: string;
 }
 
 /** {@link CheckOptions} with every default applied and every value checked. */
@@ -99,6 +128,8 @@ export interface ResolvedCheckOptions {
   readonly normalizeFailure: { error?: unknown };
   readonly isolation: LoadOptions['isolation'];
   readonly limits: LoadOptions['limits'];
+  /** Never throws into the check (see CheckOptions.progress). */
+  readonly progress: (event: CheckProgress) => void;
 }
 
 const MODES: readonly Mode[] = ['inline', 'embedded', 'isolated'];
@@ -179,7 +210,7 @@ function recordingThrows(
   };
 }
 
-const KNOWN_OPTIONS = ['modes', 'config', 'inputs', 'timeouts', 'normalize', 'isolation', 'limits'];
+const KNOWN_OPTIONS = ['modes', 'config', 'inputs', 'timeouts', 'normalize', 'isolation', 'limits', 'progress'];
 const KNOWN_TIMEOUTS = ['start', 'stop', 'input'];
 
 /** Throws InvalidOptions at the first own key of `value` not in `known` (a misspelt option is not a default kept). */
@@ -231,10 +262,13 @@ export function resolveCheckOptions(options: CheckOptions = {}): ResolvedCheckOp
   if (typeof options !== 'object' || options === null) throw new InvalidOptions('check options must be an object');
   checkKnown(options, KNOWN_OPTIONS, '');
   checkKnown(options.timeouts, KNOWN_TIMEOUTS, 'timeouts.');
-  const { normalize } = options;
+  const { normalize, progress } = options;
   const normalizeFailure: { error?: unknown } = {};
   if (normalize !== undefined && typeof normalize !== 'function') {
     throw new InvalidOptions('normalize must be a function');
+  }
+  if (progress !== undefined && typeof progress !== 'function') {
+    throw new InvalidOptions('progress must be a function');
   }
   try {
     structuredClone(options.config);
@@ -254,6 +288,13 @@ export function resolveCheckOptions(options: CheckOptions = {}): ResolvedCheckOp
     normalizeFailure,
     isolation: options.isolation,
     limits: options.limits,
+    progress: (event) => {
+      try {
+        progress?.(event);
+      } catch {
+        // A progress reporter is told, never heard: the check goes on whatever it does.
+      }
+    },
   };
   checkLoadable(resolved);
   return resolved;

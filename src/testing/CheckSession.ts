@@ -8,7 +8,7 @@ import { compareTranscripts } from './compareTranscripts.js';
 import { describeCheckInput } from './describeCheckInput.js';
 import type { GenerationLog } from './InstanceDriver.js';
 import { SCENARIO_PARAM, assertPluginModuleReadable, pluginModuleUrl } from './resolvePluginModule.js';
-import { runScenario } from './runScenario.js';
+import { describeScenario, runScenario } from './runScenario.js';
 import type { ScenarioKind, ScenarioRun } from './runScenario.js';
 import type { Transcript } from './TranscriptRecorder.js';
 
@@ -137,7 +137,14 @@ export class CheckSession {
       // A URL of its own per scenario: inline runs must not share module state with each
       // other, only the two instances of `pair` must (as in an application).
       url.searchParams.set(SCENARIO_PARAM, `${this.#tag}.${key}`);
-      run = this.ready().then(() => runScenario(kind, mode, url, this.options));
+      const { progress } = this.options;
+      run = this.ready().then(async () => {
+        const t0 = performance.now();
+        progress({ mode, run: kind, phase: 'begin', text: describeScenario(kind, this.options) });
+        const done = await runScenario(kind, mode, url, this.options);
+        progress({ mode, run: kind, phase: 'end', text: `done in ${((performance.now() - t0) / 1000).toFixed(1)} s` });
+        return done;
+      });
       this.#runs.set(key, run);
     }
     return run;

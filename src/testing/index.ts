@@ -10,7 +10,7 @@ export type { ConformanceCase } from './conformanceCases.js';
 export { formatCheckReport } from './formatCheckReport.js';
 export { defaultCheckInputs } from './defaultCheckInputs.js';
 export { ConformanceError } from './ConformanceError.js';
-export type { CheckInput, CheckOptions, CheckTimeouts, TranscriptSource } from './CheckOptions.js';
+export type { CheckInput, CheckOptions, CheckProgress, CheckTimeouts, TranscriptSource } from './CheckOptions.js';
 export type { CheckCaseResult, CheckKind, CheckReport, TranscriptDifference } from './CheckReport.js';
 export { waitForStatus } from './waitForStatus.js';
 export type { HasStatus } from './waitForStatus.js';

@@ -16,6 +16,20 @@ import { withDeadline } from './withDeadline.js';
  */
 export type ScenarioKind = 'baseline' | 'poisoned' | 'pair';
 
+/** What a run does, in a progress line (see CheckOptions.progress). */
+export function describeScenario(kind: ScenarioKind, options: ResolvedCheckOptions): string {
+  const inputs = `${options.inputs.length} input${options.inputs.length === 1 ? '' : 's'}`;
+  const start = `start (deadline ${options.timeouts.start} ms)`;
+  switch (kind) {
+    case 'baseline':
+      return `baseline run: ${start}, ${inputs}, stop, then a second generation`;
+    case 'poisoned':
+      return `poisoned run: ${start}, ${inputs} with released frames overwritten, stop`;
+    case 'pair':
+      return `pair run: two instances side by side, ${start}, ${inputs} each, stop`;
+  }
+}
+
 /** What one scenario observed: per instance, per generation. */
 export interface ScenarioRun {
   readonly kind: ScenarioKind;

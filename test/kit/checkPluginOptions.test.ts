@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidOptions } from 'plugin-seam';
 import { checkPlugin } from 'plugin-seam/testing';
-import type { CheckInput } from 'plugin-seam/testing';
+import type { CheckInput, CheckProgress } from 'plugin-seam/testing';
 import { fixture } from './seamProcess.js';
 
 const frame = { width: 2, height: 2, format: 'gray', timestamp: 0, data: new Uint8Array(4) };
@@ -70,5 +70,29 @@ describe('checkPlugin options', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('tells progress when each run of each mode begins and ends, and ignores a reporter that throws', async () => {
+    const events: CheckProgress[] = [];
+    const report = await checkPlugin(fixture('check-good-echo'), {
+      modes: ['inline', 'embedded'],
+      progress: (event) => {
+        events.push(event);
+        throw new Error('a reporter that throws');
+      },
+    });
+    expect(report.passed).toBe(true);
+    for (const mode of ['inline', 'embedded'] as const) {
+      for (const run of ['baseline', 'poisoned', 'pair'] as const) {
+        const mine = events.filter((e) => e.mode === mode && e.run === run);
+        expect(mine.map((e) => e.phase)).toEqual(['begin', 'end']);
+        expect(mine[0]?.text).toMatch(/^\w+ run: .*start \(deadline 10000 ms\), 10 inputs/);
+        expect(mine[1]?.text).toMatch(/^done in \d+\.\d s$/);
+      }
+    }
+  });
+
+  it('refuses a progress that is not a function', async () => {
+    await expect(checkPlugin(fixture('check-good-echo'), { progress: 'yes' as unknown as () => void })).rejects.toThrow(/progress must be a function/);
   });
 });

@@ -122,4 +122,19 @@ describe('seam check', () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^embedded +PASS +6\/6 checks passed$/m);
   });
+
+  it('says on stderr which runs take more than a second, and nothing for a quick check', async () => {
+    const quick = await seam(['check', fixture('check-good-echo'), '--modes', 'embedded']);
+    expect(quick.code, quick.stdout + quick.stderr).toBe(0);
+    expect(quick.stderr).not.toMatch(/seam check:/);
+    // Two starts of 1.2 s in the baseline run, one in each other run: each run is slow.
+    const slow = await seam(['check', fixture('check-slow-start'), '--modes', 'embedded', '--config', '{"delayMs":1200}']);
+    expect(slow.code, slow.stdout + slow.stderr).toBe(0);
+    expect(slow.stderr).toMatch(/^seam check: embedded: baseline run: start \(deadline 10000 ms\), 10 inputs, stop, then a second generation…$/m);
+    expect(slow.stderr).toMatch(/^seam check: embedded: baseline run done in \d+\.\d s$/m);
+    expect(slow.stderr).toMatch(/^seam check: embedded: pair run done in/m);
+    // The report stays on stdout alone.
+    expect(slow.stdout).not.toMatch(/seam check:/);
+    expect(slow.stdout).toMatch(/^PASS: the plugin conforms in embedded$/m);
+  });
 });

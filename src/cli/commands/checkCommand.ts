@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { InvalidOptions, InvalidPlugin } from '../../errors.js';
 import type { Mode } from '../../machines/lifecycleTypes.js';
+import type { CheckProgress } from '../../testing/CheckOptions.js';
 import { checkPlugin } from '../../testing/checkPlugin.js';
 import { formatCheckReport } from '../../testing/formatCheckReport.js';
 import { CliUsageError, type CliCommand } from './CliCommand.js';
@@ -25,6 +26,36 @@ function parseConfig(value: string | undefined): { config?: unknown } {
   } catch (error) {
     throw new CliUsageError(`--config must be JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
+}
+
+/** How long a run goes unreported: most checks end well within it, and say nothing until the report. */
+const QUIET_MS = 1_000;
+
+/**
+ * Progress on stderr (stdout keeps the report alone) for the runs that take a while — a run
+ * waiting out a plugin's start deadline, say — and their ends: nothing for a quick check.
+ */
+function slowRunReporter(err: (text: string) => void): (event: CheckProgress) => void {
+  const pending = new Map<string, { timer: ReturnType<typeof setTimeout> | undefined }>();
+  return (event) => {
+    const key = `${event.mode}.${event.run}`;
+    if (event.phase === 'begin') {
+      const entry: { timer: ReturnType<typeof setTimeout> | undefined } = { timer: undefined };
+      entry.timer = setTimeout(() => {
+        entry.timer = undefined;
+        err(`seam check: ${event.mode}: ${event.text}…\n`);
+      }, QUIET_MS);
+      // A report is not held back for a line about a run that is over.
+      entry.timer.unref();
+      pending.set(key, entry);
+      return;
+    }
+    const entry = pending.get(key);
+    pending.delete(key);
+    if (entry === undefined) return;
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    else err(`seam check: ${event.mode}: ${event.run} run ${event.text}\n`);
+  };
 }
 
 /**
@@ -55,7 +86,11 @@ export const checkCommand: CliCommand = {
     const modes = parseModes(values.modes);
     let report;
     try {
-      report = await checkPlugin(module, { ...(modes === undefined ? {} : { modes }), ...parseConfig(values.config) });
+      report = await checkPlugin(module, {
+        ...(modes === undefined ? {} : { modes }),
+        ...parseConfig(values.config),
+        progress: slowRunReporter(io.err),
+      });
     } catch (error) {
       if (error instanceof InvalidOptions) throw new CliUsageError(error.message);
       if (!(error instanceof InvalidPlugin)) throw error;
