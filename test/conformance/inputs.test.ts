@@ -622,6 +622,18 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(p.status).toMatchObject({ state: 'running', generation: 1 });
   });
 
+  it('fails an emit or a result the host could not read back where the plugin handed it over, in every mode', async () => {
+    const p = await harness().running();
+    // Embedded once sent both: the output was lost on the host's thread, the result's input
+    // stayed pending and every later outcome waited behind it.
+    expect(await p.send({ op: 'emit-self-cause' })).toBe(mode === 'isolated' ? 'DataCloneError' : 'Error');
+    const nested = await p.send({ op: 'return-nested', depth: 20_000 }).catch((e: unknown) => e);
+    expect(nested).toBeInstanceOf(InputFailed);
+    expect((nested as InputFailed).message).toMatch(/RangeError: Maximum call stack size exceeded/);
+    expect(await p.send({ op: 'echo', value: 1 })).toBe(1);
+    expect(p.status).toMatchObject({ state: 'running', generation: 1, counters: { failed: 1 } });
+  });
+
   it("throws a value's throwing getter's own error from emit, and fails a result with it, in every mode", async () => {
     const p = await harness().running();
     expect(await p.send({ op: 'emit-getter-throws' })).toBe('RangeError: getter boom');

@@ -80,6 +80,28 @@ describe('embedded faults on real workers', () => {
     expectBalanced(p);
   });
 
+  // A message V8 cloned in the worker and cannot read back on the host's thread (a heavy
+  // output, which the worker does not clone twice, holding an Error whose cause is itself):
+  // what it was and what it counted for are unknown, so the generation ends, lost/protocol,
+  // and nothing stays pending. It was dropped without a word, and the ledger stalled.
+  it('a message the host cannot read back ends the generation as lost/protocol, and nothing stays pending', async () => {
+    const h = harness();
+    const other = await h.running();
+    const p = await h.running();
+    const reply = p.send({ op: 'emit-self-cause', heavy: true }).catch((e: unknown) => e);
+    await waitForStatus(p, (s) => s.state === 'failed', 5_000);
+    expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'lost', cause: 'protocol', generation: 1 } });
+    expect(p.status.failure?.detail).toMatch(/a message from the worker could not be read on the host's thread: /);
+    // Its input ended with it (or was answered just before: the order of a port and a ring).
+    const settled = await reply;
+    if (settled !== 'emitted') expect(settled).toBeInstanceOf(LostWhileRunning);
+    expectBalanced(p);
+    await expectServes(other);
+    const up = await h.restart(p);
+    expect(up).toMatchObject({ state: 'running', generation: 2, lastFailure: { class: 'lost', cause: 'protocol' } });
+    expect(await p.send({ op: 'echo', value: 'back' })).toBe('back');
+  });
+
   // B3: process.exit(0) in the middle of a frame is still a loss; the frame is lost.
   it('B3: process.exit(0) inside onFrame is lost/exit with code 0 and the frame is lost', async () => {
     const h = harness();

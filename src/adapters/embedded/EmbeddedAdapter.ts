@@ -23,6 +23,15 @@ export const RING_CAPACITY = 64;
 /** How long `terminate()` may take before the generation is reported as lingering. */
 const TERMINATE_DEADLINE_MS = 2_000;
 
+/**
+ * The worker's stack, in MiB: as deep as the host's main thread (V8's 984 KiB there), plus the
+ * 192 KiB Node keeps of a worker's stack for itself. A plugin then recurses as deep as inline
+ * or in its own process — with Node's 4 MiB default, about four times deeper — and what this
+ * thread clones, the host's can read back (a value nested 2,000 deep cloned in the worker and
+ * then failed on the host's thread, lost).
+ */
+const WORKER_STACK_MB = (984 + 192) / 1024;
+
 /** Options of the embedded adapter. */
 export interface EmbeddedAdapterOptions {
   /** Default heartbeat deadline in ms. */
@@ -165,11 +174,21 @@ class EmbeddedSession implements GenerationSession {
     this.#worker = new Worker(guestUrl, {
       workerData: launch,
       transferList: [port2],
-      ...(maxHeapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } }),
+      resourceLimits: { stackSizeMb: WORKER_STACK_MB, ...(maxHeapMb === undefined ? {} : { maxOldGenerationSizeMb: maxHeapMb }) },
     });
     this.#worker.on('error', (error: unknown) => {
       this.#error ??= error;
     });
+    // A message the worker could send but this thread cannot read (V8 refuses some values
+    // only when it decodes them): what it was — an output, a batch of outcomes, a control
+    // reply — and how many messages it counted for are unknown, and the ledger cannot be
+    // kept. Silently dropped, it left an input pending and every later ring outcome waiting
+    // behind it; the generation ends instead, and every pending input settles.
+    const unreadable = (error: unknown): void => {
+      if (!this.#disposed) request.sink.lost({ cause: 'protocol', detail: `a message from the worker could not be read on the host's thread: ${messageOf(error)}` });
+    };
+    this.#worker.on('messageerror', unreadable);
+    port1.on('messageerror', unreadable);
     this.#worker.on('exit', (code: number) => {
       this.#onExit(code);
     });
