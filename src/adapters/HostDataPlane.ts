@@ -130,6 +130,11 @@ export interface HostDataPlaneOptions {
    */
   readonly pollMicros?: number;
   /**
+   * Control replies come on the same channel as data messages, after those posted before
+   * them (the isolated pipe): a reply's count of them is then checked, not waited for.
+   */
+  readonly repliesInOrder?: boolean;
+  /**
    * Gives up the rest of this thread's time slice (`sched_yield`, from the addon). Used only
    * when this process may run on one core: after ringing a parked guest, the host hands it
    * the core, so the guest runs the input (and pushes its outcome) before this side parks —
@@ -451,8 +456,13 @@ export class HostDataPlane {
       if (error instanceof GenerationFault) throw error;
       throw new GenerationFault({ cause: 'threw', detail: messageOf(error) });
     }
-    if (typeof reply !== 'object' || !Number.isSafeInteger(reply.posted) || reply.posted < 0) {
+    if (typeof reply !== 'object' || (reply as ControlReply | null) === null || !Number.isSafeInteger(reply.posted) || reply.posted < 0) {
       throw new GenerationFault({ cause: 'protocol', detail: 'the guest sent an invalid control reply' });
+    }
+    if (this.#options.repliesInOrder === true && reply.posted > this.#received + this.#inbox.size) {
+      // Everything the guest posted before its reply came before it on the same channel: a
+      // count beyond what has arrived is a lie, which would hold the call to its deadline.
+      throw new GenerationFault({ cause: 'protocol', detail: `the guest's control reply counts ${reply.posted} messages posted before it, but ${this.#received + this.#inbox.size} came` });
     }
     await Promise.race([this.receivedAtLeast(reply.posted), died]);
     if (!reply.ok) {

@@ -9,7 +9,7 @@
 // decoder and the ring cover the same rules without a process (test/unit/isolated,
 // test/unit/transport).
 import { describe, expect, it } from 'vitest';
-import { LostWhileRunning } from 'plugin-seam';
+import { LostWhileRunning, StartupFailed, TeardownFailed } from 'plugin-seam';
 import type { PluginInstance } from 'plugin-seam';
 import { waitForStatus } from 'plugin-seam/testing';
 import { useHarness } from '../conformance/harness.js';
@@ -108,5 +108,41 @@ describe('isolated faults: numeric abuse in what the guest sends (D6)', () => {
     const found = await forged({ op: 'forge-ring', words });
     expect(found).toMatch(/^ring: descriptor \d+: /);
     expect(found).toMatch(detail);
+  });
+
+  // A forged reply to a control call: what Comlink or the host would trip over (a null, a
+  // throw-handler value of null) was the host's own TypeError, classified `threw`; a count of
+  // messages posted before the reply beyond what came held the call to its deadline. Each is
+  // a protocol violation now, at once: the reply follows those messages on the same pipe.
+  const REPLY_CASES: readonly (readonly [string, Record<string, unknown>, RegExp])[] = [
+    ['a null value', { value: null }, /invalid control reply/],
+    ["a throw handler's null value", { type: 'HANDLER', name: 'throw', value: null }, /a HANDLER reply's value is null, not an object/],
+    ["a throw handler's null error", { type: 'HANDLER', name: 'throw', value: { isError: true, value: null } }, /a HANDLER reply's error is null, not an object/],
+    ['2^53 - 1 messages posted before it', { value: { ok: true, posted: 2 ** 53 - 1 } }, /counts 9007199254740991 messages posted before it, but \d+ came/],
+  ];
+
+  it.each(REPLY_CASES)('a start reply with %s is startup/protocol, at once', async (_what, data, detail) => {
+    const h = harness();
+    const p = h.load({ fixture: 'hostile-reply', config: { phase: 'start', data }, restart: { policy: 'never' }, timeouts: { start: 60_000 } });
+    const t0 = performance.now();
+    const error = await p.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StartupFailed);
+    expect(error).toMatchObject({ failureCause: 'protocol', generation: 1 });
+    expect((error as StartupFailed).detail).toMatch(detail);
+    // Not held to the 60 s deadline.
+    expect(performance.now() - t0).toBeLessThan(10_000);
+  });
+
+  it.each(REPLY_CASES)('a stop reply with %s is teardown/protocol, at once', async (_what, data, detail) => {
+    const h = harness();
+    const p = await h.running({ fixture: 'hostile-reply', config: { phase: 'stop', data }, restart: { policy: 'never' }, timeouts: { stop: 60_000 } });
+    expect(await p.send('still here')).toBe('still here');
+    const t0 = performance.now();
+    const error = await p.stop().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TeardownFailed);
+    expect(error).toMatchObject({ failureCause: 'protocol', generation: 1 });
+    expect((error as TeardownFailed).detail).toMatch(detail);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expectBalanced(p);
   });
 });

@@ -267,6 +267,7 @@ class IsolatedSession implements GenerationSession {
         this.#sendFrame(DOORBELL_FRAME);
       }),
       doorbellByMessage: true,
+      repliesInOrder: true,
       // On one core, the child answers before the host parks: no doorbell on the pipe.
       yieldCore: binding?.schedYield,
       sink: request.sink,

@@ -38,6 +38,13 @@ export function checkRpcReply(data: unknown): RpcReplyCheck {
   if (type === 'HANDLER') {
     if (reply.name !== 'throw') return fail(`a HANDLER reply must name the throw handler, not ${describe(reply.name)}`);
     if (keys.length !== 4 || !Object.hasOwn(reply, 'value')) return fail(`a HANDLER reply has the keys id, type, name, value, not ${keys.join(', ')}`);
+    // What Comlink's throw handler reads back: `{ isError, value }`, an error's fields in an
+    // object when isError. Anything else made it throw a TypeError of its own on the host.
+    const thrown = reply.value;
+    if (typeof thrown !== 'object' || thrown === null || Array.isArray(thrown)) return fail(`a HANDLER reply's value is ${describe(thrown)}, not an object`);
+    const { isError, value } = thrown as Record<string, unknown>;
+    if (typeof isError !== 'boolean') return fail(`a HANDLER reply's isError is ${describe(isError)}, not a boolean`);
+    if (isError && (typeof value !== 'object' || value === null)) return fail(`a HANDLER reply's error is ${describe(value)}, not an object`);
     return { ok: true, id };
   }
   return fail(`rpc.data.type is ${describe(type)}, not RAW or HANDLER`);
