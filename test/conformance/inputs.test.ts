@@ -262,9 +262,13 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     // A built-in Error with `stack` set to undefined crossed no process boundary.
     const stackless = await p.send({ op: 'throw-special', kind: 'stackless' }).catch((e: unknown) => e);
     expect((stackless as InputFailed).cause).toMatchObject({ name: 'Error', message: 'disk full', code: 'ENOSPC' });
+    // One with no stack at all crosses as it is (an isolated host refused the undefined stack
+    // its clone has, and the message was lost for "a value that cannot be cloned").
+    const traceless = await p.send({ op: 'throw-special', kind: 'no-stack' }).catch((e: unknown) => e);
+    expect((traceless as InputFailed).cause).toMatchObject({ name: 'Error', message: 'no trace' });
     expect(await p.send({ op: 'echo', value: 'alive' })).toBe('alive');
     expect(p.status).toMatchObject({ state: 'running', generation: 1 });
-    expect(p.status.counters.failed).toBe(4);
+    expect(p.status.counters.failed).toBe(5);
   });
 
   it('loses the generation on an input error when policy says so; other in-flight inputs end lost', async () => {
@@ -686,6 +690,10 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     } else {
       expect(reply).toBeInstanceOf(SharedArrayBuffer);
     }
+    // The other way, a DataCloneError where the plugin hands it over (a plain Error before).
+    expect(await p.send({ op: 'emit-kind', kind: 'shared' })).toMatch(
+      mode === 'isolated' ? /^DataCloneError: #<SharedArrayBuffer> could not be cloned: shared memory cannot cross to the host process$/ : /^emitted$/,
+    );
     expect(p.status.counters).toMatchObject({ failed: 0 });
   });
 

@@ -428,8 +428,9 @@ function walkValue(root: unknown, rootName: string): Failure | undefined {
       if (typeof error.name !== 'string' || typeof error.message !== 'string') {
         return fail('value_kind', at, undefined, '', 'an Error whose name or message is not a string');
       }
-      if (Object.hasOwn(error, 'stack') && typeof error.stack !== 'string') {
-        return fail('value_kind', at, 'property', 'stack', 'an Error stack that is not a string');
+      // Undefined is what V8 makes of an Error with no stack at all (`delete error.stack`).
+      if (Object.hasOwn(error, 'stack') && typeof error.stack !== 'string' && error.stack !== undefined) {
+        return fail('value_kind', at, 'property', 'stack', 'an Error stack that is neither a string nor undefined');
       }
       if (Object.hasOwn(error, 'cause')) {
         const failure = visit(error.cause, at, depth, 'cause', 'cause');

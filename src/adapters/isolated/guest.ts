@@ -114,6 +114,13 @@ class CloneSerializer extends DefaultSerializer {
   // Blob then threw "is not a constructor"). One function for every serializer: one is made
   // per message.
   readonly _getDataCloneError = dataCloneError;
+  // V8 asks for an id of a SharedArrayBuffer (sharing it, as a worker's port would), and
+  // Node's default throws a plain Error: refused as every other value that cannot cross.
+  readonly _getSharedArrayBufferId = refuseSharedMemory;
+}
+
+function refuseSharedMemory(): never {
+  throw dataCloneError('#<SharedArrayBuffer> could not be cloned: shared memory cannot cross to the host process');
 }
 
 function dataCloneError(message: string): Error {
