@@ -7,6 +7,9 @@
 // timers off 1.2–2 s. Every output arrives, in order, while the host's loop keeps turning
 // and another instance keeps answering. Inline, the plugin's emit runs on the host's thread:
 // a synchronous flood blocks it (documented).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRuntime } from 'plugin-seam';
 import type { PluginInstance } from 'plugin-seam';
@@ -94,6 +97,48 @@ describe('embedded: large outputs', () => {
     expect(received).toBe(COUNT);
     // 16 MiB of credit: two of them in flight, and the one being emitted.
     expect(ahead).toBeLessThanOrEqual(3);
+    expectBalanced(p);
+  });
+});
+
+describe('isolated: large outputs', () => {
+  const harness = useHarness('isolated');
+
+  // A child writing large valid outputs as fast as the pipe takes them, to an application
+  // that takes 5 ms over each: the host reads no further ahead than each turn's share lets
+  // it (the read pauses once applying has spent it), so what waits in the host stays a few
+  // outputs, however many are written. Its memory rises with the garbage of those taken, not
+  // with a backlog.
+  it('holds the outputs read ahead of a slow application to a bounded number of bytes', async () => {
+    const h = harness();
+    const p = await h.running({ fixture: 'hostile-flood', restart: { policy: 'never' } });
+    const dir = mkdtempSync(join(tmpdir(), 'seam-flood-'));
+    const progress = join(dir, 'written');
+    writeFileSync(progress, '0');
+    const COUNT = 600;
+    const BYTES = 256 * 1024;
+    let ahead = 0;
+    let received = 0;
+    p.outputs$.subscribe((o) => {
+      if (o.channel !== 'flood') return;
+      received += 1;
+      // How far the child's writes got ahead of the application: what waits in the host, in
+      // the pipe, and in the write being made.
+      ahead = Math.max(ahead, Number(readFileSync(progress, 'utf8')) - received);
+      const until = performance.now() + 5;
+      while (performance.now() < until);
+    });
+    try {
+      expect(await p.send({ op: 'flood-raw', count: COUNT, bytes: BYTES, batch: 64, progress })).toBe('flooded');
+      for (let i = 0; i < 200 && received < COUNT; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    console.log(`isolated: ${received} outputs of 256 KiB at 5 ms each: at most ${ahead} written ahead of the application`);
+    expect(received).toBe(COUNT);
+    // ~10–25 measured: what one turn reads, the pipe's own buffer, the write being made.
+    // (The backlog's own cap, 4,096 messages, would be all 600.)
+    expect(ahead).toBeLessThan(160);
     expectBalanced(p);
   });
 });
