@@ -829,13 +829,22 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     const emitted = collect(p, 'data');
     const outcomes = await lastValueFrom(p.connect(from([frame({ fill: 7, length: 16 }), frame({ fill: 9, length: 16 })])).pipe(toArray()));
     expect(outcomes.map((o) => o.kind)).toEqual(['done', 'done']);
-    const [first, second] = emitted.map((o) => o.value as { bytes: Uint8Array; again: Uint8Array[] });
+    const [first, second] = emitted.map((o) => o.value as { bytes: Uint8Array; again: Uint8Array[]; error: Error });
     for (const [value, fill] of [[first, 7], [second, 9]] as const) {
       expect(value?.bytes.buffer).toBeInstanceOf(ArrayBuffer);
       expect([...(value?.bytes ?? [])]).toEqual(Array<number>(16).fill(fill));
       // One view, emitted twice in one value, stays one value.
       expect(value?.again[0]).toBe(value?.bytes);
+      // In an Error's cause too (embedded handed the slot over there).
+      expect(value?.error.cause).toBeInstanceOf(Uint8Array);
+      expect((value?.error.cause as Uint8Array).buffer).toBeInstanceOf(ArrayBuffer);
+      expect([...(value?.error.cause as Uint8Array)]).toEqual(Array<number>(16).fill(fill));
     }
+    // The slots behind frame.data cannot be handed over whole where they are shared memory
+    // (embedded gave the application every slot, live); a frame copied in is the plugin's own.
+    const buffers = collect(p, 'buffer-result');
+    await lastValueFrom(p.connect(of(frame({ fill: 1, length: 16 }))));
+    expect(buffers.map((o) => o.value)).toEqual([p.status.transport === 'shared-memory' ? 'DataCloneError' : 'emitted']);
   });
 
   it("takes a slot of another instance as the application's buffer (one copy) and gives it back to that instance's pool", async () => {

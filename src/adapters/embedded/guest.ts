@@ -56,6 +56,10 @@ function unshared(message: GuestToHost): GuestToHost {
   if (message.t === 'output' || (message.t === 'outcome' && message.ok)) {
     const value = detachSharedViews(message.value, launch.frames.buffer);
     if (value !== message.value) return { ...message, value };
+  } else if (message.t === 'outcome') {
+    // A thrown Error may hold the frame too (`new Error('bad frame', { cause: frame.data })`).
+    const error = detachSharedViews(message.error, launch.frames.buffer);
+    if (error !== message.error) return { ...message, error };
   }
   return message;
 }

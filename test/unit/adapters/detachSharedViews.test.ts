@@ -44,3 +44,40 @@ describe('detachSharedViews', () => {
     expect(out.view.buffer).toBeInstanceOf(ArrayBuffer);
   });
 });
+
+describe('detachSharedViews: what a clone reads besides plain properties', () => {
+  const slots = new SharedArrayBuffer(32);
+  new Uint8Array(slots).forEach((_, i, bytes) => (bytes[i] = i));
+
+  it("copies a view in an Error's cause, keeping the Error's kind, message and stack", () => {
+    const error = new TypeError('bad frame', { cause: new Uint8Array(slots, 2, 2) });
+    const out = detachSharedViews(error, slots);
+    expect(out).not.toBe(error);
+    expect(out).toBeInstanceOf(TypeError);
+    expect(out.message).toBe('bad frame');
+    expect(out.stack).toBe(error.stack);
+    expect((out.cause as Uint8Array).buffer).toBeInstanceOf(ArrayBuffer);
+    expect([...(out.cause as Uint8Array)]).toEqual([2, 3]);
+    // And as structured cloning reads it: the copy crosses, not the slot.
+    const cloned = structuredClone(out);
+    expect((cloned.cause as Uint8Array).buffer).toBeInstanceOf(ArrayBuffer);
+  });
+
+  it('refuses the shared buffer itself, as a DataCloneError', () => {
+    expect(() => detachSharedViews({ buffer: slots }, slots)).toThrow(expect.objectContaining({ name: 'DataCloneError' }) as Error);
+    expect(() => detachSharedViews(new Error('x', { cause: slots }), slots)).toThrow(/frame slots cannot be handed over/);
+  });
+
+  it('keeps an array’s holes and named properties, and boxed primitives, around a copied view', () => {
+    const list: unknown[] = [new Uint8Array(slots, 0, 1)];
+    list[3] = 'after a hole';
+    Object.assign(list, { label: 'named' });
+    const value = { list, boxed: new Number(5) };
+    const out = detachSharedViews(value, slots);
+    expect(out.list).toHaveLength(4);
+    expect(1 in out.list).toBe(false);
+    expect(out.list[3]).toBe('after a hole');
+    expect((out.list as unknown as { label: string }).label).toBe('named');
+    expect(out.boxed).toBe(value.boxed);
+  });
+});
