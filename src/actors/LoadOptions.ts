@@ -355,6 +355,18 @@ function resolveIsolation(isolation: IsolationOptions | undefined): IsolationSet
   };
 }
 
+/**
+ * The protective options given to `options` that its mode cannot apply: `isolation.*` outside
+ * isolated mode (the plugin runs in this process, with its environment and rights), `limits.*`
+ * inline (the plugin runs on this thread). Accepted all the same — the mode is a deployment
+ * decision, and the same options must load in every mode — but said (see createRuntime).
+ */
+export function optionsWithoutEffect(mode: Mode, options: LoadOptions): readonly string[] {
+  const given = (group: object | undefined, prefix: string): string[] =>
+    group === undefined || group === null ? [] : Object.keys(group).filter((key) => (group as Record<string, unknown>)[key] !== undefined).map((key) => `${prefix}.${key}`);
+  return [...(mode === 'isolated' ? [] : given(options.isolation, 'isolation')), ...(mode === 'inline' ? given(options.limits, 'limits') : [])];
+}
+
 /** Applies defaults and checks every option; throws {@link InvalidOptions} with the offending path. */
 export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: number): ResolvedLoadOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidOptions('load() needs an options object');

@@ -8,7 +8,7 @@ import { copyValueFor } from '../adapters/copyValue.js';
 import { InvalidOptions, RuntimeShutDown, messageOf } from '../errors.js';
 import type { Mode } from '../machines/lifecycleTypes.js';
 import type { LoadOptions } from './LoadOptions.js';
-import { resolveLoadOptions } from './LoadOptions.js';
+import { optionsWithoutEffect, resolveLoadOptions } from './LoadOptions.js';
 import { PluginInstance } from './PluginInstance.js';
 import { guardInspect } from './guardInspect.js';
 import type { InspectOption } from './guardInspect.js';
@@ -121,6 +121,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       if (adapter === undefined) throw new InvalidOptions(`mode "${mode}" is not available in this runtime`);
       const resolved = resolveLoadOptions(loadOptions, adapter.heartbeatMs);
       if (ids.has(resolved.id)) throw new InvalidOptions(`an instance with id "${resolved.id}" is already loaded`, { instanceId: resolved.id });
+      warnWithoutEffect(mode, optionsWithoutEffect(mode, loadOptions));
       let config: unknown;
       try {
         // A snapshot: every generation (every restart) starts from the config as it was
@@ -190,4 +191,23 @@ function checkRuntimeOptions(options: unknown): asserts options is RuntimeOption
     }
   }
   if (seed !== undefined && !Number.isSafeInteger(seed)) throw new InvalidOptions(`seed must be an integer, got ${typeof seed === 'number' ? seed : typeof seed}`);
+}
+
+/** Options already said to have no effect in a mode, in this process: once each is enough. */
+const saidWithoutEffect = new Set<string>();
+
+/**
+ * Says, once per process and option, that an option given has no effect in the instance's
+ * mode: `isolation.permission` on an embedded instance left its plugin the host's rights
+ * without a word — an application moved from isolated to embedded by configuration lost
+ * its protections silently.
+ */
+function warnWithoutEffect(mode: Mode, options: readonly string[]): void {
+  const fresh = options.filter((option) => !saidWithoutEffect.has(`${mode}:${option}`));
+  if (fresh.length === 0) return;
+  for (const option of fresh) saidWithoutEffect.add(`${mode}:${option}`);
+  const where = mode === 'inline' ? 'on the host\'s thread' : 'in the host\'s process';
+  process.emitWarning(`${fresh.join(', ')} ${fresh.length === 1 ? 'has' : 'have'} no effect in ${mode} mode: the plugin runs ${where}, with its memory, environment and rights`, {
+    code: 'PLUGIN_SEAM_OPTION_WITHOUT_EFFECT',
+  });
 }

@@ -64,8 +64,9 @@ export async function runScenario(kind: ScenarioKind, mode: Mode, module: URL, o
       // A check reports the first failure; it never hides one behind a restart.
       restart: { policy: 'never' },
       timeouts: { start: options.timeouts.start, stop: options.timeouts.stop, input: options.timeouts.input },
-      ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
-      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      // Each where it applies (elsewhere the runtime would say it has no effect).
+      ...(options.isolation === undefined || mode !== 'isolated' ? {} : { isolation: options.isolation }),
+      ...(options.limits === undefined || mode === 'inline' ? {} : { limits: options.limits }),
     };
     const driver = new InstanceDriver(runtime.load(loadOptions), options);
     drivers.push({ label, driver });

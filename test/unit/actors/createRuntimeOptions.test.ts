@@ -4,6 +4,7 @@ import { SimulatedClock } from 'xstate';
 import { createRuntime } from '../../../src/actors/createRuntime.js';
 import type { RuntimeOptions } from '../../../src/actors/createRuntime.js';
 import { InvalidOptions } from '../../../src/errors.js';
+import { optionsWithoutEffect } from '../../../src/actors/LoadOptions.js';
 
 describe('createRuntime options', () => {
   it.each([
@@ -22,6 +23,40 @@ describe('createRuntime options', () => {
   it('takes a simulated clock, an inspect function or observer, and a seed', async () => {
     for (const options of [{ clock: new SimulatedClock() }, { inspect: () => undefined }, { inspect: { next: () => undefined } }, { seed: 7 }, {}]) {
       await createRuntime(options).shutdown();
+    }
+  });
+});
+
+describe('options a mode cannot apply', () => {
+  it('lists isolation.* outside isolated mode and limits.* inline', () => {
+    const options = { id: 'x', module: 'file:///p.js', isolation: { permission: true, env: { A: '1' }, floodMs: undefined }, limits: { maxHeapMb: 64 } } as const;
+    expect(optionsWithoutEffect('isolated', options)).toEqual([]);
+    expect(optionsWithoutEffect('embedded', options)).toEqual(['isolation.permission', 'isolation.env']);
+    expect(optionsWithoutEffect('inline', options)).toEqual(['isolation.permission', 'isolation.env', 'limits.maxHeapMb']);
+    expect(optionsWithoutEffect('inline', { id: 'y', module: 'file:///p.js' })).toEqual([]);
+  });
+
+  it('are loaded all the same, and said once per process and option in a warning', async () => {
+    const warnings: Error[] = [];
+    const listen = (warning: Error): void => {
+      if ((warning as { code?: string }).code === 'PLUGIN_SEAM_OPTION_WITHOUT_EFFECT') warnings.push(warning);
+    };
+    process.on('warning', listen);
+    const runtime = createRuntime();
+    try {
+      const module = new URL('../../fixtures/plugins/behaviour.mjs', import.meta.url);
+      const isolation = { permission: { allowFsRead: ['/tmp'] } };
+      runtime.load({ id: 'moved-1', module, mode: 'embedded', isolation });
+      runtime.load({ id: 'moved-2', module, mode: 'embedded', isolation });
+      runtime.load({ id: 'kept', module, mode: 'isolated', isolation });
+      // Emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.message)).toEqual([
+        "isolation.permission has no effect in embedded mode: the plugin runs in the host's process, with its memory, environment and rights",
+      ]);
+    } finally {
+      process.off('warning', listen);
+      await runtime.shutdown();
     }
   });
 });
