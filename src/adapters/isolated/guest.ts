@@ -27,7 +27,7 @@ import {
   START_RECORD_STARTED,
   isDoorbellPayload,
 } from '../protocol.js';
-import type { GuestLaunch, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch, PipeFrameHeader } from '../protocol.js';
+import type { GuestControl, GuestLaunch, GuestPipeMessage, HostPipeMessage, HostToGuest, IsolatedLaunch, PipeFrameHeader } from '../protocol.js';
 import { FrameDecoder, encodeFrame } from '../../transport/FrameDecoder.js';
 import { deserializeOwnBytes } from '../../transport/OwnBytesDeserializer.js';
 import { computeSegmentLayout } from '../../transport/segmentLayout.js';
@@ -175,11 +175,31 @@ function flush(): void {
   if (!pipe.destroyed) pipe.write(frames.length === 1 ? (frames[0] ?? new Uint8Array()) : Buffer.concat(frames));
 }
 
-// The host closed the pipe (stop done, or the host died): nothing left to serve.
-inbox.on('end', () => process.exit(0));
-inbox.on('close', () => process.exit(0));
-inbox.on('error', () => process.exit(0));
-pipe.on('error', () => process.exit(0));
+/** The host asked for a stop: it closes the pipe next, alive, and ends this group at this process's exit. */
+let stopAsked = false;
+
+/**
+ * The host closed the pipe: nothing left to serve. After a stop it lives on and ends this
+ * process group once this process exits. Otherwise it may be gone: a dying host closes its
+ * pipes before the kernel sends this process the parent-death signal that takes the group,
+ * and an exit in between left the plugin's own children behind (4 in 46 SIGKILLed hosts on
+ * the copy transport; without the addon there is no such signal at all). So the group goes
+ * now, this process with it.
+ */
+function hostClosed(): void {
+  if (!stopAsked) {
+    try {
+      process.kill(-process.pid, 'SIGKILL');
+    } catch {
+      // Not a group leader (the runtime always spawns one): this process alone.
+    }
+  }
+  process.exit(0);
+}
+inbox.on('end', hostClosed);
+inbox.on('close', hostClosed);
+inbox.on('error', hostClosed);
+pipe.on('error', hostClosed);
 
 let session: GuestSession | undefined;
 let dataListener: ((message: HostToGuest) => void) | undefined;
@@ -263,7 +283,17 @@ function launch(spec: IsolatedLaunch): void {
         : {}),
     },
   );
-  Comlink.expose(session.control(), rpc.endpoint);
+  const control = session.control();
+  Comlink.expose(
+    {
+      start: () => control.start(),
+      stop: (lastDseq: number) => {
+        stopAsked = true;
+        return control.stop(lastDseq);
+      },
+    } satisfies GuestControl,
+    rpc.endpoint,
+  );
 }
 
 /**
