@@ -23,6 +23,27 @@ function collect(p: PluginInstance, channel: string): PluginOutput[] {
 describe.each(MODES)('inputs and outputs [%s]', (mode) => {
   const harness = useHarness(mode);
 
+  it("never delivers an input's output before the outcome of the input before it, as inline", async () => {
+    const p = await harness().running({ frames: { queue: 64, slots: 72 } });
+    const seen: string[] = [];
+    p.outputs$.subscribe((o) => {
+      if (o.channel === 'frame') seen.push(`output ${o.inputSeq ?? '?'}`);
+    });
+    const COUNT = 1_000;
+    const outcomes = p.connect(from(Array.from({ length: COUNT }, () => frame({ fill: 1, length: 8 }))));
+    await new Promise<void>((resolve, reject) => {
+      outcomes.subscribe({ next: (o) => seen.push(`outcome ${o.seq}`), error: reject, complete: resolve });
+    });
+    // Out of thread, outcomes come back in shared memory and outputs by message: an output
+    // overtook the outcome before it in ~15 % of these frames.
+    const overtaken = seen.filter((event, i) => {
+      const match = /^output (\d+)$/.exec(event);
+      return match !== null && Number(match[1]) > 1 && !seen.slice(0, i).includes(`outcome ${Number(match[1]) - 1}`);
+    });
+    expect(seen.filter((e) => e.startsWith('outcome'))).toHaveLength(COUNT);
+    expect(overtaken).toEqual([]);
+  });
+
   it('delivers frames with their metadata, seq and generation, and completes after the last outcome', async () => {
     const p = await harness().running();
     const frames = collect(p, 'frame');
