@@ -237,9 +237,16 @@ function checkKeys(value: unknown, known: KnownKeys, path: string): void {
   }
 }
 
+/** An object literal's kind: a Map, a Date or an array given as an option group was taken for one with no keys. */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as object | null;
+  // Null, or the end of the chain: an object literal of any realm (a vm context's too).
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
+
+/** The most a frame pool holds: its slots, aligned (see resolveLoadOptions). */
+const MAX_POOL_BYTES = 2 ** 32;
 
 /** The longest delay a timer can hold (a Node `setTimeout` past it fires after 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -274,6 +281,11 @@ function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') {
+    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    return typeof name === 'string' && name !== 'Object' && name !== '' ? `a ${name}` : 'an object';
+  }
   return `a ${typeof value}`;
 }
 
@@ -399,7 +411,17 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
     const name = restart.backoff?.maxMs === undefined ? 'restart.backoff.initialMs (the cap when maxMs is left out)' : 'restart.backoff.maxMs';
     throw new InvalidOptions(`${name} × (1 + jitter) must be at most ${MAX_TIMER_MS} ms (a timer's longest), got ${Math.round(backoff.maxMs * (1 + backoff.jitter))}`);
   }
-  const poisonReleased: unknown = options.frames?.poisonReleased ?? false;
+  const slots = positiveInt('frames.slots', options.frames?.slots, queue + 4);
+  const maxFrameBytes = integerIn('frames.maxFrameBytes', options.frames?.maxFrameBytes, 8 * 1024 * 1024, 1, 2 ** 32 - 1);
+  // Out of thread the slots are one shared buffer, each slot 64-byte aligned, and a typed
+  // array (or a memfd here) spans at most 4 GiB: checked in every mode, so the same options
+  // load in every mode (inline took a 4.02 GiB pool that embedded and isolated refused).
+  const poolBytes = Math.ceil(maxFrameBytes / 64) * 64 * slots;
+  if (poolBytes > MAX_POOL_BYTES) {
+    throw new InvalidOptions(`frames.slots × frames.maxFrameBytes: ${slots} slots of ${maxFrameBytes} bytes take ${poolBytes} bytes, above the ${MAX_POOL_BYTES} (4 GiB) a frame pool holds — fewer slots, or a smaller maxFrameBytes`);
+  }
+  // Only a missing value takes the default: `null` is a value, refused like any other.
+  const poisonReleased: unknown = options.frames?.poisonReleased === undefined ? false : options.frames.poisonReleased;
   if (typeof poisonReleased !== 'boolean') throw new InvalidOptions(`frames.poisonReleased must be a boolean, got ${describeValue(poisonReleased)}`);
   const inputBudget = options.timeouts?.input;
   return {
@@ -410,10 +432,10 @@ export function resolveLoadOptions(options: LoadOptions, heartbeatDefault: numbe
     frames: {
       queue,
       overflow: oneOf('frames.overflow', options.frames?.overflow, ['block', 'drop-oldest', 'drop-newest'], 'block'),
-      slots: positiveInt('frames.slots', options.frames?.slots, queue + 4),
+      slots,
       // A ring entry carries a frame's length in 32 bits: larger passed load() and then failed
       // every start out of thread (inline took it), until the restart budget was spent.
-      maxFrameBytes: integerIn('frames.maxFrameBytes', options.frames?.maxFrameBytes, 8 * 1024 * 1024, 1, 2 ** 32 - 1),
+      maxFrameBytes,
       poisonReleased,
       maxQueuedBytes: positiveInt('frames.maxQueuedBytes', options.frames?.maxQueuedBytes, 256 * 1024 * 1024),
     },

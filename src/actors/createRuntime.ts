@@ -116,10 +116,21 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     },
     load(loadOptions) {
       if (shutdown !== undefined) throw new RuntimeShutDown();
+      // Checked before its mode is read: `load()` or `load(null)` threw a TypeError.
+      if (typeof loadOptions !== 'object' || (loadOptions as LoadOptions | null) === null) throw new InvalidOptions('load() needs an options object');
       const mode = loadOptions.mode ?? 'inline';
       const adapter = adapters[mode];
       if (adapter === undefined) throw new InvalidOptions(`mode "${mode}" is not available in this runtime`);
-      const resolved = resolveLoadOptions(loadOptions, adapter.heartbeatMs);
+      let resolved;
+      try {
+        resolved = resolveLoadOptions(loadOptions, adapter.heartbeatMs);
+      } catch (error) {
+        // Named by its instance when its id is known: an application loading ten plugins from
+        // a file must be told which entry is wrong.
+        const id = typeof loadOptions.id === 'string' && loadOptions.id.length > 0 ? loadOptions.id : undefined;
+        if (!(error instanceof InvalidOptions) || error.instanceId !== undefined || id === undefined) throw error;
+        throw new InvalidOptions(`${error.message} (instance "${id}")`, { cause: error.cause, instanceId: id });
+      }
       if (ids.has(resolved.id)) throw new InvalidOptions(`an instance with id "${resolved.id}" is already loaded`, { instanceId: resolved.id });
       warnWithoutEffect(mode, optionsWithoutEffect(mode, loadOptions));
       let config: unknown;

@@ -1,4 +1,4 @@
-import { firstValueFrom, filter, timeout } from 'rxjs';
+import { EmptyError, firstValueFrom, filter, timeout } from 'rxjs';
 import type { PluginStatus } from '../actors/instanceTypes.js';
 
 /** Anything with a `status$` (a `PluginInstance`). */
@@ -10,7 +10,8 @@ export interface HasStatus {
 /**
  * Resolves with the first status (the current one included) that satisfies `predicate`;
  * rejects after `timeoutMs` of real time with the last status seen, so a test waits on a
- * handshake, never on a sleep, and never hangs.
+ * handshake, never on a sleep, and never hangs — at once, saying so, if the instance is
+ * unloaded first.
  *
  * @example
  * ```ts
@@ -34,9 +35,9 @@ export async function waitForStatus(
       ),
     );
   } catch (error) {
-    throw new Error(
-      `waitForStatus(${instance.id}): condition not met within ${timeoutMs} ms; last status: ${JSON.stringify(last)}`,
-      { cause: error },
-    );
+    // The stream completed (the instance was unloaded, or its runtime shut down): no status
+    // will ever come, and saying it timed out sent the reader looking for a slow plugin.
+    const why = error instanceof EmptyError ? 'its status$ completed (unloaded, or its runtime shut down) before the condition was met' : `condition not met within ${timeoutMs} ms`;
+    throw new Error(`waitForStatus(${instance.id}): ${why}; last status: ${JSON.stringify(last)}`, { cause: error });
   }
 }

@@ -1,6 +1,5 @@
 // Lifecycle conformance: the same story in every mode.
 import { describe, expect, it } from 'vitest';
-import { SHARED_MEMORY } from '../faults/sharedMemory.js';
 import { lastValueFrom, of, toArray } from 'rxjs';
 import {
   InputRefused,
@@ -301,17 +300,25 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     expect(await running).toBeInstanceOf(RestartBudgetExhausted);
   });
 
-  it('names the failure to make a frame pool at load (out of thread: one shared pool of slots × maxFrameBytes)', () => {
+  it('refuses a frame pool above 4 GiB at load, naming it and the instance, in every mode', () => {
     const h = harness();
+    // Out of thread one shared buffer holds every slot, and spans at most 4 GiB; inline took
+    // the same options, so a deployment could not move between modes.
     const load = (): unknown => h.load({ id: 'huge', frames: { slots: 8, maxFrameBytes: 1024 * 1024 * 1024 } });
-    if (mode === 'inline' || (mode === 'isolated' && !SHARED_MEMORY)) {
-      // Inline frames, and isolated ones without the addon (copied over the pipe), live in
-      // ordinary memory taken frame by frame: nothing is reserved up front.
-      expect(load()).toBeDefined();
-      return;
-    }
     expect(load).toThrow(InvalidOptions);
-    expect(load).toThrow(/cannot create the frame pool of "huge" \(frames\.slots 8 × frames\.maxFrameBytes 1073741824\)/);
+    expect(load).toThrow(/^frames\.slots × frames\.maxFrameBytes: 8 slots of 1073741824 bytes take 8589934592 bytes, above the 4294967296 \(4 GiB\) a frame pool holds — fewer slots, or a smaller maxFrameBytes \(instance "huge"\)$/);
+    expect(() => h.load({ id: 'huge' , frames: { slots: 4, maxFrameBytes: 1024 * 1024 * 1024 + 1 } })).toThrow(/4 slots of 1073741825 bytes take 4294967552 bytes/);
+  });
+
+  it('waitForStatus says an instance was unloaded, at once, instead of timing out', async () => {
+    const h = harness();
+    const p = await h.running({ id: 'going' });
+    const waiting = waitForStatus(p, (s) => s.generation === 99, 10_000).catch((e: unknown) => e);
+    await h.runtime.unload('going');
+    const t0 = performance.now();
+    const error = await waiting;
+    expect(performance.now() - t0).toBeLessThan(2_000);
+    expect((error as Error).message).toMatch(/^waitForStatus\(going\): its status\$ completed \(unloaded, or its runtime shut down\) before the condition was met; last status: /);
   });
 
   it('names the instance in a refusal of its id or its config', () => {

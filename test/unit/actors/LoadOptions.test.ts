@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 // load() options: defaults, checks, and option names — a misspelt one is an error, not a
 // default silently kept.
 import { describe, expect, it } from 'vitest';
@@ -46,6 +47,18 @@ describe('resolveLoadOptions', () => {
     expect(() => resolve(options)).toThrow(message);
   });
 
+  it('takes an option group only as an object literal (of any realm), and null as a value', () => {
+    // Taken for groups with no keys before: every default applied in silence.
+    expect(() => resolve({ frames: new Map([['queue', 0]]) })).toThrow(/^frames must be an object of options \(.*\), got a Map$/);
+    expect(() => resolve({ timeouts: new Date() })).toThrow(/^timeouts must be an object of options \(.*\), got a Date$/);
+    expect(() => resolve({ frames: [] as unknown })).toThrow(/^frames must be an object of options \(.*\), got an array$/);
+    expect(() => resolve({ frames: { poisonReleased: null as unknown as boolean } })).toThrow(/^frames\.poisonReleased must be a boolean, got null$/);
+    // A literal made in another realm (a vm context) or without a prototype is one.
+    const foreign = runInNewContext('({ queue: 3 })') as { queue: number };
+    expect(resolve({ frames: foreign })).toMatchObject({ frames: { queue: 3 } });
+    expect(resolve({ frames: Object.assign(Object.create(null) as { queue: number }, { queue: 2 }) })).toMatchObject({ frames: { queue: 2 } });
+  });
+
   it('still checks values as before', () => {
     expect(() => resolve({ frames: { queue: 0 } })).toThrow(/frames\.queue must be a positive integer/);
     expect(() => resolve({ mode: 'remote' })).toThrow(/mode must be one of inline, embedded, isolated/);
@@ -57,7 +70,7 @@ describe('resolveLoadOptions', () => {
     expect(() => resolve({ restart: { resetAfterMs: 2 ** 31 } })).toThrow(/restart\.resetAfterMs/);
     // A ring entry holds a frame's length in 32 bits (once accepted here, then every start failed).
     expect(() => resolve({ frames: { maxFrameBytes: 2 ** 32 } })).toThrow(/frames\.maxFrameBytes must be an integer in 1\.\.4294967295, got 4294967296/);
-    expect(resolve({ frames: { maxFrameBytes: 2 ** 32 - 1 } })).toMatchObject({ frames: { maxFrameBytes: 2 ** 32 - 1 } });
+    expect(resolve({ frames: { maxFrameBytes: 2 ** 32 - 1, slots: 1, queue: 1 } })).toMatchObject({ frames: { maxFrameBytes: 2 ** 32 - 1 } });
     // Checked in every mode: inline, which has no heartbeat, took anything.
     expect(() => resolveLoadOptions({ id: 'a', module: 'x.mjs', mode: 'inline', timeouts: { heartbeat: 'soon' as unknown as number } }, 0)).toThrow(/timeouts\.heartbeat must be/);
     expect(resolveLoadOptions({ id: 'a', module: 'x.mjs', mode: 'inline', timeouts: { heartbeat: 500 } }, 0)).toMatchObject({ timeouts: { heartbeat: 0 } });

@@ -60,3 +60,36 @@ describe('options a mode cannot apply', () => {
     }
   });
 });
+
+describe('load() refusals', () => {
+  it('refuses no options, or null, with InvalidOptions (a TypeError before)', async () => {
+    const runtime = createRuntime();
+    try {
+      for (const options of [undefined, null]) {
+        expect(() => runtime.load(options as unknown as Parameters<typeof runtime.load>[0])).toThrow(InvalidOptions);
+        expect(() => runtime.load(options as unknown as Parameters<typeof runtime.load>[0])).toThrow(/^load\(\) needs an options object$/);
+      }
+    } finally {
+      await runtime.shutdown();
+    }
+  });
+
+  it('names the instance in a refusal of its options once its id is known', async () => {
+    const runtime = createRuntime();
+    try {
+      const module = new URL('../../fixtures/plugins/behaviour.mjs', import.meta.url);
+      for (const options of [{ frames: { queue: 0 } }, { franes: {} }]) {
+        let refusal: unknown;
+        try {
+          runtime.load({ id: 'cam', module, ...options });
+        } catch (error) {
+          refusal = error;
+        }
+        expect(refusal).toBeInstanceOf(InvalidOptions);
+        expect(refusal).toMatchObject({ instanceId: 'cam', message: expect.stringMatching(/ \(instance "cam"\)$/) as unknown });
+      }
+    } finally {
+      await runtime.shutdown();
+    }
+  });
+});
