@@ -95,7 +95,7 @@ export interface LoadOptionsCommon {
   /** Unique within the runtime. */
   readonly id: string;
   readonly frames?: FrameOptions | undefined;
-  /** Messages that may wait for delivery; beyond it `send()` is refused. Default 1024. */
+  /** Messages accepted and not yet settled (waiting, or being handled); beyond it `send()` is refused. Default 1024. */
   readonly messages?: { readonly queue?: number | undefined } | undefined;
   readonly restart?: RestartOptions | undefined;
   readonly timeouts?: TimeoutOptions | undefined;

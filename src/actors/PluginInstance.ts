@@ -308,8 +308,9 @@ export class PluginInstance {
   /**
    * Launches a generation and resolves once the plugin's `start()` resolved (state
    * `started`). Rejects with `StartupFailed` if that generation could not start (a restart
-   * may follow, per policy), `StartCancelled` if a stop came first. Resolves at once if the
-   * instance is already started or running.
+   * may follow, per policy), `StartCancelled` if a stop came first, `InvalidState` while a
+   * stop is under way (wait for `stop()`, then start). Resolves at once if the instance is
+   * already started or running.
    */
   start(): Promise<void> {
     if (this.#disposed || this.#retiring) return Promise.reject(this.#endedError('start'));
