@@ -143,6 +143,43 @@ describe('isolated: large outputs', () => {
   });
 });
 
+describe('isolated: outputs that are costly to decode', () => {
+  const harness = useHarness('isolated');
+
+  // Within every rate and the value gate, a message of 99,000 small typed arrays costs the
+  // host ~0.1–0.25 s to decode. A child writing them back to back kept the host's thread
+  // decoding nearly all the time (its event loop delayed up to 1.6 s); decoding now gets a
+  // quarter of the host's time, and the child waits for the rest.
+  it("keeps the host's thread mostly its own while a child writes them back to back", async () => {
+    const h = harness();
+    const other = await h.running();
+    const p = await h.running({ fixture: 'hostile-flood', restart: { policy: 'never' } });
+    let delivered = 0;
+    p.outputs$.subscribe((o) => {
+      if (o.channel === 'costly') delivered += 1;
+    });
+    const before = performance.eventLoopUtilization();
+    const attack = p.send({ op: 'costly-raw', ms: 3_000 });
+    let echoes = 0;
+    let settled = false;
+    void attack.finally(() => {
+      settled = true;
+    });
+    while (!settled) {
+      expect(await other.send({ op: 'echo', value: echoes })).toBe(echoes);
+      echoes += 1;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const sent = (await attack) as number;
+    const busy = performance.eventLoopUtilization(before).utilization;
+    console.log(`isolated: ${sent} costly outputs written in 3 s, ${delivered} decoded meanwhile; host loop busy ${(busy * 100).toFixed(0)} %; ${echoes} echoes`);
+    // Without the share: ~95 % busy. With it: a quarter decoding, plus the rest of the test.
+    expect(busy).toBeLessThan(0.7);
+    expect(echoes).toBeGreaterThanOrEqual(10);
+    expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+  });
+});
+
 describe.each(['embedded', 'isolated'] as const)('%s: liveness while the application is slow over outputs', (mode) => {
   // The host reads a plugin's outputs at the application's pace; a heartbeat must not wait
   // behind them (without the addon an isolated plugin's heartbeats share its pipe with its

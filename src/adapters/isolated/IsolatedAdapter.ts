@@ -93,6 +93,11 @@ const RECORD_CHECK_MS = 100;
 const MESSAGE_RATE = { perSecond: 200_000, burst: 400_000 };
 const BYTE_RATE = { perSecond: 512 * 1024 * 1024, burst: 128 * 1024 * 1024 };
 /**
+ * The share of the host's time decoding one child's messages may take, and its burst in ms:
+ * the rest is the application's and the other instances', however costly what it sends.
+ */
+const DECODE_BUDGET = { share: 0.25, burstMs: 500 };
+/**
  * Frames decoded from one child in one turn of the event loop before its pipe reader yields.
  * libuv hands a readable pipe up to 32 × 64 KiB per turn; a flood of tiny messages under
  * MESSAGE_RATE (which is about what the host can decode) would otherwise hold the host's
@@ -222,6 +227,8 @@ class IsolatedSession implements GenerationSession {
       messageBurst: MESSAGE_RATE.burst,
       bytesPerSecond: BYTE_RATE.perSecond,
       byteBurst: BYTE_RATE.burst,
+      decodeShare: DECODE_BUDGET.share,
+      decodeBurstMs: DECODE_BUDGET.burstMs,
       floodMs: request.isolation.floodMs,
     });
     const pool = sharedSegmentOf(request.pool, binding);
@@ -646,7 +653,7 @@ class IsolatedSession implements GenerationSession {
     const verdict = this.#throttle.check();
     if (verdict === 'flood') {
       this.#violation(
-        `flood: the child kept sending over ${MESSAGE_RATE.perSecond} messages/s or ${BYTE_RATE.perSecond} bytes/s for ${this.#request.isolation.floodMs} ms`,
+        `flood: the child kept sending over ${MESSAGE_RATE.perSecond} messages/s, ${BYTE_RATE.perSecond} bytes/s or what the host decodes in ${DECODE_BUDGET.share * 100} % of its time, for ${this.#request.isolation.floodMs} ms`,
       );
       return;
     }
@@ -693,7 +700,9 @@ class IsolatedSession implements GenerationSession {
       this.#plane.wake();
       return;
     }
+    const decodeFrom = performance.now();
     const decoded = decodeGuestMessage(payload);
+    this.#throttle.decoded(performance.now() - decodeFrom);
     if (!decoded.ok) {
       this.#violation(`${decoded.violation}: ${decoded.detail}`);
       return;

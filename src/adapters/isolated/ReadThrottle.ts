@@ -6,6 +6,9 @@ export interface ReadLimits {
   readonly messageBurst: number;
   readonly bytesPerSecond: number;
   readonly byteBurst: number;
+  /** Share of the host's time decoding the child's messages may take (0..1), and its burst in ms. */
+  readonly decodeShare: number;
+  readonly decodeBurstMs: number;
   /** How long the child may keep the reader throttled, in ms, before it is a flood. */
   readonly floodMs: number;
 }
@@ -19,6 +22,8 @@ const EPISODE_GAP_MS = 100;
 const RESUME_MESSAGES = 4096;
 /** Bytes likewise: one pipe read. */
 const RESUME_BYTES = 64 * 1024;
+/** Decoding time likewise, in ms. */
+const RESUME_DECODE_MS = 20;
 
 /**
  * Paces the host's reader of one isolated child's pipe (RELIABILITY C2, D7): messages and
@@ -27,7 +32,10 @@ const RESUME_BYTES = 64 * 1024;
  * sends faster than the rates waits (its writes back up into its own memory), the host reads
  * no faster, and no honest burst is lost; one that keeps the reader throttled for `floodMs`
  * in a row is a flood, which the caller ends (`lost`/`protocol`). `floodMs` 0 makes the
- * first throttle a flood (a hard budget of one burst).
+ * first throttle a flood (a hard budget of one burst). The time the host spends decoding is
+ * counted too (`decoded`): a message within every rate and the value gate can still cost
+ * 0.1–0.25 s to decode (100,000 small typed arrays), and a child writing such messages back
+ * to back held the host's event loop for seconds; it gets `decodeShare` of the host's time.
  *
  * @example
  * ```ts
@@ -41,6 +49,7 @@ const RESUME_BYTES = 64 * 1024;
 export class ReadThrottle {
   readonly #messages: TokenBucket;
   readonly #bytes: TokenBucket;
+  readonly #decode: TokenBucket;
   readonly #floodMs: number;
   readonly #now: () => number;
   /** When the current run of throttled episodes began (undefined: not throttled). */
@@ -52,6 +61,8 @@ export class ReadThrottle {
     if (!(limits.floodMs >= 0)) throw new RangeError(`ReadThrottle: floodMs must be >= 0, got ${limits.floodMs}`);
     this.#messages = new TokenBucket(limits.messagesPerSecond, limits.messageBurst, now);
     this.#bytes = new TokenBucket(limits.bytesPerSecond, limits.byteBurst, now);
+    if (!(limits.decodeShare > 0 && limits.decodeShare <= 1)) throw new RangeError(`ReadThrottle: decodeShare must be in (0, 1], got ${limits.decodeShare}`);
+    this.#decode = new TokenBucket(limits.decodeShare * 1000, limits.decodeBurstMs, now);
     this.#floodMs = limits.floodMs;
     this.#now = now;
   }
@@ -66,17 +77,22 @@ export class ReadThrottle {
     this.#messages.spend(1);
   }
 
+  /** Counts `ms` the host spent decoding what the child sent. */
+  decoded(ms: number): void {
+    this.#decode.spend(ms);
+  }
+
   /**
    * After a read: 0 to keep reading, else ms to pause the reader for, or `'flood'` when the
    * child has kept it throttled for `floodMs` (0: at the first throttle).
    */
   check(): number | 'flood' {
-    const wait = Math.max(this.#messages.msUntil(0), this.#bytes.msUntil(0));
+    const wait = Math.max(this.#messages.msUntil(0), this.#bytes.msUntil(0), this.#decode.msUntil(0));
     if (wait === 0) return 0;
     const now = this.#now();
     if (this.#since === undefined || now - this.#resumedAt > EPISODE_GAP_MS) this.#since = now;
     if (this.#floodMs === 0 || now - this.#since >= this.#floodMs) return 'flood';
-    return Math.max(1, Math.ceil(Math.max(this.#messages.msUntil(RESUME_MESSAGES), this.#bytes.msUntil(RESUME_BYTES))));
+    return Math.max(1, Math.ceil(Math.max(this.#messages.msUntil(RESUME_MESSAGES), this.#bytes.msUntil(RESUME_BYTES), this.#decode.msUntil(RESUME_DECODE_MS))));
   }
 
   /** The reader resumed after the pause {@link check} asked for. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ReadThrottle, type ReadLimits } from '../../../src/adapters/isolated/ReadThrottle.js';
 
 /** 1 message per ms with a burst of 10; bytes out of the way; a flood after 50 ms throttled. */
-const LIMITS: ReadLimits = { messagesPerSecond: 1_000, messageBurst: 10, bytesPerSecond: 1e9, byteBurst: 1e9, floodMs: 50 };
+const LIMITS: ReadLimits = { messagesPerSecond: 1_000, messageBurst: 10, bytesPerSecond: 1e9, byteBurst: 1e9, decodeShare: 1, decodeBurstMs: 1e9, floodMs: 50 };
 
 function setup(limits: Partial<ReadLimits> = {}) {
   const clock = { ms: 0 };
@@ -69,6 +69,33 @@ describe('ReadThrottle', () => {
     throttle.read(1_000);
     // 1 000 bytes in debt + one 64 KiB read, at 1 000 bytes/ms: 66.5 ms, rounded up.
     expect(throttle.check()).toBe(67);
+  });
+
+  it('gives decoding a share of the host time: a child whose messages cost more waits, and a lasting one is a flood', () => {
+    const clock = { ms: 0 };
+    // A quarter of the time, 100 ms at once.
+    const throttle = new ReadThrottle({ ...LIMITS, decodeShare: 0.25, decodeBurstMs: 100, floodMs: 1_000 }, () => clock.ms);
+    throttle.decoded(100);
+    expect(throttle.check()).toBe(0);
+    // 200 ms later 50 ms of budget came back; 250 ms of decoding leaves 200 in debt, repaid
+    // with 20 ms more to resume, at a quarter of the time.
+    clock.ms += 200;
+    throttle.decoded(250);
+    expect(throttle.check()).toBe((200 + 20) / 0.25);
+    // Throttled again and again: after floodMs, a flood.
+    for (let i = 0; i < 5; i++) {
+      clock.ms += 250;
+      throttle.resumed();
+      throttle.decoded(200);
+      const verdict = throttle.check();
+      if (verdict === 'flood') return;
+    }
+    expect.fail('a child that kept the host decoding past its share for 1 s was no flood');
+  });
+
+  it('refuses a decode share outside (0, 1]', () => {
+    expect(() => new ReadThrottle({ ...LIMITS, decodeShare: 0 })).toThrow(RangeError);
+    expect(() => new ReadThrottle({ ...LIMITS, decodeShare: 1.5 })).toThrow(RangeError);
   });
 
   it('refuses a negative floodMs', () => {
