@@ -709,6 +709,13 @@ export class PluginInstance {
           this.#lingering.push({ ...fault, class: 'teardown', generation });
           this.#publishStatus();
         },
+        ended: () => {
+          // It did end (the blocking syscall returned): the status stops saying otherwise.
+          const at = this.#lingering.findIndex((failure) => failure.generation === generation);
+          if (at < 0) return;
+          this.#lingering.splice(at, 1);
+          this.#publishStatus();
+        },
       },
     });
     attached.current = {

@@ -47,7 +47,8 @@ export interface PluginStatus {
   readonly restart?: { readonly scheduled: boolean; readonly delayMs: number; readonly exhausted: boolean };
   /**
    * Generations that could not be ended when they were disposed (class `teardown`, cause
-   * `terminate_hung`): their thread or process may still be running. Absent when none.
+   * `terminate_hung`) and are still running: one leaves the list when its thread or process
+   * ends after all. Absent when none.
    */
   readonly lingering?: readonly Failure[];
   /** How frames reach the plugin in the current generation. */

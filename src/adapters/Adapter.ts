@@ -55,6 +55,8 @@ export interface GenerationSink {
    * syscall ignores `terminate()`). Reported even after the generation was fenced.
    */
   lingering(fault: Fault): void;
+  /** A generation reported lingering has ended after all (its thread or process is gone). */
+  ended(): void;
 }
 
 /** The plugin module to run: a module specifier (URL string) or, inline only, a definition. */

@@ -259,6 +259,10 @@ describe('embedded faults on real workers', () => {
     await expectServes(other, 1_000);
     expect(await p.send({ op: 'echo', value: 'gen 2' })).toBe('gen 2');
     expectBalanced(p);
+    // Once its syscall returns the worker ends after all, and the status stops saying it
+    // lingers (it said so for good).
+    const cleared = await waitForStatus(p, (s) => s.lingering === undefined, 8_000);
+    expect(cleared).toMatchObject({ state: 'running', generation: 2 });
   });
 
   // F1: a stop() that never returns is teardown/timeout at the stop deadline; the worker is

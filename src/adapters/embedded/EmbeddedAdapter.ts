@@ -91,6 +91,8 @@ class EmbeddedSession implements GenerationSession {
   readonly #guest: Comlink.Remote<GuestControl>;
   readonly #died: Promise<never>;
   #exited = false;
+  /** Reported lingering (it outlived terminate()): its end, when it comes, is reported too. */
+  #lingered = false;
   #disposed = false;
   #error: unknown;
   readonly #heartbeatTimer: ReturnType<typeof setInterval>;
@@ -238,6 +240,7 @@ class EmbeddedSession implements GenerationSession {
     if (this.#exited) return;
     const watchdog = setTimeout(() => {
       if (!this.#exited) {
+        this.#lingered = true;
         this.#request.sink.lingering({
           cause: 'terminate_hung',
           detail: `the worker did not end within ${TERMINATE_DEADLINE_MS} ms of terminate(); it may be blocked in a synchronous call`,
@@ -252,6 +255,7 @@ class EmbeddedSession implements GenerationSession {
   }
 
   #onExit(code: number): void {
+    if (this.#lingered) this.#request.sink.ended();
     // What the worker posted before it ended is delivered before its end is reported.
     if (!this.#disposed) this.#plane.applyAll();
     this.#exited = true;

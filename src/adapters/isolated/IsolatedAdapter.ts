@@ -190,6 +190,8 @@ class IsolatedSession implements GenerationSession {
   #hello = false;
   /** The death was handled (after the pipe ended): see #onExit. */
   #exited = false;
+  /** Reported lingering (it outlived SIGKILL's deadline): its end, when it comes, is reported too. */
+  #lingered = false;
   /** Node reaped the process (or it never started): its pid may be another's now, never signal it. */
   #reaped = false;
   readonly #exit: Promise<void>;
@@ -518,6 +520,7 @@ class IsolatedSession implements GenerationSession {
     }, KILL_GRACE_MS);
     const lingering = setTimeout(() => {
       if (!this.#exited) {
+        this.#lingered = true;
         this.#request.sink.lingering({
           cause: 'terminate_hung',
           detail: `the plugin process did not end within ${KILL_GRACE_MS + REAP_DEADLINE_MS} ms of SIGTERM/SIGKILL`,
@@ -870,6 +873,7 @@ class IsolatedSession implements GenerationSession {
   #onExit(code: number | null, signal: NodeJS.Signals | null, override: Fault | undefined): void {
     if (this.#exited) return;
     this.#exited = true;
+    if (this.#lingered) this.#request.sink.ended();
     this.#reaped = true;
     this.#exitStatus = { code, signal };
     this.#markExited();

@@ -59,7 +59,7 @@ function setup(
     reported = resolve;
   });
   const noop = (): void => undefined;
-  const sink: GenerationSink = { output: noop, log: noop, heartbeat: noop, lost: noop, lingering: noop, stale: onStale };
+  const sink: GenerationSink = { output: noop, log: noop, heartbeat: noop, lost: noop, lingering: noop, ended: noop, stale: onStale };
   const plane = new HostDataPlane({
     generation: 1,
     pool,
@@ -671,7 +671,7 @@ describe('HostDataPlane', () => {
       yieldCore: () => {
         yields += 1;
       },
-      sink: { output: noop, log: noop, heartbeat: noop, lost: noop, lingering: noop, stale: noop },
+      sink: { output: noop, log: noop, heartbeat: noop, lost: noop, lingering: noop, ended: noop, stale: noop },
       inputBudgetMs: undefined,
       maxArrayBufferMb: undefined,
       onOverLimit: noop,

@@ -25,7 +25,7 @@ function launch(events: string[]): GenerationSession {
     generation: 1,
     module: { definition },
     config: undefined,
-    sink: { output: noop, log: noop, heartbeat: noop, stale: noop, lost: noop, lingering: noop },
+    sink: { output: noop, log: noop, heartbeat: noop, stale: noop, lost: noop, lingering: noop, ended: noop },
     pool: adapter.createFramePool({ slots: 4, slotBytes: 16, poisonReleased: false }),
     heartbeatMs: 0,
     inputBudgetMs: undefined,
