@@ -36,7 +36,7 @@ import {
 import type { RingValue } from './protocol.js';
 import type { ControlReply, GuestToHost, HostToGuest } from './protocol.js';
 import { DELIVERY_DONE, EVENT_LOOP_TURN_MS, GenerationFault } from './Adapter.js';
-import { messageOf } from '../errors.js';
+import { InvalidPlugin, messageOf } from '../errors.js';
 
 /**
  * While deliveries are pending, how often the host wakes its own wait on the complete ring,
@@ -913,6 +913,13 @@ function boundedCode(value: unknown): string | number | undefined {
  */
 function withName(error: unknown, name: string | undefined, code: string | number | undefined): unknown {
   if (!(error instanceof Error)) return error;
+  if (name === 'InvalidPlugin' && code === 'ERR_INVALID_PLUGIN') {
+    // The runtime's own refusal of the module, made in the guest: the class it is inline, so
+    // `cause instanceof InvalidPlugin` holds in every mode (its message and stack kept).
+    const invalid = new InvalidPlugin(error.message);
+    if (typeof error.stack === 'string') invalid.stack = error.stack;
+    return invalid;
+  }
   if (name !== undefined) Object.defineProperty(error, 'name', { value: name, writable: true, configurable: true, enumerable: false });
   if (code !== undefined) Object.defineProperty(error, 'code', { value: code, writable: true, configurable: true, enumerable: true });
   return error;

@@ -6,6 +6,7 @@ import {
   InvalidState,
   RestartBudgetExhausted,
   InvalidOptions,
+  InvalidPlugin,
   StartCancelled,
   StartupFailed,
   TeardownFailed,
@@ -421,6 +422,9 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
       const error = await p.start().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StartupFailed);
       expect((error as StartupFailed).detail).toMatch(name === 'no-default' ? /no default export/ : /unknown property "onframe"/);
+      // The runtime's own refusal, as its own class in every mode (a plain Error out of thread).
+      expect((error as StartupFailed).cause).toBeInstanceOf(InvalidPlugin);
+      expect((error as StartupFailed).cause).toMatchObject({ code: 'ERR_INVALID_PLUGIN', message: expect.stringMatching(name === 'no-default' ? /no default export/ : /unknown property "onframe"/) as unknown });
     }
   });
 
