@@ -54,7 +54,7 @@ export class StallMeter {
     if (this.#holders > 1) return;
     this.#last = this.#now();
     this.#ticker = setInterval(() => {
-      this.stalled();
+      this.#look();
     }, this.#tickMs);
     // A meter never keeps the process alive: whoever holds it has a timer of its own.
     this.#ticker.unref();
@@ -63,6 +63,7 @@ export class StallMeter {
   /** Stops looking once every hold is released. */
   release(): void {
     if (this.#holders === 0) return;
+    if (this.#holders === 1) this.#look();
     this.#holders -= 1;
     if (this.#holders > 0) return;
     clearInterval(this.#ticker);
@@ -71,16 +72,23 @@ export class StallMeter {
 
   /**
    * Milliseconds of stalls seen since the meter was made, up to now: the gap since the last
-   * look counts too (a stall that has just ended, before the meter's own tick came round).
-   * Differences of two readings while held measure the stalls between them.
+   * look counts too (a stall under way, or just ended before the meter's own tick came
+   * round). Differences of two readings while held measure the stalls between them. A reading
+   * changes nothing: a look is the ticker's alone (readings that moved it cut a stall into
+   * gaps too short to count — a timer armed every few ms during one hid it whole).
    */
   stalled(): number {
+    return this.#stalled + (this.#holders > 0 ? this.#excess(this.#now() - this.#last) : 0);
+  }
+
+  /** The ticker's look: the gap since the last one counts, and the next starts now. */
+  #look(): void {
     const now = this.#now();
-    if (this.#holders > 0) {
-      const gap = now - this.#last;
-      if (gap > STALL_GAP_TICKS * this.#tickMs) this.#stalled += gap - this.#tickMs;
-    }
+    this.#stalled += this.#excess(now - this.#last);
     this.#last = now;
-    return this.#stalled;
+  }
+
+  #excess(gap: number): number {
+    return gap > STALL_GAP_TICKS * this.#tickMs ? gap - this.#tickMs : 0;
   }
 }

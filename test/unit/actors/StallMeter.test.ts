@@ -15,7 +15,7 @@ describe('StallMeter', () => {
     while (meter?.held === true) meter.release();
   });
 
-  it('counts gaps longer than one and a half ticks, less a tick, only while held', () => {
+  it('counts a gap longer than one and a half ticks, less a tick, only while held; a reading changes nothing', () => {
     let now = 1_000;
     meter = new StallMeter(10, () => now);
     now += 500;
@@ -24,16 +24,21 @@ describe('StallMeter', () => {
     now += 15;
     expect(meter.stalled()).toBe(0);
     now += 16;
-    expect(meter.stalled()).toBe(6);
-    now += 100;
-    expect(meter.stalled()).toBe(96);
+    expect(meter.stalled()).toBe(21);
+    // Read every 5 ms through a stall (a timer armed meanwhile reads it): the gap goes on.
+    for (let i = 0; i < 20; i++) {
+      now += 5;
+      expect(meter.stalled()).toBe(21 + 5 * (i + 1));
+    }
+    expect(meter.stalled()).toBe(121);
+    // Released: what was seen stays.
     meter.release();
     now += 1_000;
-    expect(meter.stalled()).toBe(96);
+    expect(meter.stalled()).toBe(121);
     // Held again: the time it was not held is no gap.
     meter.hold();
     now += 5;
-    expect(meter.stalled()).toBe(96);
+    expect(meter.stalled()).toBe(121);
   });
 
   it('keeps looking until every hold is released', () => {
@@ -44,6 +49,7 @@ describe('StallMeter', () => {
     meter.release();
     expect(meter.held).toBe(true);
     now += 50;
+    expect(meter.stalled()).toBe(40);
     expect(meter.stalled()).toBe(40);
     meter.release();
     expect(meter.held).toBe(false);
