@@ -237,12 +237,13 @@ function checkKeys(value: unknown, known: KnownKeys, path: string): void {
   }
 }
 
-/** An object literal's kind: a Map, a Date or an array given as an option group was taken for one with no keys. */
+/**
+ * An object of named fields: a literal of any realm, one with no or another prototype
+ * (`process.env`, `Object.create(defaults)`), a class instance — not a Map, a Set, a Date, an
+ * array or another built-in, which an option group was taken for with no keys.
+ */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null) return false;
-  const proto = Object.getPrototypeOf(value) as object | null;
-  // Null, or the end of the chain: an object literal of any realm (a vm context's too).
-  return proto === null || Object.getPrototypeOf(proto) === null;
+  return typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Object]';
 }
 
 /** The most a frame pool holds: its slots, aligned (see resolveLoadOptions). */
@@ -374,8 +375,11 @@ function resolveIsolation(isolation: IsolationOptions | undefined): IsolationSet
  * decision, and the same options must load in every mode — but said (see createRuntime).
  */
 export function optionsWithoutEffect(mode: Mode, options: LoadOptions): readonly string[] {
+  // Values that ask for nothing (`permission: false`, `env: {}`, `inheritEnv: []`) lose nothing.
+  const asks = (value: unknown): boolean =>
+    value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0) && !(isPlainObject(value) && Object.keys(value).length === 0);
   const given = (group: object | undefined, prefix: string): string[] =>
-    group === undefined || group === null ? [] : Object.keys(group).filter((key) => (group as Record<string, unknown>)[key] !== undefined).map((key) => `${prefix}.${key}`);
+    group === undefined || group === null ? [] : Object.keys(group).filter((key) => asks((group as Record<string, unknown>)[key])).map((key) => `${prefix}.${key}`);
   return [...(mode === 'isolated' ? [] : given(options.isolation, 'isolation')), ...(mode === 'inline' ? given(options.limits, 'limits') : [])];
 }
 

@@ -132,7 +132,6 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         throw new InvalidOptions(`${error.message} (instance "${id}")`, { cause: error.cause, instanceId: id });
       }
       if (ids.has(resolved.id)) throw new InvalidOptions(`an instance with id "${resolved.id}" is already loaded`, { instanceId: resolved.id });
-      warnWithoutEffect(mode, optionsWithoutEffect(mode, loadOptions));
       let config: unknown;
       try {
         // A snapshot: every generation (every restart) starts from the config as it was
@@ -153,6 +152,8 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       }
       ids.add(resolved.id);
       instances.push(instance);
+      // Once loaded: a load refused later (its config, its pool) would have used up the warning.
+      warnWithoutEffect(mode, optionsWithoutEffect(mode, loadOptions));
       return instance;
     },
     async unload(id) {

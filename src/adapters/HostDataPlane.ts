@@ -469,7 +469,7 @@ export class HostDataPlane {
     if (!reply.ok) {
       // What the plugin threw, its name and code put back (the isolated host's gate walked it
       // as plain data; a name or code out of bounds is left off, not trusted).
-      const thrown = 'error' in reply ? withName(reply.error, boundedString(reply.errorName), boundedCode(reply.errorCode)) : undefined;
+      const thrown = 'error' in reply ? runtimeClass(withName(reply.error, boundedString(reply.errorName), boundedCode(reply.errorCode))) : undefined;
       throw new GenerationFault({ cause: 'threw', detail: typeof reply.detail === 'string' ? reply.detail : 'failed' }, thrown);
     }
   }
@@ -913,14 +913,20 @@ function boundedCode(value: unknown): string | number | undefined {
  */
 function withName(error: unknown, name: string | undefined, code: string | number | undefined): unknown {
   if (!(error instanceof Error)) return error;
-  if (name === 'InvalidPlugin' && code === 'ERR_INVALID_PLUGIN') {
-    // The runtime's own refusal of the module, made in the guest: the class it is inline, so
-    // `cause instanceof InvalidPlugin` holds in every mode (its message and stack kept).
-    const invalid = new InvalidPlugin(error.message);
-    if (typeof error.stack === 'string') invalid.stack = error.stack;
-    return invalid;
-  }
   if (name !== undefined) Object.defineProperty(error, 'name', { value: name, writable: true, configurable: true, enumerable: false });
   if (code !== undefined) Object.defineProperty(error, 'code', { value: code, writable: true, configurable: true, enumerable: true });
   return error;
+}
+
+/**
+ * The runtime's own refusal of a module, made in the guest by its start (`InvalidPlugin`),
+ * as the class it is inline: `cause instanceof InvalidPlugin` then holds in every mode (its
+ * message, stack and cause kept). Only for control replies: an input's error of that name is
+ * the plugin's own.
+ */
+function runtimeClass(error: unknown): unknown {
+  if (!(error instanceof Error) || error.name !== 'InvalidPlugin' || (error as { code?: unknown }).code !== 'ERR_INVALID_PLUGIN') return error;
+  const invalid = new InvalidPlugin(error.message, 'cause' in error ? { cause: error.cause } : {});
+  if (typeof error.stack === 'string') invalid.stack = error.stack;
+  return invalid;
 }

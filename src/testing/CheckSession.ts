@@ -141,9 +141,11 @@ export class CheckSession {
       run = this.ready().then(async () => {
         const t0 = performance.now();
         progress({ mode, run: kind, phase: 'begin', text: describeScenario(kind, this.options) });
-        const done = await runScenario(kind, mode, url, this.options);
-        progress({ mode, run: kind, phase: 'end', text: `done in ${((performance.now() - t0) / 1000).toFixed(1)} s` });
-        return done;
+        try {
+          return await runScenario(kind, mode, url, this.options);
+        } finally {
+          progress({ mode, run: kind, phase: 'end', text: `done in ${((performance.now() - t0) / 1000).toFixed(1)} s` });
+        }
       });
       this.#runs.set(key, run);
     }

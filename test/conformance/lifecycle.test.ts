@@ -428,6 +428,15 @@ describe.each(MODES)('lifecycle [%s]', (mode) => {
     }
   });
 
+  it("keeps the import's failure as the cause of the runtime's refusal of a module", async () => {
+    const p = harness().load({ fixture: 'does-not-exist', restart: { policy: 'never' } });
+    const error = await p.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StartupFailed);
+    expect((error as StartupFailed).cause).toBeInstanceOf(InvalidPlugin);
+    // Its cause, the import's own error, crosses too (as an Error out of thread).
+    expect(((error as StartupFailed).cause as InvalidPlugin).cause).toBeInstanceOf(Error);
+  });
+
   it('keeps the same instance and subscriptions across a restart', async () => {
     const h = harness();
     const p = await h.running({ restart: { onInputError: 'restart' } });

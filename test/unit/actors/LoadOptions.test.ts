@@ -47,13 +47,16 @@ describe('resolveLoadOptions', () => {
     expect(() => resolve(options)).toThrow(message);
   });
 
-  it('takes an option group only as an object literal (of any realm), and null as a value', () => {
+  it('takes an option group only as an object of named fields (not a Map, a Date, an array), and null as a value', () => {
     // Taken for groups with no keys before: every default applied in silence.
     expect(() => resolve({ frames: new Map([['queue', 0]]) })).toThrow(/^frames must be an object of options \(.*\), got a Map$/);
     expect(() => resolve({ timeouts: new Date() })).toThrow(/^timeouts must be an object of options \(.*\), got a Date$/);
     expect(() => resolve({ frames: [] as unknown })).toThrow(/^frames must be an object of options \(.*\), got an array$/);
     expect(() => resolve({ frames: { poisonReleased: null as unknown as boolean } })).toThrow(/^frames\.poisonReleased must be a boolean, got null$/);
-    // A literal made in another realm (a vm context) or without a prototype is one.
+    // process.env, a literal of another realm (a vm context), one without a prototype or
+    // made from defaults are objects of named fields.
+    expect(resolve({ isolation: { env: process.env } })).toMatchObject({ isolation: { env: { PATH: process.env.PATH } } });
+    expect(resolve({ frames: Object.create({ queue: 5 }) as { queue: number } })).toMatchObject({ frames: { queue: 5 } });
     const foreign = runInNewContext('({ queue: 3 })') as { queue: number };
     expect(resolve({ frames: foreign })).toMatchObject({ frames: { queue: 3 } });
     expect(resolve({ frames: Object.assign(Object.create(null) as { queue: number }, { queue: 2 }) })).toMatchObject({ frames: { queue: 2 } });

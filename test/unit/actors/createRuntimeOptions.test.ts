@@ -34,6 +34,8 @@ describe('options a mode cannot apply', () => {
     expect(optionsWithoutEffect('embedded', options)).toEqual(['isolation.permission', 'isolation.env']);
     expect(optionsWithoutEffect('inline', options)).toEqual(['isolation.permission', 'isolation.env', 'limits.maxHeapMb']);
     expect(optionsWithoutEffect('inline', { id: 'y', module: 'file:///p.js' })).toEqual([]);
+    // Values that ask for nothing lose nothing.
+    expect(optionsWithoutEffect('embedded', { id: 'z', module: 'file:///p.js', isolation: { permission: false, env: {}, inheritEnv: [] } })).toEqual([]);
   });
 
   it('are loaded all the same, and said once per process and option in a warning', async () => {
