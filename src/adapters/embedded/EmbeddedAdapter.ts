@@ -23,14 +23,6 @@ export const RING_CAPACITY = 64;
 /** How long `terminate()` may take before the generation is reported as lingering. */
 const TERMINATE_DEADLINE_MS = 2_000;
 
-/**
- * The worker's stack, in MiB: as deep as the host's main thread (V8's 984 KiB there), plus the
- * 192 KiB Node keeps of a worker's stack for itself. A plugin then recurses as deep as inline
- * or in its own process — with Node's 4 MiB default, about four times deeper — and what this
- * thread clones, the host's can read back (a value nested 2,000 deep cloned in the worker and
- * then failed on the host's thread, lost).
- */
-const WORKER_STACK_MB = (984 + 192) / 1024;
 
 /** Options of the embedded adapter. */
 export interface EmbeddedAdapterOptions {
@@ -176,7 +168,9 @@ class EmbeddedSession implements GenerationSession {
     this.#worker = new Worker(guestUrl, {
       workerData: launch,
       transferList: [port2],
-      resourceLimits: { stackSizeMb: WORKER_STACK_MB, ...(maxHeapMb === undefined ? {} : { maxOldGenerationSizeMb: maxHeapMb }) },
+      // Node's default 4 MiB stack: the native stack too, which a plugin's addon may need (a
+      // stack as shallow as the host's JavaScript one would crash the whole process there).
+      ...(maxHeapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: maxHeapMb } }),
     });
     this.#worker.on('error', (error: unknown) => {
       this.#error ??= error;

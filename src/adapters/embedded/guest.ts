@@ -108,10 +108,9 @@ const session = new GuestSession(launch, launch.layout, {
     if (message.t !== 'outcome') {
       outbox.flush();
       const bytes = message.t === 'output' ? approxCloneBytes(message.value) : message.t === 'log' ? message.message.length : 0;
-      // Cloned here first, as an outcome is, unless heavy: a value the host's thread cannot
-      // read back (an Error whose cause is itself; nesting too deep for its stack, which this
-      // thread's matches) then fails in `emit`, as inline, instead of on the host's side,
-      // where it would cost the generation (see EmbeddedAdapter's messageerror).
+      // Cloned here first, as an outcome is, unless heavy: a value V8 cannot read back (an
+      // Error whose cause is itself) then fails in `emit`, as inline, instead of on the host's
+      // side, where it costs the generation (see EmbeddedAdapter's messageerror).
       if (message.t === 'output' && typeof message.value === 'object' && message.value !== null && bytes < HEAVY_BYTES) structuredClone(message.value);
       awaitCredit(bytes);
       port.postMessage(message);
