@@ -204,7 +204,7 @@ describe('isolated faults: flow control, floods, exit blocked by output', () => 
     expect('error' in result && result.error).toBeInstanceOf(LostWhileRunning);
     expect('error' in result && result.error).toMatchObject({ failureCause: 'protocol', generation: 1 });
     expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'lost', cause: 'protocol', generation: 1 } });
-    expect(p.status.failure?.detail).toMatch(/flood: the child kept sending over .*, 536870912 bytes\/s or what the host decodes in 25 % of its time/);
+    expect(p.status.failure?.detail).toMatch(/flood: the child kept sending over .* or 536870912 bytes\/s/);
     expect(received).toBeGreaterThan(0);
     expect(received).toBeLessThan(400);
     expect(stallMs).toBeLessThan(1_000);

@@ -656,7 +656,7 @@ class IsolatedSession implements GenerationSession {
     const verdict = this.#throttle.check();
     if (verdict === 'flood') {
       this.#violation(
-        `flood: the child kept sending over ${MESSAGE_RATE.perSecond} messages/s, ${BYTE_RATE.perSecond} bytes/s or what the host decodes in ${DECODE_BUDGET.share * 100} % of its time, for ${this.#request.isolation.floodMs} ms`,
+        `flood: the child kept sending over ${MESSAGE_RATE.perSecond} messages/s or ${BYTE_RATE.perSecond} bytes/s for ${this.#request.isolation.floodMs} ms`,
       );
       return;
     }

@@ -35,7 +35,8 @@ const RESUME_DECODE_MS = 20;
  * first throttle a flood (a hard budget of one burst). The time the host spends decoding is
  * counted too (`decoded`): a message within every rate and the value gate can still cost
  * 0.1–0.25 s to decode (100,000 small typed arrays), and a child writing such messages back
- * to back held the host's event loop for seconds; it gets `decodeShare` of the host's time.
+ * to back held the host's event loop for seconds; it gets `decodeShare` of the host's time —
+ * paced to it, never a flood for it.
  *
  * @example
  * ```ts
@@ -87,11 +88,15 @@ export class ReadThrottle {
    * child has kept it throttled for `floodMs` (0: at the first throttle).
    */
   check(): number | 'flood' {
-    const wait = Math.max(this.#messages.msUntil(0), this.#bytes.msUntil(0), this.#decode.msUntil(0));
-    if (wait === 0) return 0;
+    const overRates = Math.max(this.#messages.msUntil(0), this.#bytes.msUntil(0)) > 0;
+    if (!overRates && this.#decode.msUntil(0) === 0) return 0;
+    // Only the rates make a flood: decoding time is wall time (a collection, a loaded machine
+    // stretch it), and an honest plugin with costly outputs is paced, never ended for them.
     const now = this.#now();
-    if (this.#since === undefined || now - this.#resumedAt > EPISODE_GAP_MS) this.#since = now;
-    if (this.#floodMs === 0 || now - this.#since >= this.#floodMs) return 'flood';
+    if (overRates) {
+      if (this.#since === undefined || now - this.#resumedAt > EPISODE_GAP_MS) this.#since = now;
+      if (this.#floodMs === 0 || now - this.#since >= this.#floodMs) return 'flood';
+    }
     return Math.max(1, Math.ceil(Math.max(this.#messages.msUntil(RESUME_MESSAGES), this.#bytes.msUntil(RESUME_BYTES), this.#decode.msUntil(RESUME_DECODE_MS))));
   }
 

@@ -71,7 +71,7 @@ describe('ReadThrottle', () => {
     expect(throttle.check()).toBe(67);
   });
 
-  it('gives decoding a share of the host time: a child whose messages cost more waits, and a lasting one is a flood', () => {
+  it('gives decoding a share of the host time: a child whose messages cost more waits, however long, and is no flood for it', () => {
     const clock = { ms: 0 };
     // A quarter of the time, 100 ms at once.
     const throttle = new ReadThrottle({ ...LIMITS, decodeShare: 0.25, decodeBurstMs: 100, floodMs: 1_000 }, () => clock.ms);
@@ -82,15 +82,14 @@ describe('ReadThrottle', () => {
     clock.ms += 200;
     throttle.decoded(250);
     expect(throttle.check()).toBe((200 + 20) / 0.25);
-    // Throttled again and again: after floodMs, a flood.
-    for (let i = 0; i < 5; i++) {
+    // Throttled again and again, far past floodMs: paced, never a flood (decoding time is
+    // wall time, which a collection or a loaded machine stretches).
+    for (let i = 0; i < 20; i++) {
       clock.ms += 250;
       throttle.resumed();
       throttle.decoded(200);
-      const verdict = throttle.check();
-      if (verdict === 'flood') return;
+      expect(throttle.check()).toBeGreaterThan(0);
     }
-    expect.fail('a child that kept the host decoding past its share for 1 s was no flood');
   });
 
   it('refuses a decode share outside (0, 1]', () => {
