@@ -8,7 +8,8 @@ import type { RuntimeClock } from './RuntimeClock.js';
  * intensity window): sends `input.event` back once `input.ms` have passed on `clock`, and
  * nothing once it is stopped. These are periods, not deadlines: the runtime runs them on
  * wall time (`wallClock`) — a deadline's give-back (realClock) stretched a restart window
- * with the host's load, up to twice, and a plugin that crashed every 1–2 windows was given up. Under a `SimulatedClock` they run on it, like every other timer.
+ * with the host's load, up to twice, and a plugin that crashed every 1–2 windows was given
+ * up. Under a `SimulatedClock` they run on it, like every other timer.
  *
  * @example
  * ```ts

@@ -104,8 +104,8 @@ describe.runIf(SHARED_MEMORY).each(['embedded', 'isolated'] as const)('%s: frame
   });
 });
 
-// The same over restarts: each isolated generation has its own ring segment (a 44 KB memfd the
-// host and the child both write). Left to the garbage collector, a host restarting a crashing
+// The same over restarts: each isolated generation has its own ring segment (a memfd of
+// 64 KiB, ~12 KB of it written by the host and the child). Left to the garbage collector, a host restarting a crashing
 // plugin kept every dead generation's pages resident and mapped: V8 collects a shared buffer
 // only in a major collection, which a host making little garbage rarely runs. They are given
 // back once the generation's process is gone.

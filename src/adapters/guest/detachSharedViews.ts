@@ -1,3 +1,5 @@
+import { types } from 'node:util';
+
 /**
  * `value` with every view over `shared` inside it replaced by a copy; `value` itself when it
  * holds none (the common case: nothing is copied or allocated). For the embedded guest,
@@ -56,9 +58,10 @@ function holdsViewOf(value: object, shared: SharedArrayBuffer, seen: Set<object>
   return false;
 }
 
-/** Values cloning copies whole, with no view of `shared` inside: kept as they are. */
+/** Values cloning copies whole, with no view of `shared` inside, or refuses (a proxy): kept as they are. */
 function isLeaf(value: object): boolean {
   return (
+    types.isProxy(value) ||
     ArrayBuffer.isView(value) ||
     value instanceof ArrayBuffer ||
     value instanceof SharedArrayBuffer ||
@@ -103,11 +106,15 @@ function replaceViews(value: unknown, shared: SharedArrayBuffer, done: Map<objec
     return set;
   }
   if (value instanceof Error) {
-    // Cloning keeps an Error's name (by its prototype), message, stack and cause: so does this.
+    // Cloning keeps an Error's name (its own, else its prototype's), message, stack (or its
+    // absence) and cause: so does this.
     const error = new Error(value.message);
     Object.setPrototypeOf(error, Object.getPrototypeOf(value) as object);
     done.set(value, error);
-    if (Object.hasOwn(value, 'stack')) Object.defineProperty(error, 'stack', { value: value.stack, writable: true, configurable: true, enumerable: false });
+    for (const key of ['name', 'stack'] as const) {
+      if (Object.hasOwn(value, key)) Object.defineProperty(error, key, { value: value[key], writable: true, configurable: true, enumerable: false });
+      else Reflect.deleteProperty(error, key);
+    }
     if (Object.hasOwn(value, 'cause')) error.cause = replaceViews(value.cause, shared, done);
     return error;
   }

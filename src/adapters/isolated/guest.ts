@@ -2,7 +2,8 @@
  * The child-process entry of isolated mode (a build output of its own). It arms the
  * parent-death signal, opens the control pipe (it writes fd 3, reads fd 7), says hello, and
  * on `launch` maps the shared segments it inherited (fds 4 and 5), then serves Comlink over
- * the pipe and the data plane through the guest session. It exits when the host closes fd 7.
+ * the pipe and the data plane through the guest session. It exits when the host closes fd 7
+ * (ending its process group first unless a stop was asked: see hostClosed).
  * It does not catch the plugin's uncaught errors: they end the process, which is how the host
  * learns of them.
  */

@@ -63,6 +63,29 @@ describe('detachSharedViews: what a clone reads besides plain properties', () =>
     expect((cloned.cause as Uint8Array).buffer).toBeInstanceOf(ArrayBuffer);
   });
 
+  it("keeps an Error's own name, and its lack of a stack, as cloning does", () => {
+    const renamed = new TypeError('x', { cause: new Uint8Array(slots, 0, 1) });
+    renamed.name = 'RangeError';
+    const bare = new Error('y', { cause: new Uint8Array(slots, 0, 1) });
+    Reflect.deleteProperty(bare, 'stack');
+    for (const error of [renamed, bare]) {
+      const out = detachSharedViews(error, slots);
+      expect(out).not.toBe(error);
+      const [cloned, copied] = [structuredClone(error), structuredClone(out)];
+      expect(Object.getPrototypeOf(copied)).toBe(Object.getPrototypeOf(cloned));
+      expect(copied.name).toBe(cloned.name);
+      expect(Object.hasOwn(copied, 'stack')).toBe(Object.hasOwn(cloned, 'stack'));
+      expect(copied.stack).toBe(cloned.stack);
+    }
+  });
+
+  it('leaves a proxy to the clone, which refuses it', () => {
+    const proxy = new Proxy({ data: new Uint8Array(slots, 0, 1) }, {});
+    const out = detachSharedViews({ proxy }, slots);
+    expect(out.proxy).toBe(proxy);
+    expect(() => structuredClone(out)).toThrow(expect.objectContaining({ name: 'DataCloneError' }) as Error);
+  });
+
   it('refuses the shared buffer itself, as a DataCloneError', () => {
     expect(() => detachSharedViews({ buffer: slots }, slots)).toThrow(expect.objectContaining({ name: 'DataCloneError' }) as Error);
     expect(() => detachSharedViews(new Error('x', { cause: slots }), slots)).toThrow(/frame slots cannot be handed over/);
