@@ -51,11 +51,14 @@ export interface ScenarioRun {
  */
 export async function runScenario(kind: ScenarioKind, mode: Mode, module: URL, options: ResolvedCheckOptions): Promise<ScenarioRun> {
   const runtime = createRuntime();
+  const pluginName = moduleName(module);
   const drivers: { label: string; driver: InstanceDriver }[] = [];
   const frameBytes = options.inputs.map((i) => ('frame' in i ? i.frame.data.byteLength : 0));
   const load = (label: string): InstanceDriver => {
     const loadOptions: LoadOptions = {
-      id: `${kind}${label === '' ? '' : `-${label}`}`,
+      // Named after the plugin's module, as an application would name it: the runtime's
+      // messages (`plugin "…" (generation 1) lost while running`) are the author's to read.
+      id: label === '' ? pluginName : `${pluginName} ${label}`,
       module,
       mode,
       config: options.config,
@@ -104,4 +107,11 @@ export async function runScenario(kind: ScenarioKind, mode: Mode, module: URL, o
     await withDeadline(runtime.shutdown(), (options.timeouts.stop + 2_000) * Math.max(1, drivers.length), 'runtime.shutdown()').catch(() => undefined);
   }
   return { kind, mode, instances: drivers.map(({ label, driver }) => ({ label, generations: driver.generations })) };
+}
+
+/** A module's file name without its extension (`check-exits` for `…/check-exits.mjs`), or `plugin`. */
+function moduleName(module: URL): string {
+  const file = decodeURIComponent(module.pathname.split('/').pop() ?? '');
+  const name = file.replace(/\.[cm]?[jt]sx?$/, '');
+  return name === '' ? 'plugin' : name;
 }

@@ -63,6 +63,13 @@ describe('seam check', () => {
     }
   });
 
+  it("names the plugin as its author knows it (its module) in the runtime's messages, not after the kit's runs", async () => {
+    const run = await seam(['check', fixture('check-exits'), '--modes', 'embedded']);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/LostWhileRunning: plugin "check-exits" \(generation 1\) lost while running/);
+    expect(run.stdout).not.toMatch(/plugin "(baseline|poisoned|pair)/);
+  });
+
   it('exits 141, quietly, when the reader of its report is gone: no verdict is given by a closed pipe', async () => {
     const child = spawn(process.execPath, [seamJs, 'check', fixture('check-good-echo'), '--modes', 'inline'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
     let stderr = '';
