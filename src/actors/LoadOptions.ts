@@ -243,7 +243,10 @@ function checkKeys(value: unknown, known: KnownKeys, path: string): void {
  * array or another built-in, which an option group was taken for with no keys.
  */
 function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object Object]';
+  if (typeof value !== 'object' || value === null) return false;
+  const tag = Object.prototype.toString.call(value);
+  // A module namespace (`await import('./env.js')`) is one too.
+  return tag === '[object Object]' || tag === '[object Module]';
 }
 
 /** The most a frame pool holds: its slots, aligned (see resolveLoadOptions). */
@@ -375,11 +378,16 @@ function resolveIsolation(isolation: IsolationOptions | undefined): IsolationSet
  * decision, and the same options must load in every mode — but said (see createRuntime).
  */
 export function optionsWithoutEffect(mode: Mode, options: LoadOptions): readonly string[] {
-  // Values that ask for nothing (`permission: false`, `env: {}`, `inheritEnv: []`) lose nothing.
-  const asks = (value: unknown): boolean =>
-    value !== undefined && value !== false && !(Array.isArray(value) && value.length === 0) && !(isPlainObject(value) && Object.keys(value).length === 0);
+  // Values that ask for nothing (`permission: false`, `env: {}`, `inheritEnv: []`) lose
+  // nothing; `permission: {}` turns the permission model on, as `true` does.
+  const asks = (key: string, value: unknown): boolean => {
+    if (value === undefined) return false;
+    if (key === 'permission') return value !== false;
+    if (key === 'env' || key === 'inheritEnv') return !(Array.isArray(value) ? value.length === 0 : isPlainObject(value) && Object.keys(value).length === 0);
+    return true;
+  };
   const given = (group: object | undefined, prefix: string): string[] =>
-    group === undefined || group === null ? [] : Object.keys(group).filter((key) => asks((group as Record<string, unknown>)[key])).map((key) => `${prefix}.${key}`);
+    group === undefined || group === null ? [] : Object.keys(group).filter((key) => asks(key, (group as Record<string, unknown>)[key])).map((key) => `${prefix}.${key}`);
   return [...(mode === 'isolated' ? [] : given(options.isolation, 'isolation')), ...(mode === 'inline' ? given(options.limits, 'limits') : [])];
 }
 

@@ -96,6 +96,10 @@ export class ReadThrottle {
     if (overRates) {
       if (this.#since === undefined || now - this.#resumedAt > EPISODE_GAP_MS) this.#since = now;
       if (this.#floodMs === 0 || now - this.#since >= this.#floodMs) return 'flood';
+    } else {
+      // A pause for decoding alone ends a run over the rates: back-to-back decode pauses
+      // kept an old rate episode open, and a later brief burst then counted from it.
+      this.#since = undefined;
     }
     return Math.max(1, Math.ceil(Math.max(this.#messages.msUntil(RESUME_MESSAGES), this.#bytes.msUntil(RESUME_BYTES), this.#decode.msUntil(RESUME_DECODE_MS))));
   }

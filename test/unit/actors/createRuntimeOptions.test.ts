@@ -36,6 +36,8 @@ describe('options a mode cannot apply', () => {
     expect(optionsWithoutEffect('inline', { id: 'y', module: 'file:///p.js' })).toEqual([]);
     // Values that ask for nothing lose nothing.
     expect(optionsWithoutEffect('embedded', { id: 'z', module: 'file:///p.js', isolation: { permission: false, env: {}, inheritEnv: [] } })).toEqual([]);
+    // An empty permission object turns the permission model on, as true does.
+    expect(optionsWithoutEffect('embedded', { id: 'z', module: 'file:///p.js', isolation: { permission: {} } })).toEqual(['isolation.permission']);
   });
 
   it('are loaded all the same, and said once per process and option in a warning', async () => {

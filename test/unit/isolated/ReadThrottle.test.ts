@@ -92,6 +92,27 @@ describe('ReadThrottle', () => {
     }
   });
 
+  it('ends a run over the rates at a pause for decoding alone: bursts far apart are no flood', () => {
+    const clock = { ms: 0 };
+    const throttle = new ReadThrottle({ ...LIMITS, decodeShare: 0.25, decodeBurstMs: 100, floodMs: 1_000 }, () => clock.ms);
+    for (let i = 0; i < 20; i++) throttle.message();
+    expect(throttle.check()).toBeGreaterThan(0);
+    // 5 s of pacing for decoding alone, each pause ending right before the next.
+    for (let i = 0; i < 20; i++) {
+      clock.ms += 250;
+      throttle.resumed();
+      throttle.decoded(200);
+      expect(throttle.check()).toBeGreaterThan(0);
+    }
+    // A brief burst over the rates, 10 ms after a resume: a new episode, not 5 s of one.
+    clock.ms += 10_000;
+    throttle.decoded(0);
+    throttle.resumed();
+    clock.ms += 10;
+    for (let i = 0; i < 30; i++) throttle.message();
+    expect(throttle.check()).not.toBe('flood');
+  });
+
   it('refuses a decode share outside (0, 1]', () => {
     expect(() => new ReadThrottle({ ...LIMITS, decodeShare: 0 })).toThrow(RangeError);
     expect(() => new ReadThrottle({ ...LIMITS, decodeShare: 1.5 })).toThrow(RangeError);
