@@ -1,7 +1,7 @@
 /** Lines of the stderr tail a failure's detail carries. */
 const SUMMARY_LINES = 6;
-/** Frames of each stack trace kept in that summary. */
-const STACK_FRAMES_KEPT = 2;
+/** Frames of each stack trace kept in that summary, and in an embedded worker's uncaught error. */
+export const STACK_FRAMES_KEPT = 2;
 /** Characters of one line kept in that summary (a plugin may print a megabyte on one line). */
 const LINE_CHARS = 200;
 
@@ -21,7 +21,7 @@ export function tailSummary(tail: string): string {
   for (const line of tail.trim().split('\n')) {
     // A JavaScript frame (`    at …`) or one of V8's native frames (` 3: 0x1112684 v8::…`),
     // which fill a fatal error's tail and pushed its "Reached heap limit" line out of view.
-    if (/^\s+at /.test(line) || /^\s*\d+: 0x[0-9a-f]+ /.test(line)) {
+    if (isStackFrame(line) || /^\s*\d+: 0x[0-9a-f]+ /.test(line)) {
       frames += 1;
       if (frames > STACK_FRAMES_KEPT) continue;
     } else {
@@ -31,4 +31,9 @@ export function tailSummary(tail: string): string {
     kept.push(line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS)}…` : line);
   }
   return kept.slice(-SUMMARY_LINES).join('\n').trim();
+}
+
+/** Whether a line of a JavaScript stack trace is one of its frames (`    at …`). */
+export function isStackFrame(line: string): boolean {
+  return /^\s+at /.test(line);
 }

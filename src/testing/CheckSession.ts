@@ -61,7 +61,7 @@ const HINTS = {
   errors:
     "likely cause: an error thrown by the plugin crossed a thread or a process: its name (up to 256 characters) and message travel, but other properties (code, custom fields) and values that cannot be cloned do not. Put what the application needs in the error's message, or return it as a value.",
   buffer:
-    'likely cause: a Buffer the plugin returned or emitted: isolated mode delivers it as a Buffer, the other modes as a plain Uint8Array (see the README\'s isolated-mode limits). Return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length) for the same value in every mode.',
+    'likely cause: a Buffer the plugin returned or emitted: isolated mode delivers it as a Buffer, the other modes as a plain Uint8Array (see the README\'s isolated-mode limits). Return a copy of its own, new Uint8Array(buffer), for the same value in every mode (a view of the Buffer\'s memory carries its whole pool slab inline and embedded).',
   modes:
     'likely cause: behaviour that depends on where the plugin runs: module-level state, timing, thread- or process-wide globals, values that cross a thread or a process differently, or frame bytes read after onFrame settled.',
 } as const;

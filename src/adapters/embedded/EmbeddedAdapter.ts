@@ -2,6 +2,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { messageOf } from '../../errors.js';
+import { STACK_FRAMES_KEPT, isStackFrame } from '../tailSummary.js';
 import type { Fault } from '../../machines/lifecycleTypes.js';
 import type { FramePool } from '../../transport/FramePool.js';
 import { SharedFramePool } from '../../transport/SharedFramePool.js';
@@ -22,7 +23,6 @@ import { MessageBatcher } from '../../transport/MessageBatcher.js';
 export const RING_CAPACITY = 64;
 /** How long `terminate()` may take before the generation is reported as lingering. */
 const TERMINATE_DEADLINE_MS = 2_000;
-
 
 /** Options of the embedded adapter. */
 export interface EmbeddedAdapterOptions {
@@ -267,9 +267,6 @@ class EmbeddedSession implements GenerationSession {
   }
 }
 
-/** Frames of an uncaught error's stack its failure's detail keeps (as an isolated child's stderr tail does). */
-const STACK_FRAMES_KEPT = 2;
-
 /**
  * What a worker's uncaught error says in its failure: its name and message, whole, then the
  * first frames of its stack — the message alone left an application (and `seam check`) no
@@ -282,6 +279,7 @@ function uncaughtDetail(error: unknown): string {
   } catch {
     // A getter that throws: the message is all there is.
   }
-  const frames = typeof stack === 'string' ? stack.split('\n').filter((line) => /^\s+at /.test(line)) : [];
+  // As many frames as an isolated child's stderr tail keeps (tailSummary).
+  const frames = typeof stack === 'string' ? stack.split('\n').filter(isStackFrame) : [];
   return [messageOf(error), ...frames.slice(0, STACK_FRAMES_KEPT)].join('\n');
 }
