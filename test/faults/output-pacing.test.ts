@@ -214,3 +214,47 @@ describe.each(['embedded', 'isolated'] as const)('%s: liveness while the applica
     }
   });
 });
+
+describe.each(['embedded', 'isolated'] as const)('%s: a plugin emitting faster than the application takes', (mode) => {
+  // The plugin's emit waits while the host has not taken what it wrote: for credit (embedded)
+  // or for room in its pipe (isolated). An isolated guest's socket queued what a full pipe
+  // could not take in the plugin's own process instead, without bound: 50,000 outputs of 4 KB
+  // taken slowly grew its ArrayBuffer memory to 200 MiB, and `limits.maxArrayBufferMb` ended
+  // it `lost`/`oom` for memory the runtime held. Waiting on the host is not a hang: the loop
+  // below runs five heartbeat deadlines.
+  it("holds its emit to the application's pace, its memory bounded and its heartbeat going", async () => {
+    const runtime = createRuntime();
+    try {
+      const LIMIT_MB = 32;
+      const p = runtime.load({
+        id: 'held-flood',
+        module: new URL('../fixtures/plugins/hostile-flood.mjs', import.meta.url),
+        mode,
+        restart: { policy: 'never' },
+        timeouts: { heartbeat: 200 },
+        limits: { maxArrayBufferMb: LIMIT_MB },
+      });
+      let next = 0;
+      let disordered = 0;
+      p.outputs$.subscribe((o) => {
+        if (o.channel !== 'flood') return;
+        if ((o.value as { n: number }).n !== next) disordered += 1;
+        next += 1;
+        const until = performance.now() + 0.05;
+        while (performance.now() < until);
+      });
+      await p.start();
+      await p.run();
+      // 20,000 outputs of 4 KB (80 MB) at 0.05 ms each: a second of the application's time.
+      const most = (await p.send({ op: 'flood-held', count: 20_000, bytes: 4000, sampleEvery: 100 })) as number;
+      console.log(`${mode}: 20,000 outputs of 4 KB taken at 0.05 ms each; the plugin held at most ${(most / 2 ** 20).toFixed(1)} MiB of ArrayBuffer memory`);
+      expect(next).toBe(20_000);
+      expect(disordered).toBe(0);
+      expect(most).toBeLessThan(LIMIT_MB * 2 ** 20);
+      expect(p.status).toMatchObject({ state: 'running', generation: 1 });
+      expect(p.status.lastFailure).toBeUndefined();
+    } finally {
+      await runtime.shutdown();
+    }
+  });
+});

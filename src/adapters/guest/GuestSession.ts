@@ -305,6 +305,14 @@ export class GuestSession {
     else this.#submitBell.wakeLocal();
   }
 
+  /**
+   * Says this side is alive while it waits on the host (a write held by a full pipe): the
+   * heartbeat its timer would give, had its event loop been free to run it.
+   */
+  beat(): void {
+    Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
+  }
+
   #post(message: GuestToHost): void {
     this.#channel.post(message);
     this.#posted += 1;

@@ -214,12 +214,13 @@ class IsolatedSession implements GenerationSession {
   readonly #rpcCalls = new Set<string>();
   /** Frames decoded in the pipe reader's current turn. */
   #framesSinceYield = 0;
-  /** When the pipe reader's current turn began (performance.now), and whether one is open. */
   /** The pipe reader's share of the event loop's turn. */
   readonly #turn = new TurnBudget();
   #yielding = false;
   /** The pipe waits for the host to apply what it read (see BACKLOG_PAUSE). */
   #backlogged = false;
+  /** Bytes came on the pipe since the last heartbeat check (copy transport: the child is writing). */
+  #readSinceCheck = false;
 
   constructor(request: LaunchRequest, guestPath: string, binding: ShmBinding | undefined) {
     this.#request = request;
@@ -396,6 +397,7 @@ class IsolatedSession implements GenerationSession {
     this.#pipe?.on('data', (chunk: Buffer) => {
       if (this.#disposed || this.#verdict !== undefined || this.#pipeIgnored) return;
       this.#throttle.read(chunk.byteLength);
+      this.#readSinceCheck = true;
       this.#beginTurn();
       decoder.push(chunk);
       this.#paceReader();
@@ -407,8 +409,12 @@ class IsolatedSession implements GenerationSession {
       // before them, and cannot arrive while this side holds the pipe (a backlog the
       // application is still taking, the read rates): a 200 ms deadline lost a live plugin
       // whose outputs took the application a second. What waits there says the child was
-      // writing; once the pipe is read again, its own heartbeats decide.
-      if (!shared && (this.#backlogged || this.#throttled !== undefined)) this.#request.sink.heartbeat();
+      // writing; once the pipe is read again, its own heartbeats decide. So do bytes read
+      // since the last check: a child whose emit waits for room in a full pipe sends no
+      // heartbeat, and what it writes is all the pipe holds (a socket buffer), so it is recent.
+      const writing = this.#readSinceCheck;
+      this.#readSinceCheck = false;
+      if (!shared && (this.#backlogged || this.#throttled !== undefined || writing)) this.#request.sink.heartbeat();
       else this.#plane.sampleHeartbeat();
     }, Math.max(10, Math.floor(request.heartbeatMs / 5)));
     if (startRecord !== undefined) {
@@ -638,8 +644,8 @@ class IsolatedSession implements GenerationSession {
   }
 
   /**
-   * After a read: a child over the read rates waits for the throttle (the pipe paused, what it
-   * writes backing up into its own memory); one kept over them for `isolation.floodMs` is a
+   * After a read: a child over the read rates waits for the throttle (the pipe paused, its
+   * writes waiting for room); one kept over them for `isolation.floodMs` is a
    * flood. Otherwise the reader yields to the event loop when its turn is used up.
    */
   #paceReader(): void {

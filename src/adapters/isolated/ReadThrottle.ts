@@ -29,7 +29,7 @@ const RESUME_DECODE_MS = 20;
  * Paces the host's reader of one isolated child's pipe (RELIABILITY C2, D7): messages and
  * bytes are counted as they are read, going into debt within one read if need be (what was
  * read is never dropped), and a reader in debt pauses until the buckets refill. A child that
- * sends faster than the rates waits (its writes back up into its own memory), the host reads
+ * sends faster than the rates waits (its writes wait for room in the pipe), the host reads
  * no faster, and no honest burst is lost; one that keeps the reader throttled for `floodMs`
  * in a row is a flood, which the caller ends (`lost`/`protocol`). `floodMs` 0 makes the
  * first throttle a flood (a hard budget of one burst). The time the host spends decoding is

@@ -71,8 +71,16 @@ if (binding !== undefined && !armDeathSignal(binding)) process.exit(70);
  * what a read leaves unfinished.
  */
 const readBuffer = new Uint8Array(1024 * 1024);
-/** What this side writes to the host (see CHILD_FD_INBOX: one socket per direction). */
+/**
+ * What this side writes to the host (see CHILD_FD_INBOX: one socket per direction). Nothing is
+ * written through this socket: opening it puts the descriptor in non-blocking mode, and
+ * writeFully writes to it directly, so that a full pipe is EAGAIN, a wait this side bounds.
+ */
 const pipe = new Socket({ fd: CHILD_FD_PIPE, readable: false, writable: true });
+/** How long a write waits for the host to take from a full pipe before it tries again, in ms. */
+const PIPE_FULL_WAIT_MS = 1;
+/** A word never notified: what a wait for room in the pipe sleeps on. */
+const pipeFullWait = new Int32Array(new SharedArrayBuffer(4));
 // Node 20 reads `onread` in the constructor too (its types list it for connect() only).
 const inbox = new Socket({
   fd: CHILD_FD_INBOX,
@@ -173,7 +181,30 @@ function flush(): void {
   if (outbox.length === 0) return;
   const frames = outbox;
   outbox = [];
-  if (!pipe.destroyed) pipe.write(frames.length === 1 ? (frames[0] ?? new Uint8Array()) : Buffer.concat(frames));
+  writeFully(frames.length === 1 ? (frames[0] ?? new Uint8Array()) : Buffer.concat(frames));
+}
+
+/**
+ * Writes all of `bytes` to the host before it returns. A full pipe (the host reads at the
+ * application's pace, and within its read rates) holds this thread, and the plugin's `emit`
+ * or `ctx.log` with it, until the host has taken enough: the backpressure an embedded plugin
+ * gets from its credit. A socket's write queued what the pipe could not take in this process
+ * instead, without bound: 50,000 outputs of 4 KB taken slowly grew the plugin's ArrayBuffer
+ * memory to 200 MiB, and `limits.maxArrayBufferMb` ended it `lost`/`oom` for what the
+ * runtime held. The heartbeat goes on while it waits: waiting on the host is not a hang.
+ */
+function writeFully(bytes: Uint8Array): void {
+  let at = 0;
+  while (at < bytes.byteLength) {
+    try {
+      at += writeSync(CHILD_FD_PIPE, bytes, at, bytes.byteLength - at);
+    } catch (error) {
+      // Anything but a full pipe (EPIPE: the host closed it) means the host is gone.
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') hostClosed();
+      session?.beat();
+      Atomics.wait(pipeFullWait, 0, 0, PIPE_FULL_WAIT_MS);
+    }
+  }
 }
 
 /** The host asked for a stop: it closes the pipe next, alive, and ends this group at this process's exit. */
@@ -187,7 +218,7 @@ let stopAsked = false;
  * the copy transport; without the addon there is no such signal at all). So the group goes
  * now, this process with it.
  */
-function hostClosed(): void {
+function hostClosed(): never {
   if (!stopAsked) {
     try {
       process.kill(-process.pid, 'SIGKILL');
