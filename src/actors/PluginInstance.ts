@@ -694,8 +694,8 @@ export class PluginInstance {
           }
           this.#logs.next({ level, message, generation });
         },
-        heartbeat: () => {
-          if (isCurrent()) report({ type: 'gen.heartbeat', generation });
+        heartbeat: (heapShare) => {
+          if (isCurrent()) report({ type: 'gen.heartbeat', generation, ...(heapShare === undefined ? {} : { heapShare }) });
         },
         stale: () => {
           this.#counters.stale += 1;

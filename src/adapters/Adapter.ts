@@ -44,8 +44,11 @@ export interface GenerationSink {
   /** A value the plugin emitted; `inputSeq` is the input being handled when it did, if any. */
   output(channel: string, value: unknown, inputSeq: number | undefined): void;
   log(level: LogLevel, message: string): void;
-  /** The guest is alive (adapters with a heartbeat only). */
-  heartbeat(): void;
+  /**
+   * The guest is alive (adapters with a heartbeat only); `heapShare`: its JavaScript heap in
+   * use as a share of `limits.maxHeapMb` at that beat, when there is such a limit.
+   */
+  heartbeat(heapShare?: number): void;
   /** A reply for no pending input (unknown or already settled): dropped, to be counted. */
   stale(): void;
   /** The generation died by itself (exit, crash, protocol violation…). Reported at most once. */

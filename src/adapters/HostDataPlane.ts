@@ -16,6 +16,7 @@ import {
   COMPLETE_VALUE,
   CONTROL_EXTERNAL_MB,
   CONTROL_FENCE,
+  CONTROL_HEAP_MB,
   CONTROL_HEARTBEAT,
   CONTROL_POSTED,
   CONTROL_STARTED,
@@ -119,6 +120,8 @@ export interface HostDataPlaneOptions {
   readonly inputBudgetMs: number | undefined;
   /** ArrayBuffer/Buffer memory the guest may hold, in MiB (undefined: unbounded). */
   readonly maxArrayBufferMb: number | undefined;
+  /** `limits.maxHeapMb`: what a reported heap is a share of (see heapShare). */
+  readonly maxHeapMb?: number | undefined;
   /** The guest went over a resource limit: the session must end the generation as lost/oom. */
   readonly onOverLimit: (detail: string) => void;
   /** The guest broke the ring protocol: the session must end the generation. */
@@ -573,8 +576,18 @@ export class HostDataPlane {
     const busyWithinBudget = this.#options.inputBudgetMs !== undefined && this.#waiting.size > 0;
     if (seen !== this.#heartbeatSeen || busyWithinBudget) {
       this.#heartbeatSeen = seen;
-      this.#options.sink.heartbeat();
+      this.#options.sink.heartbeat(control === undefined ? undefined : this.heapShare(Atomics.load(control, CONTROL_HEAP_MB)));
     }
+  }
+
+  /**
+   * The guest's reported heap (MiB: CONTROL_HEAP_MB, or a copy-transport heartbeat's) as a
+   * share of `limits.maxHeapMb`; undefined without that limit or for a value no heap has.
+   * Untrusted in isolated mode: a lie only mislabels the guest's own missed heartbeat.
+   */
+  heapShare(usedMb: number): number | undefined {
+    const limit = this.#options.maxHeapMb;
+    return limit === undefined || !Number.isSafeInteger(usedMb) || usedMb < 0 ? undefined : usedMb / limit;
   }
 
   /**

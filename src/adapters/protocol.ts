@@ -182,6 +182,14 @@ export const CONTROL_POSTED = 4;
  * instead (ReadThrottle).
  */
 export const CONTROL_RECEIVED = 5;
+/**
+ * The guest's JavaScript heap in use, in whole MiB (`used_heap_size`, rounded up), stored
+ * before each heartbeat: with `limits.maxHeapMb` set, a heartbeat missed by a plugin near that
+ * limit is a collection that held its thread (V8 collects again and again before it gives up),
+ * not a hang, and is classified `oom`.
+ */
+export const CONTROL_HEAP_MB = 6;
+
 /** Messages an embedded guest may have in flight to the host (see CONTROL_RECEIVED). */
 export const EMBEDDED_OUTPUT_WINDOW = 256;
 /**
@@ -411,7 +419,7 @@ export type GuestPipeMessage =
    * Copy transport only (no shared control words): alive, and the ArrayBuffer/Buffer memory
    * the child holds, in whole MiB (what `limits.maxArrayBufferMb` is checked against).
    */
-  | { readonly t: 'heartbeat'; readonly externalMb: number }
+  | { readonly t: 'heartbeat'; readonly externalMb: number; readonly heapMb: number }
   /** A Comlink message of the control plane. */
   | { readonly t: 'rpc'; readonly data: unknown }
   | GuestToHost;

@@ -91,7 +91,8 @@ export type GenerationReport =
   | { readonly type: 'gen.lost'; readonly generation: number; readonly fault: Fault }
   | { readonly type: 'gen.stopped'; readonly generation: number }
   | { readonly type: 'gen.stopFailed'; readonly generation: number; readonly fault: Fault }
-  | { readonly type: 'gen.heartbeat'; readonly generation: number }
+  /** `heapShare`: the guest's JavaScript heap in use as a share of `limits.maxHeapMb`, when there is one. */
+  | { readonly type: 'gen.heartbeat'; readonly generation: number; readonly heapShare?: number }
   | { readonly type: 'gen.inputFailed'; readonly generation: number; readonly detail: string };
 
 /** Events the application (through the runtime) sends to the lifecycle machine. */
@@ -103,7 +104,8 @@ export type LifecycleCommand =
 
 /** Events the machine schedules for itself (timers read from context). */
 export type LifecycleTimerEvent =
-  | { readonly type: 'heartbeat.expired'; readonly generation: number }
+  /** `heapShare`: the heap share the last heartbeat reported (see `gen.heartbeat`). */
+  | { readonly type: 'heartbeat.expired'; readonly generation: number; readonly heapShare?: number }
   | { readonly type: 'backoff.elapsed' }
   | { readonly type: 'stable.reached' }
   | { readonly type: 'window.expired'; readonly budget: 'lost' | 'startup'; readonly epoch: number; readonly window: number };

@@ -66,6 +66,22 @@ function windowId(window: number): string {
   return `window.${window}`;
 }
 
+/**
+ * A share of `limits.maxHeapMb` at or above which a missed heartbeat is the heap's doing.
+ * Near its limit V8 collects again and again, each collection holding the thread (measured,
+ * a worker leaking small objects under a 128 or 256 MiB limit: its last beat at 94–99 % of
+ * it, then 0.15–0.3 s without one before its out-of-memory end; 1.2 s under 1 GiB), so a
+ * shorter deadline ended it `unresponsive`.
+ */
+const HEAP_NEAR_LIMIT = 0.9;
+
+/** The fault of a missed heartbeat: `oom` when the last beat said the heap was near its limit. */
+function missedHeartbeat(deadlineMs: number, heapShare: number | undefined): Fault {
+  const detail = `no heartbeat within ${deadlineMs} ms`;
+  if (heapShare === undefined || heapShare < HEAP_NEAR_LIMIT) return { cause: 'unresponsive', detail };
+  return { cause: 'oom', detail: `${detail}, its JavaScript heap at ${Math.round(heapShare * 100)} % of limits.maxHeapMb at the last one (collections near the limit hold its thread)` };
+}
+
 const isCurrent = ({ context, event }: { context: LifecycleContext; event: LifecycleEvent }): boolean =>
   'generation' in event && event.generation === context.generation;
 
@@ -135,11 +151,13 @@ export const pluginLifecycleMachine = setup({
     wantRunning: assign({ desired: 'running' as const }),
     wantStarted: assign({ desired: 'started' as const }),
     stopGeneration: sendTo('generation', { type: 'stop' } satisfies GenerationCommand),
-    armHeartbeat: enqueueActions(({ context, enqueue }) => {
+    armHeartbeat: enqueueActions(({ context, event, enqueue }) => {
       if (context.timeouts.heartbeat <= 0) return;
       enqueue.cancel('heartbeat');
+      // The beat's heap share rides with the deadline it sets: what classifies its expiry.
+      const heapShare = event.type === 'gen.heartbeat' ? event.heapShare : undefined;
       enqueue.raise(
-        { type: 'heartbeat.expired', generation: context.generation },
+        { type: 'heartbeat.expired', generation: context.generation, ...(heapShare === undefined ? {} : { heapShare }) },
         { id: 'heartbeat', delay: context.timeouts.heartbeat },
       );
     }),
@@ -275,7 +293,7 @@ export const pluginLifecycleMachine = setup({
             'heartbeat.expired': {
               guard: 'isCurrent',
               target: '#plugin.supervising',
-              actions: [{ type: 'fail', params: ({ context }) => classify('lost', context.generation, { cause: 'unresponsive', detail: `no heartbeat within ${context.timeouts.heartbeat} ms` }) }],
+              actions: [{ type: 'fail', params: ({ context, event }) => classify('lost', context.generation, missedHeartbeat(context.timeouts.heartbeat, event.heapShare)) }],
             },
             'gen.lost': {
               guard: 'isCurrent',

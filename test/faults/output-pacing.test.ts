@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRuntime } from 'plugin-seam';
+import { waitForStatus } from 'plugin-seam/testing';
 import type { PluginInstance } from 'plugin-seam';
 import { useHarness } from '../conformance/harness.js';
 import { expectBalanced } from '../fixtures/faultKit.js';
@@ -209,6 +210,33 @@ describe.each(['embedded', 'isolated'] as const)('%s: liveness while the applica
       expect(taken).toBe(12_000);
       expect(p.status).toMatchObject({ state: 'running', generation: 1 });
       expect(p.status.lastFailure).toBeUndefined();
+    } finally {
+      await runtime.shutdown();
+    }
+  });
+
+  // Only a wait on the host stands for a heartbeat: a plugin whose event loop never turns
+  // again misses its heartbeats however much it writes to an application that keeps up.
+  it('ends a plugin that emits in a loop never yielding its event loop, as unresponsive', async () => {
+    const runtime = createRuntime();
+    try {
+      const p = runtime.load({
+        id: 'emits-forever',
+        module: new URL('../fixtures/plugins/faults.mjs', import.meta.url),
+        mode,
+        restart: { policy: 'never' },
+        timeouts: { heartbeat: 200 },
+      });
+      let spins = 0;
+      p.outputs$.subscribe((o) => {
+        if (o.channel === 'spin') spins += 1;
+      });
+      await p.start();
+      await p.run();
+      expect(await p.send({ op: 'emit-forever' })).toBe('looping');
+      const failed = await waitForStatus(p, (s) => s.lastFailure !== undefined, 10_000);
+      expect(failed.lastFailure).toMatchObject({ class: 'lost', cause: 'unresponsive', generation: 1 });
+      expect(spins).toBeGreaterThan(0);
     } finally {
       await runtime.shutdown();
     }

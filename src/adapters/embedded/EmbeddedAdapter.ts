@@ -131,6 +131,7 @@ class EmbeddedSession implements GenerationSession {
       sink: request.sink,
       inputBudgetMs: request.inputBudgetMs,
       maxArrayBufferMb: request.limits.maxArrayBufferMb,
+      maxHeapMb: request.limits.maxHeapMb,
       onOverLimit: (detail) => {
         // A worker's Buffers are the host's memory: end it before it takes the host down.
         if (this.#disposed) return;

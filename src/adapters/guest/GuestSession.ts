@@ -11,6 +11,7 @@ import {
   CONTROL_BYTES,
   CONTROL_EXTERNAL_MB,
   CONTROL_FENCE,
+  CONTROL_HEAP_MB,
   CONTROL_HEARTBEAT,
   CONTROL_POSTED,
   CONTROL_STARTED,
@@ -48,6 +49,11 @@ export function externalMemoryMb(): number {
   // ArrayBuffers): the larger of the two. (A plugin's SharedArrayBuffers went unseen, and an
   // embedded one grew the host to a GiB under a 64 MiB limit.)
   return Math.ceil(Math.max(getHeapStatistics().external_memory, process.memoryUsage().arrayBuffers) / MIB);
+}
+
+/** This thread's JavaScript heap in use, in whole MiB (see CONTROL_HEAP_MB). */
+export function heapMb(): number {
+  return Math.ceil(getHeapStatistics().used_heap_size / MIB);
 }
 
 /** Ring outcomes pushed before the host is rung even though more inputs are waiting. */
@@ -255,6 +261,8 @@ export class GuestSession {
       // that message ends here. A guard: the one channel that waits on the port (a worker's
       // MessagePort, posting an already cloned value) does not throw today.
       if (this.#portWaiter !== undefined && !this.#postedReached()) this.#wakeSelf();
+      // Before the beat: the host reads it when it sees the counter move.
+      Atomics.store(this.#control, CONTROL_HEAP_MB, heapMb());
       Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
       Atomics.store(this.#control, CONTROL_EXTERNAL_MB, this.pluginMemoryMb());
     }, Math.max(10, Math.floor(this.#launch.control.heartbeatMs / 5)));

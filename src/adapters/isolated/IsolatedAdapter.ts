@@ -219,8 +219,8 @@ class IsolatedSession implements GenerationSession {
   #yielding = false;
   /** The pipe waits for the host to apply what it read (see BACKLOG_PAUSE). */
   #backlogged = false;
-  /** Bytes came on the pipe since the last heartbeat check (copy transport: the child is writing). */
-  #readSinceCheck = false;
+  /** Copy transport: the heap share the child's last heartbeat message reported (see HostDataPlane.heapShare). */
+  #heapShare: number | undefined;
 
   constructor(request: LaunchRequest, guestPath: string, binding: ShmBinding | undefined) {
     this.#request = request;
@@ -283,6 +283,7 @@ class IsolatedSession implements GenerationSession {
       sink: request.sink,
       inputBudgetMs: request.inputBudgetMs,
       maxArrayBufferMb: request.limits.maxArrayBufferMb,
+      maxHeapMb: request.limits.maxHeapMb,
       onOverLimit: (detail) => {
         this.#kill({ cause: 'oom', detail });
       },
@@ -397,7 +398,6 @@ class IsolatedSession implements GenerationSession {
     this.#pipe?.on('data', (chunk: Buffer) => {
       if (this.#disposed || this.#verdict !== undefined || this.#pipeIgnored) return;
       this.#throttle.read(chunk.byteLength);
-      this.#readSinceCheck = true;
       this.#beginTurn();
       decoder.push(chunk);
       this.#paceReader();
@@ -409,12 +409,8 @@ class IsolatedSession implements GenerationSession {
       // before them, and cannot arrive while this side holds the pipe (a backlog the
       // application is still taking, the read rates): a 200 ms deadline lost a live plugin
       // whose outputs took the application a second. What waits there says the child was
-      // writing; once the pipe is read again, its own heartbeats decide. So do bytes read
-      // since the last check: a child whose emit waits for room in a full pipe sends no
-      // heartbeat, and what it writes is all the pipe holds (a socket buffer), so it is recent.
-      const writing = this.#readSinceCheck;
-      this.#readSinceCheck = false;
-      if (!shared && (this.#backlogged || this.#throttled !== undefined || writing)) this.#request.sink.heartbeat();
+      // writing; once the pipe is read again, its own heartbeats decide.
+      if (!shared && (this.#backlogged || this.#throttled !== undefined)) this.#request.sink.heartbeat(this.#heapShare);
       else this.#plane.sampleHeartbeat();
     }, Math.max(10, Math.floor(request.heartbeatMs / 5)));
     if (startRecord !== undefined) {
@@ -509,6 +505,10 @@ class IsolatedSession implements GenerationSession {
     this.#plane.close();
     this.#guest[Comlink.releaseProxy]();
     this.#inbox?.end();
+    // Read (and drop: disposed) what it still writes: a child whose write waits for room in a
+    // paused pipe would never see its inbox end, and one that handles SIGTERM would then
+    // wait for the SIGKILL below.
+    if (this.#pipe !== undefined && !this.#pipe.destroyed) this.#pipe.resume();
     if (this.#reaped) {
       this.#release();
       return;
@@ -739,7 +739,8 @@ class IsolatedSession implements GenerationSession {
         this.#plane.wake();
         return;
       case 'heartbeat':
-        if (this.#plane.checkExternalMemory(message.externalMb)) this.#request.sink.heartbeat();
+        this.#heapShare = this.#plane.heapShare(message.heapMb);
+        if (this.#plane.checkExternalMemory(message.externalMb)) this.#request.sink.heartbeat(this.#heapShare);
         return;
       case 'rpc': {
         const reply = checkRpcReply(message.data);

@@ -164,7 +164,7 @@ function keysOf<M extends GuestPipeMessage>() {
 
 const HELLO_KEYS = keysOf<Variant<'hello'>>()('t', 'version');
 const DOORBELL_KEYS = keysOf<Variant<'doorbell'>>()('t');
-const HEARTBEAT_KEYS = keysOf<Variant<'heartbeat'>>()('t', 'externalMb');
+const HEARTBEAT_KEYS = keysOf<Variant<'heartbeat'>>()('t', 'externalMb', 'heapMb');
 const RPC_KEYS = keysOf<Variant<'rpc'>>()('t', 'data');
 // `inputSeq: number | undefined` is a required property: the key must be present, even when undefined.
 const OUTPUT_KEYS = keysOf<Variant<'output'>>()('t', 'channel', 'value', 'inputSeq');
@@ -182,7 +182,7 @@ const LOG_LEVELS: ReadonlySet<unknown> = new Set<Variant<'log'>['level']>(['debu
 const CHECKS: { readonly [T in GuestType]: (message: Message) => Failure | undefined } = {
   hello: (m) => exactKeys(m, HELLO_KEYS) ?? counter(m, 'version'),
   doorbell: (m) => exactKeys(m, DOORBELL_KEYS),
-  heartbeat: (m) => exactKeys(m, HEARTBEAT_KEYS) ?? counter(m, 'externalMb'),
+  heartbeat: (m) => exactKeys(m, HEARTBEAT_KEYS) ?? counter(m, 'externalMb') ?? counter(m, 'heapMb'),
   rpc: (m) => exactKeys(m, RPC_KEYS) ?? walkValue(m.data, 'data'),
   output: (m) =>
     exactKeys(m, OUTPUT_KEYS) ??

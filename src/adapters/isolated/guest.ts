@@ -11,7 +11,7 @@ import { readSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { DefaultSerializer } from 'node:v8';
 import * as Comlink from 'comlink';
-import { BLOCKING_PARK_MS, GuestSession, externalMemoryMb } from '../guest/GuestSession.js';
+import { BLOCKING_PARK_MS, GuestSession, externalMemoryMb, heapMb } from '../guest/GuestSession.js';
 import {
   CHILD_FD_FRAMES,
   CHILD_FD_INBOX,
@@ -77,8 +77,15 @@ const readBuffer = new Uint8Array(1024 * 1024);
  * writeFully writes to it directly, so that a full pipe is EAGAIN, a wait this side bounds.
  */
 const pipe = new Socket({ fd: CHILD_FD_PIPE, readable: false, writable: true });
-/** How long a write waits for the host to take from a full pipe before it tries again, in ms. */
-const PIPE_FULL_WAIT_MS = 1;
+/**
+ * How long a write waits for the host to take from a full pipe before it tries again, in ms:
+ * from PIPE_FULL_FIRST_WAIT_MS, doubling while the pipe stays full, to PIPE_FULL_WAIT_MS. A
+ * host reading at full speed empties the pipe in tens of µs (900 KB outputs: 190 MiB/s with
+ * 1 ms waits, ~450 through a socket's own wait); one held by a slow application keeps it full
+ * for ms, and a wait of 1 ms then cost ~5 % of a core.
+ */
+const PIPE_FULL_FIRST_WAIT_MS = 0.02;
+const PIPE_FULL_WAIT_MS = 4;
 /** A word never notified: what a wait for room in the pipe sleeps on. */
 const pipeFullWait = new Int32Array(new SharedArrayBuffer(4));
 // Node 20 reads `onread` in the constructor too (its types list it for connect() only).
@@ -172,7 +179,7 @@ function send(message: GuestPipeMessage): void {
 }
 
 /**
- * Writes what is queued now (libuv tries the write at once). The guest session flushes
+ * Writes what is queued now (see writeFully). The guest session flushes
  * before it runs the next input and before it sleeps, and outputs and logs leave at once, as
  * in embedded mode: what earlier inputs produced must reach the host even if the plugin then
  * spins or dies — batching to the next tick would hold it until the guest went idle.
@@ -191,20 +198,44 @@ function flush(): void {
  * gets from its credit. A socket's write queued what the pipe could not take in this process
  * instead, without bound: 50,000 outputs of 4 KB taken slowly grew the plugin's ArrayBuffer
  * memory to 200 MiB, and `limits.maxArrayBufferMb` ended it `lost`/`oom` for what the
- * runtime held. The heartbeat goes on while it waits: waiting on the host is not a hang.
+ * runtime held. The heartbeat goes on while it waits, as an embedded plugin's does while it
+ * waits for credit: waiting on the host is not a hang (a plugin that never waits, whose event
+ * loop never turns, still misses its heartbeats however much it writes).
  */
 function writeFully(bytes: Uint8Array): void {
   let at = 0;
+  let waitMs = PIPE_FULL_FIRST_WAIT_MS;
+  let waited = false;
   while (at < bytes.byteLength) {
     try {
       at += writeSync(CHILD_FD_PIPE, bytes, at, bytes.byteLength - at);
+      waitMs = PIPE_FULL_FIRST_WAIT_MS;
     } catch (error) {
       // Anything but a full pipe (EPIPE: the host closed it) means the host is gone.
       if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') hostClosed();
+      waited = true;
       session?.beat();
-      Atomics.wait(pipeFullWait, 0, 0, PIPE_FULL_WAIT_MS);
+      Atomics.wait(pipeFullWait, 0, 0, waitMs);
+      waitMs = Math.min(waitMs * 2, PIPE_FULL_WAIT_MS);
     }
   }
+  // Without shared memory the heartbeat is a message: one that is due follows a write that
+  // waited (the timer that sends them needs the event loop, which a waiting emit holds).
+  if (waited && pipeHeartbeatMs > 0 && performance.now() - lastPipeHeartbeat >= pipeHeartbeatMs) {
+    sendPipeHeartbeat();
+    flush();
+  }
+}
+
+/** Copy transport: how often a heartbeat message goes to the host, in ms (0: shared memory, whose counter the session bumps). */
+let pipeHeartbeatMs = 0;
+/** When the last heartbeat message was queued (performance.now). */
+let lastPipeHeartbeat = 0;
+
+/** Copy transport: a heartbeat message, with the memory figures the host checks its limits against. */
+function sendPipeHeartbeat(): void {
+  lastPipeHeartbeat = performance.now();
+  send({ t: 'heartbeat', externalMb: session?.pluginMemoryMb() ?? externalMemoryMb(), heapMb: heapMb() });
 }
 
 /** The host asked for a stop: it closes the pipe next, alive, and ends this group at this process's exit. */
@@ -231,6 +262,7 @@ function hostClosed(): never {
 inbox.on('end', hostClosed);
 inbox.on('close', hostClosed);
 inbox.on('error', hostClosed);
+// Nothing is written through it (see writeFully); an error would still mean the host is gone.
 pipe.on('error', hostClosed);
 
 let session: GuestSession | undefined;
@@ -258,9 +290,8 @@ function launch(spec: IsolatedLaunch): void {
     rings = new SharedArrayBuffer(layout.totalBytes + CONTROL_BYTES);
     controlOffset = layout.totalBytes;
     frames = { buffer: new SharedArrayBuffer(64), slots: 1, slotBytes: 64, slotStride: 64, slotsOffset: 0 };
-    setInterval(() => {
-      send({ t: 'heartbeat', externalMb: session?.pluginMemoryMb() ?? externalMemoryMb() });
-    }, Math.max(10, Math.floor(spec.heartbeatMs / 5))).unref();
+    pipeHeartbeatMs = Math.max(10, Math.floor(spec.heartbeatMs / 5));
+    setInterval(sendPipeHeartbeat, pipeHeartbeatMs).unref();
   }
   session = new GuestSession(
     {

@@ -120,9 +120,11 @@ describe('decodeGuestMessage: golden corpus of malformed payloads', () => {
     ['errorCode a fraction', ser({ t: 'outcome', seq: 1, ok: false, error: 1, errorName: undefined, errorCode: 1.5 }), 'field_type', /errorCode/],
     ['errorCode of 257 characters', ser({ t: 'outcome', seq: 1, ok: false, error: 1, errorName: undefined, errorCode: 'c'.repeat(257) }), 'field_range', /errorCode/],
     ['doorbell with an extra field', ser({ t: 'doorbell', x: 1 }), 'extra_field', /"x"/],
-    ['heartbeat with an extra field', ser({ t: 'heartbeat', externalMb: 0, at: 1 }), 'extra_field', /heartbeat: unexpected field "at"/],
-    ['heartbeat without its memory figure', ser({ t: 'heartbeat' }), 'missing_field', /externalMb/],
-    ['heartbeat with a negative memory figure', ser({ t: 'heartbeat', externalMb: -1 }), 'field_range', /externalMb/],
+    ['heartbeat with an extra field', ser({ t: 'heartbeat', externalMb: 0, heapMb: 0, at: 1 }), 'extra_field', /heartbeat: unexpected field "at"/],
+    ['heartbeat without its memory figure', ser({ t: 'heartbeat', heapMb: 0 }), 'missing_field', /externalMb/],
+    ['heartbeat with a negative memory figure', ser({ t: 'heartbeat', externalMb: -1, heapMb: 0 }), 'field_range', /externalMb/],
+    ['heartbeat without its heap figure', ser({ t: 'heartbeat', externalMb: 0 }), 'missing_field', /heapMb/],
+    ['heartbeat with a fractional heap figure', ser({ t: 'heartbeat', externalMb: 0, heapMb: 1.5 }), 'field_range', /heapMb/],
     ['hello with an own __proto__ key', ser(withOwn('__proto__', { polluted: true }, { t: 'hello', version: 1 })), 'extra_field', /"__proto__"/],
     // D6: numbers
     ['seq NaN', ser({ t: 'outcome', seq: Number.NaN, ok: true, value: 1 }), 'field_range', /NaN/],
@@ -311,7 +313,7 @@ const { value: valueArb } = fc.letrec<{ value: unknown; leaf: unknown }>((tie) =
 const variants = {
   hello: fc.record({ t: fc.constant('hello'), version: counterArb }),
   doorbell: fc.record({ t: fc.constant('doorbell') }),
-  heartbeat: fc.record({ t: fc.constant('heartbeat'), externalMb: fc.nat() }),
+  heartbeat: fc.record({ t: fc.constant('heartbeat'), externalMb: fc.nat(), heapMb: fc.nat() }),
   rpc: fc.record({ t: fc.constant('rpc'), data: valueArb }),
   output: fc.record({
     t: fc.constant('output'),
@@ -339,7 +341,7 @@ function isValidMessage(m: Record<string, unknown>): boolean {
     case 'doorbell':
       return exactly('t');
     case 'heartbeat':
-      return exactly('t', 'externalMb') && isCounter(m.externalMb);
+      return exactly('t', 'externalMb', 'heapMb') && isCounter(m.externalMb) && isCounter(m.heapMb);
     case 'rpc':
       return exactly('t', 'data') && isValidValue(m.data);
     case 'output':

@@ -164,6 +164,34 @@ describe('pluginLifecycleMachine: failure classes', () => {
     expect(m.actor.getSnapshot().context.failure).toMatchObject({ class: 'lost', cause: 'unresponsive' });
   });
 
+  // Near its heap limit V8 collects again and again, each collection holding the plugin's
+  // thread: a worker leaking small objects went 0.15–1.2 s without a beat before its
+  // out-of-memory end, and a shorter deadline ended it `unresponsive`, sending whoever reads
+  // the failure after a hang that was never there.
+  it('classifies a missed heartbeat as oom when the last beat said the heap was near its limit', () => {
+    const expire = (heapShares: readonly (number | undefined)[]) => {
+      const m = machineHarness({ timeouts: { start: 1_000, stop: 1_000, heartbeat: 300 }, supervision: { ...supervision, policy: 'never' } });
+      m.actor.send({ type: 'start' });
+      m.ready();
+      for (const heapShare of heapShares) {
+        m.clock.increment(100);
+        m.gen().report({ type: 'gen.heartbeat', generation: 1, ...(heapShare === undefined ? {} : { heapShare }) });
+      }
+      m.clock.increment(300);
+      return m.actor.getSnapshot().context.failure;
+    };
+    expect(expire([0.5, 0.91])).toMatchObject({
+      class: 'lost',
+      cause: 'oom',
+      detail: 'no heartbeat within 300 ms, its JavaScript heap at 91 % of limits.maxHeapMb at the last one (collections near the limit hold its thread)',
+    });
+    expect(expire([0.9])).toMatchObject({ cause: 'oom' });
+    // What the last beat said decides: a heap that went down, or a beat that said nothing.
+    expect(expire([0.95, 0.89])).toMatchObject({ cause: 'unresponsive', detail: 'no heartbeat within 300 ms' });
+    expect(expire([0.95, undefined])).toMatchObject({ cause: 'unresponsive' });
+    expect(expire([])).toMatchObject({ cause: 'unresponsive' });
+  });
+
   it('counts one classification per failed generation', () => {
     const m = machineHarness({ supervision: { ...supervision, policy: 'never' } });
     m.actor.send({ type: 'start' });
