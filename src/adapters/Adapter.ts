@@ -113,6 +113,13 @@ export interface ResourceLimits {
   readonly maxArrayBufferMb: number | undefined;
 }
 
+/**
+ * After the plugin's `stop()` returned: how long its thread or process has to end by itself
+ * (the guest ends it once its pipe closes or its stop has replied) before it is ended and the
+ * stop fails (RELIABILITY F5, exit blocked).
+ */
+export const EXIT_DEADLINE_MS = 2_000;
+
 /** A fault raised by a generation's `start` or `stop`, carrying its cause. */
 export class GenerationFault extends Error {
   readonly fault: Fault;

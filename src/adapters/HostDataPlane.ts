@@ -183,6 +183,9 @@ interface Waiting {
   readonly copied: number;
 }
 
+/** Largest heap share a guest's report is taken for: a larger lie reads as this. */
+const HEAP_SHARE_MAX = 2;
+
 /**
  * The host's half of the data plane, shared by every out-of-thread adapter (worker or
  * child): numbering deliveries, pushing frames in shared slots as ring descriptors and
@@ -211,6 +214,8 @@ export class HostDataPlane {
   /** Bytes of the frames handed over by message and not settled (see IsolatedSession.hasRoom). */
   #copiedBytes = 0;
   #heartbeatSeen = -1;
+  /** See heapShare. */
+  #heapShare: number | undefined;
   #fenced: Map<number, DeliveryResult> | undefined;
   #closed = false;
   /** Inputs handed over on the submit ring, and outcomes read back on the complete ring. */
@@ -576,18 +581,28 @@ export class HostDataPlane {
     const busyWithinBudget = this.#options.inputBudgetMs !== undefined && this.#waiting.size > 0;
     if (seen !== this.#heartbeatSeen || busyWithinBudget) {
       this.#heartbeatSeen = seen;
-      this.#options.sink.heartbeat(control === undefined ? undefined : this.heapShare(Atomics.load(control, CONTROL_HEAP_MB)));
+      if (control !== undefined) this.noteHeap(Atomics.load(control, CONTROL_HEAP_MB));
+      this.#options.sink.heartbeat(this.heapShare);
     }
   }
 
   /**
-   * The guest's reported heap (MiB: CONTROL_HEAP_MB, or a copy-transport heartbeat's) as a
-   * share of `limits.maxHeapMb`; undefined without that limit or for a value no heap has.
-   * Untrusted in isolated mode: a lie only mislabels the guest's own missed heartbeat.
+   * The guest's heap as a share of `limits.maxHeapMb`, as it last reported it (see noteHeap);
+   * what every heartbeat carries, whoever sends it.
    */
-  heapShare(usedMb: number): number | undefined {
+  get heapShare(): number | undefined {
+    return this.#heapShare;
+  }
+
+  /**
+   * Takes the guest's reported heap (MiB of its old generation, what `maxHeapMb` bounds:
+   * CONTROL_HEAP_MB, or a copy-transport heartbeat's); undefined without that limit or for a
+   * value no heap has. Untrusted in isolated mode: a lie only mislabels the guest's own missed
+   * heartbeat (capped, so its detail stays readable).
+   */
+  noteHeap(usedMb: number): void {
     const limit = this.#options.maxHeapMb;
-    return limit === undefined || !Number.isSafeInteger(usedMb) || usedMb < 0 ? undefined : usedMb / limit;
+    this.#heapShare = limit === undefined || !Number.isSafeInteger(usedMb) || usedMb < 0 ? undefined : Math.min(usedMb / limit, HEAP_SHARE_MAX);
   }
 
   /**

@@ -183,10 +183,10 @@ export const CONTROL_POSTED = 4;
  */
 export const CONTROL_RECEIVED = 5;
 /**
- * The guest's JavaScript heap in use, in whole MiB (`used_heap_size`, rounded up), stored
- * before each heartbeat: with `limits.maxHeapMb` set, a heartbeat missed by a plugin near that
- * limit is a collection that held its thread (V8 collects again and again before it gives up),
- * not a hang, and is classified `oom`.
+ * The guest's old generation in use (what `limits.maxHeapMb` bounds), in whole MiB rounded
+ * down, stored before each heartbeat: a heartbeat missed by a plugin near that limit is a
+ * collection that held its thread (V8 collects again and again before it gives up), not a
+ * hang, and is classified `oom`.
  */
 export const CONTROL_HEAP_MB = 6;
 
@@ -327,6 +327,15 @@ export interface GuestControl {
    * and the control plane are separate channels, so the host says how far it delivered).
    */
   stop(lastDseq: number): Promise<ControlReply>;
+}
+
+/**
+ * An embedded guest's control: {@link GuestControl}, and `end()`, which the host calls once
+ * the plugin's stop has replied: the worker then ends its thread a macrotask later, after
+ * what the stop left queued (an isolated guest ends when its pipe closes instead).
+ */
+export interface EmbeddedGuestControl extends GuestControl {
+  end(): void;
 }
 
 /** What the host says of a frame it hands over by message, besides its bytes. */

@@ -67,11 +67,13 @@ function windowId(window: number): string {
 }
 
 /**
- * A share of `limits.maxHeapMb` at or above which a missed heartbeat is the heap's doing.
- * Near its limit V8 collects again and again, each collection holding the thread (measured,
- * a worker leaking small objects under a 128 or 256 MiB limit: its last beat at 94–99 % of
- * it, then 0.15–0.3 s without one before its out-of-memory end; 1.2 s under 1 GiB), so a
- * shorter deadline ended it `unresponsive`.
+ * A share of `limits.maxHeapMb` (the old generation's use, what the limit bounds) at or above
+ * which a missed heartbeat is the heap's doing. Near its limit V8 collects again and again,
+ * each collection holding the thread (measured, workers leaking under 128 and 256 MiB: 0.15–0.3
+ * s without a beat before the out-of-memory end, 1.2 s under 1 GiB), so a shorter deadline
+ * ended them `unresponsive`. The last use seen before that end was 77–99 % of the limit
+ * (lower under small limits, where the young generation holds more): at 90 % the label is
+ * clearly right; below it a missed beat stays `unresponsive`, as it was.
  */
 const HEAP_NEAR_LIMIT = 0.9;
 

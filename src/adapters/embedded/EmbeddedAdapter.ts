@@ -12,11 +12,11 @@ import { atomicsNotify } from '../../transport/Doorbell.js';
 import { futexNotify } from '../../transport/futexDoorbell.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest, TransportKind } from '../Adapter.js';
-import { GenerationFault } from '../Adapter.js';
+import { EXIT_DEADLINE_MS, GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
 import { CONTROL_BYTES, CONTROL_RECEIVED, PROTOCOL_VERSION } from '../protocol.js';
-import type { EmbeddedLaunch, GuestControl, GuestToHost, HostToGuest } from '../protocol.js';
+import type { EmbeddedGuestControl, EmbeddedLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 import { MessageBatcher } from '../../transport/MessageBatcher.js';
 
 /** Deliveries in flight per generation (and the capacity of each ring). */
@@ -80,9 +80,16 @@ class EmbeddedSession implements GenerationSession {
   readonly #pool: SharedFramePool;
   readonly #plane: HostDataPlane;
   readonly #worker: Worker;
-  readonly #guest: Comlink.Remote<GuestControl>;
+  readonly #guest: Comlink.Remote<EmbeddedGuestControl>;
   readonly #died: Promise<never>;
   #exited = false;
+  /** The worker's exit code, once it exited. */
+  #exitCode: number | undefined;
+  /** Resolves when the worker has exited. */
+  readonly #exit: Promise<void>;
+  #markExited: () => void = () => undefined;
+  /** The plugin's stop() returned and the worker was asked to end: its end is the stop's to judge. */
+  #stopping = false;
   /** Reported lingering (it outlived terminate()): its end, when it comes, is reported too. */
   #lingered = false;
   #disposed = false;
@@ -186,6 +193,9 @@ class EmbeddedSession implements GenerationSession {
     };
     this.#worker.on('messageerror', unreadable);
     port1.on('messageerror', unreadable);
+    this.#exit = new Promise<void>((resolve) => {
+      this.#markExited = resolve;
+    });
     this.#worker.on('exit', (code: number) => {
       this.#onExit(code);
     });
@@ -194,7 +204,7 @@ class EmbeddedSession implements GenerationSession {
       if (Array.isArray(message)) for (const one of message) this.#plane.receive(one);
       else this.#plane.receive(message);
     });
-    this.#guest = Comlink.wrap<GuestControl>(nodeEndpoint(port1));
+    this.#guest = Comlink.wrap<EmbeddedGuestControl>(nodeEndpoint(port1));
     this.#heartbeatTimer = setInterval(() => {
       this.#plane.sampleHeartbeat();
     }, Math.max(10, Math.floor(request.heartbeatMs / 5)));
@@ -216,6 +226,39 @@ class EmbeddedSession implements GenerationSession {
       this.#plane.ringGuestForMessage();
       return reply;
     }, this.#died);
+    await this.#exitAfterStop();
+  }
+
+  /**
+   * A generation is stopped once its worker has ended, as an isolated one once its process
+   * has (RELIABILITY F5): asked to, once its stop replied, the guest ends its thread a
+   * macrotask later, after what the plugin's stop() left queued. An error thrown there (a microtask of the stop that
+   * throws, say) failed the stop in isolated mode and went unreported here, the worker
+   * terminated over it. Any end but a clean one is a teardown failure; one that does not come
+   * within EXIT_DEADLINE_MS is `timeout` (the worker is then terminated by dispose()).
+   */
+  async #exitAfterStop(): Promise<void> {
+    this.#stopping = true;
+    if (!this.#exited) {
+      this.#guest.end().catch(() => undefined);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<false>((resolve) => {
+        timer = setTimeout(() => {
+          resolve(false);
+        }, EXIT_DEADLINE_MS);
+      });
+      const exited = await Promise.race([this.#exit.then(() => true), deadline]);
+      clearTimeout(timer);
+      if (!exited) throw new GenerationFault({ cause: 'timeout', detail: `exit blocked: the worker had not ended ${EXIT_DEADLINE_MS} ms after its stop() returned` });
+    }
+    const error = this.#error;
+    const code = this.#exitCode ?? 0;
+    if (error === undefined && code === 0) return;
+    throw new GenerationFault({
+      cause: 'exit',
+      exitCode: code,
+      detail: `after its stop() returned, the worker ${error === undefined ? `exited with code ${code}` : `threw ${uncaughtDetail(error)}`}`,
+    });
   }
 
   fence(): FenceResult {
@@ -254,6 +297,8 @@ class EmbeddedSession implements GenerationSession {
     // What the worker posted before it ended is delivered before its end is reported.
     if (!this.#disposed) this.#plane.applyAll();
     this.#exited = true;
+    this.#exitCode = code;
+    this.#markExited();
     // The worker can no longer touch the frame slots it held.
     this.#pool.reclaim(this.#request.generation);
     clearInterval(this.#heartbeatTimer);
@@ -264,7 +309,7 @@ class EmbeddedSession implements GenerationSession {
         ? { cause: 'oom', exitCode: code, detail: messageOf(error) }
         : { cause: 'exit', exitCode: code, detail: error === undefined ? `the worker exited with code ${code}` : uncaughtDetail(error) };
     this.#reportDeath(fault);
-    if (!this.#disposed) this.#request.sink.lost(fault);
+    if (!this.#disposed && !this.#stopping) this.#request.sink.lost(fault);
   }
 }
 

@@ -12,7 +12,7 @@ import type { GuestChannel } from '../guest/GuestSession.js';
 import { CONTROL_HEARTBEAT, CONTROL_RECEIVED, EMBEDDED_OUTPUT_WINDOW, EMBEDDED_OUTPUT_WINDOW_BYTES, PROTOCOL_VERSION } from '../protocol.js';
 import { FifoQueue } from '../../transport/FifoQueue.js';
 import { approxCloneBytes } from './approxCloneBytes.js';
-import type { EmbeddedLaunch, GuestToHost, HostToGuest } from '../protocol.js';
+import type { EmbeddedGuestControl, EmbeddedLaunch, GuestToHost, HostToGuest } from '../protocol.js';
 import { MessageBatcher } from '../../transport/MessageBatcher.js';
 import { isImmutablePrimitive } from '../copyValue.js';
 import { detachSharedViews } from '../guest/detachSharedViews.js';
@@ -138,4 +138,16 @@ const session = new GuestSession(launch, launch.layout, {
   },
 });
 
-Comlink.expose(session.control(), nodeEndpoint(launch.controlPort));
+const sessionControl = session.control();
+Comlink.expose(
+  {
+    ...sessionControl,
+    end: () => {
+      // After what the plugin's stop left queued: an error there is the stop's failure.
+      setImmediate(() => {
+        process.exit(0);
+      });
+    },
+  } satisfies EmbeddedGuestControl,
+  nodeEndpoint(launch.controlPort),
+);

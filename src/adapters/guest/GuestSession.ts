@@ -1,7 +1,7 @@
 import type { Delivery, DeliveryResult } from '../Adapter.js';
 import { EVENT_LOOP_TURN_MS } from '../Adapter.js';
 import { availableParallelism } from 'node:os';
-import { getHeapStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';
 import process from 'node:process';
 import { isNativeError } from 'node:util/types';
 import {
@@ -51,9 +51,16 @@ export function externalMemoryMb(): number {
   return Math.ceil(Math.max(getHeapStatistics().external_memory, process.memoryUsage().arrayBuffers) / MIB);
 }
 
-/** This thread's JavaScript heap in use, in whole MiB (see CONTROL_HEAP_MB). */
+/**
+ * This thread's old generation in use, in whole MiB (see CONTROL_HEAP_MB): what
+ * `limits.maxHeapMb` bounds (`maxOldGenerationSizeMb`, `--max-old-space-size`). The whole
+ * heap counted the young generation too, and a plugin making short-lived garbage under a
+ * small limit (8 MiB) read as at its limit.
+ */
 export function heapMb(): number {
-  return Math.ceil(getHeapStatistics().used_heap_size / MIB);
+  let used = 0;
+  for (const space of getHeapSpaceStatistics()) if (!space.space_name.startsWith('new_')) used += space.space_used_size;
+  return Math.floor(used / MIB);
 }
 
 /** Ring outcomes pushed before the host is rung even though more inputs are waiting. */

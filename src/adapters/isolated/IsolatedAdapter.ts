@@ -20,7 +20,7 @@ import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { ShmBinding } from '../../transport/shmBinding.js';
 import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest, TransportKind } from '../Adapter.js';
-import { GenerationFault } from '../Adapter.js';
+import { EXIT_DEADLINE_MS, GenerationFault } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
 import { CHILD_FD_INBOX, CHILD_FD_PIPE, CONTROL_BYTES, PIPE_DOORBELL_PAYLOAD, PIPE_FRAME_BYTES_AHEAD, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION, isDoorbellPayload } from '../protocol.js';
@@ -61,11 +61,6 @@ const BACKLOG_RESUME = 1024;
 const KILL_GRACE_MS = 500;
 /** From SIGKILL until the generation is reported as lingering. */
 const REAP_DEADLINE_MS = 3_000;
-/**
- * After the plugin's `stop()` returned and the pipe was closed: how long its process has to
- * exit by itself before it is killed and the stop fails (RELIABILITY F5, exit blocked).
- */
-const EXIT_DEADLINE_MS = 2_000;
 /**
  * After the process exited, how long its death waits for the pipe to end (the kernel closed
  * the child's end before it reported the exit; a descendant holding it is killed with the
@@ -219,8 +214,6 @@ class IsolatedSession implements GenerationSession {
   #yielding = false;
   /** The pipe waits for the host to apply what it read (see BACKLOG_PAUSE). */
   #backlogged = false;
-  /** Copy transport: the heap share the child's last heartbeat message reported (see HostDataPlane.heapShare). */
-  #heapShare: number | undefined;
 
   constructor(request: LaunchRequest, guestPath: string, binding: ShmBinding | undefined) {
     this.#request = request;
@@ -410,7 +403,7 @@ class IsolatedSession implements GenerationSession {
       // application is still taking, the read rates): a 200 ms deadline lost a live plugin
       // whose outputs took the application a second. What waits there says the child was
       // writing; once the pipe is read again, its own heartbeats decide.
-      if (!shared && (this.#backlogged || this.#throttled !== undefined)) this.#request.sink.heartbeat(this.#heapShare);
+      if (!shared && (this.#backlogged || this.#throttled !== undefined)) this.#request.sink.heartbeat(this.#plane.heapShare);
       else this.#plane.sampleHeartbeat();
     }, Math.max(10, Math.floor(request.heartbeatMs / 5)));
     if (startRecord !== undefined) {
@@ -739,8 +732,8 @@ class IsolatedSession implements GenerationSession {
         this.#plane.wake();
         return;
       case 'heartbeat':
-        this.#heapShare = this.#plane.heapShare(message.heapMb);
-        if (this.#plane.checkExternalMemory(message.externalMb)) this.#request.sink.heartbeat(this.#heapShare);
+        this.#plane.noteHeap(message.heapMb);
+        if (this.#plane.checkExternalMemory(message.externalMb)) this.#request.sink.heartbeat(this.#plane.heapShare);
         return;
       case 'rpc': {
         const reply = checkRpcReply(message.data);
