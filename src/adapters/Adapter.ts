@@ -120,6 +120,21 @@ export interface ResourceLimits {
  */
 export const EXIT_DEADLINE_MS = 2_000;
 
+/** Whether `exit` (a guest's end) comes within EXIT_DEADLINE_MS; the timer is cleared either way. */
+export async function exitsInTime(exit: Promise<void>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(false);
+    }, EXIT_DEADLINE_MS);
+  });
+  try {
+    return await Promise.race([exit.then(() => true), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A fault raised by a generation's `start` or `stop`, carrying its cause. */
 export class GenerationFault extends Error {
   readonly fault: Fault;

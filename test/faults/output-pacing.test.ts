@@ -18,6 +18,34 @@ import { useHarness } from '../conformance/harness.js';
 import { expectBalanced } from '../fixtures/faultKit.js';
 import { monitorLoopStall } from '../fixtures/loopStall.js';
 
+/**
+ * Runs `body` with one instance of the fixture `fixture` (no restarts, a 200 ms heartbeat,
+ * `extra` options) on a runtime of its own, shut down after.
+ */
+async function withInstance(
+  mode: 'embedded' | 'isolated',
+  fixture: string,
+  id: string,
+  extra: { readonly limits?: { readonly maxArrayBufferMb: number } },
+  body: (p: PluginInstance) => Promise<void>,
+): Promise<void> {
+  const runtime = createRuntime();
+  try {
+    await body(
+      runtime.load({
+        id,
+        module: new URL(`../fixtures/plugins/${fixture}.mjs`, import.meta.url),
+        mode,
+        restart: { policy: 'never' },
+        timeouts: { heartbeat: 200 },
+        ...extra,
+      }),
+    );
+  } finally {
+    await runtime.shutdown();
+  }
+}
+
 /** Floods `count` outputs, each taking the application `perOutputMs`, while `other` is asked to echo; the longest host stall. */
 async function floodWhileServing(p: PluginInstance, other: PluginInstance, count: number, perOutputMs: number): Promise<number> {
   let next = 0;
@@ -186,15 +214,7 @@ describe.each(['embedded', 'isolated'] as const)('%s: liveness while the applica
   // behind them (without the addon an isolated plugin's heartbeats share its pipe with its
   // outputs, and the pipe pauses while the host has a backlog to apply).
   it('keeps a live plugin whose outputs take the application longer than the heartbeat deadline', async () => {
-    const runtime = createRuntime();
-    try {
-      const p = runtime.load({
-        id: 'slow-consumer',
-        module: new URL('../fixtures/plugins/hostile-flood.mjs', import.meta.url),
-        mode,
-        restart: { policy: 'never' },
-        timeouts: { heartbeat: 200 },
-      });
+    await withInstance(mode, 'hostile-flood', 'slow-consumer', {}, async (p) => {
       let taken = 0;
       p.outputs$.subscribe((o) => {
         if (o.channel !== 'flood') return;
@@ -210,23 +230,13 @@ describe.each(['embedded', 'isolated'] as const)('%s: liveness while the applica
       expect(taken).toBe(12_000);
       expect(p.status).toMatchObject({ state: 'running', generation: 1 });
       expect(p.status.lastFailure).toBeUndefined();
-    } finally {
-      await runtime.shutdown();
-    }
+    });
   });
 
   // Only a wait on the host stands for a heartbeat: a plugin whose event loop never turns
   // again misses its heartbeats however much it writes to an application that keeps up.
   it('ends a plugin that emits in a loop never yielding its event loop, as unresponsive', async () => {
-    const runtime = createRuntime();
-    try {
-      const p = runtime.load({
-        id: 'emits-forever',
-        module: new URL('../fixtures/plugins/faults.mjs', import.meta.url),
-        mode,
-        restart: { policy: 'never' },
-        timeouts: { heartbeat: 200 },
-      });
+    await withInstance(mode, 'faults', 'emits-forever', {}, async (p) => {
       let spins = 0;
       p.outputs$.subscribe((o) => {
         if (o.channel === 'spin') spins += 1;
@@ -237,9 +247,7 @@ describe.each(['embedded', 'isolated'] as const)('%s: liveness while the applica
       const failed = await waitForStatus(p, (s) => s.lastFailure !== undefined, 10_000);
       expect(failed.lastFailure).toMatchObject({ class: 'lost', cause: 'unresponsive', generation: 1 });
       expect(spins).toBeGreaterThan(0);
-    } finally {
-      await runtime.shutdown();
-    }
+    });
   });
 });
 
@@ -251,17 +259,8 @@ describe.each(['embedded', 'isolated'] as const)('%s: a plugin emitting faster t
   // it `lost`/`oom` for memory the runtime held. Waiting on the host is not a hang: the loop
   // below runs five heartbeat deadlines.
   it("holds its emit to the application's pace, its memory bounded and its heartbeat going", async () => {
-    const runtime = createRuntime();
-    try {
-      const LIMIT_MB = 32;
-      const p = runtime.load({
-        id: 'held-flood',
-        module: new URL('../fixtures/plugins/hostile-flood.mjs', import.meta.url),
-        mode,
-        restart: { policy: 'never' },
-        timeouts: { heartbeat: 200 },
-        limits: { maxArrayBufferMb: LIMIT_MB },
-      });
+    const LIMIT_MB = 32;
+    await withInstance(mode, 'hostile-flood', 'held-flood', { limits: { maxArrayBufferMb: LIMIT_MB } }, async (p) => {
       let next = 0;
       let disordered = 0;
       p.outputs$.subscribe((o) => {
@@ -281,8 +280,6 @@ describe.each(['embedded', 'isolated'] as const)('%s: a plugin emitting faster t
       expect(most).toBeLessThan(LIMIT_MB * 2 ** 20);
       expect(p.status).toMatchObject({ state: 'running', generation: 1 });
       expect(p.status.lastFailure).toBeUndefined();
-    } finally {
-      await runtime.shutdown();
-    }
+    });
   });
 });

@@ -12,7 +12,7 @@ import { atomicsNotify } from '../../transport/Doorbell.js';
 import { futexNotify } from '../../transport/futexDoorbell.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest, TransportKind } from '../Adapter.js';
-import { EXIT_DEADLINE_MS, GenerationFault } from '../Adapter.js';
+import { EXIT_DEADLINE_MS, GenerationFault, exitsInTime } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
 import { CONTROL_BYTES, CONTROL_RECEIVED, PROTOCOL_VERSION } from '../protocol.js';
@@ -241,15 +241,7 @@ class EmbeddedSession implements GenerationSession {
     this.#stopping = true;
     if (!this.#exited) {
       this.#guest.end().catch(() => undefined);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<false>((resolve) => {
-        timer = setTimeout(() => {
-          resolve(false);
-        }, EXIT_DEADLINE_MS);
-      });
-      const exited = await Promise.race([this.#exit.then(() => true), deadline]);
-      clearTimeout(timer);
-      if (!exited) throw new GenerationFault({ cause: 'timeout', detail: `exit blocked: the worker had not ended ${EXIT_DEADLINE_MS} ms after its stop() returned` });
+      if (!(await exitsInTime(this.#exit))) throw new GenerationFault({ cause: 'timeout', detail: `exit blocked: the worker had not ended ${EXIT_DEADLINE_MS} ms after its stop() returned` });
     }
     const error = this.#error;
     const code = this.#exitCode ?? 0;

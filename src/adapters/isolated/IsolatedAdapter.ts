@@ -20,7 +20,7 @@ import { computeSegmentLayout } from '../../transport/segmentLayout.js';
 import { loadShmBinding } from '../../transport/shmBinding.js';
 import type { ShmBinding } from '../../transport/shmBinding.js';
 import type { Adapter, Delivery, DeliverySettle, GenerationSession, LaunchRequest, TransportKind } from '../Adapter.js';
-import { EXIT_DEADLINE_MS, GenerationFault } from '../Adapter.js';
+import { EXIT_DEADLINE_MS, GenerationFault, exitsInTime } from '../Adapter.js';
 import { HostDataPlane } from '../HostDataPlane.js';
 import type { FenceResult } from '../HostDataPlane.js';
 import { CHILD_FD_INBOX, CHILD_FD_PIPE, CONTROL_BYTES, PIPE_DOORBELL_PAYLOAD, PIPE_FRAME_BYTES_AHEAD, PIPE_MAX_GUEST_FRAME_BYTES, PIPE_MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION, isDoorbellPayload } from '../protocol.js';
@@ -448,15 +448,7 @@ class IsolatedSession implements GenerationSession {
       this.#checkCleanExit();
       return;
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<false>((resolve) => {
-      timer = setTimeout(() => {
-        resolve(false);
-      }, EXIT_DEADLINE_MS);
-    });
-    const exited = await Promise.race([this.#exit.then(() => true), deadline]);
-    clearTimeout(timer);
-    if (exited) {
+    if (await exitsInTime(this.#exit)) {
       this.#checkCleanExit();
       return;
     }
