@@ -46,17 +46,22 @@ async function withInstance(
   }
 }
 
-/** Floods `count` outputs, each taking the application `perOutputMs`, while `other` is asked to echo; the longest host stall. */
-async function floodWhileServing(p: PluginInstance, other: PluginInstance, count: number, perOutputMs: number): Promise<number> {
-  let next = 0;
-  let disordered = 0;
+/** Takes the `flood` outputs `{ n }`, `perOutputMs` each, counting them and those out of order. */
+function takeFloodSlowly(p: PluginInstance, perOutputMs: number): { readonly taken: number; readonly disordered: number } {
+  const seen = { taken: 0, disordered: 0 };
   p.outputs$.subscribe((o) => {
     if (o.channel !== 'flood') return;
-    if ((o.value as { n: number }).n !== next) disordered += 1;
-    next += 1;
+    if ((o.value as { n: number }).n !== seen.taken) seen.disordered += 1;
+    seen.taken += 1;
     const until = performance.now() + perOutputMs;
     while (performance.now() < until);
   });
+  return seen;
+}
+
+/** Floods `count` outputs, each taking the application `perOutputMs`, while `other` is asked to echo; the longest host stall. */
+async function floodWhileServing(p: PluginInstance, other: PluginInstance, count: number, perOutputMs: number): Promise<number> {
+  const seen = takeFloodSlowly(p, perOutputMs);
   const stalls = monitorLoopStall();
   let echoes = 0;
   let finished = false;
@@ -69,9 +74,9 @@ async function floodWhileServing(p: PluginInstance, other: PluginInstance, count
   }
   expect(await flooding).toBe('flooded');
   const { maxMs } = stalls.stop();
-  console.log(`${p.mode}: ${next} outputs at ${perOutputMs} ms; event loop: longest stall ${maxMs.toFixed(0)} ms net of waiting for a CPU; ${echoes} echoes`);
-  expect(next).toBe(count);
-  expect(disordered).toBe(0);
+  console.log(`${p.mode}: ${seen.taken} outputs at ${perOutputMs} ms; event loop: longest stall ${maxMs.toFixed(0)} ms net of waiting for a CPU; ${echoes} echoes`);
+  expect(seen.taken).toBe(count);
+  expect(seen.disordered).toBe(0);
   expect(echoes).toBeGreaterThanOrEqual(3);
   expectBalanced(p);
   return maxMs;
@@ -261,22 +266,14 @@ describe.each(['embedded', 'isolated'] as const)('%s: a plugin emitting faster t
   it("holds its emit to the application's pace, its memory bounded and its heartbeat going", async () => {
     const LIMIT_MB = 32;
     await withInstance(mode, 'hostile-flood', 'held-flood', { limits: { maxArrayBufferMb: LIMIT_MB } }, async (p) => {
-      let next = 0;
-      let disordered = 0;
-      p.outputs$.subscribe((o) => {
-        if (o.channel !== 'flood') return;
-        if ((o.value as { n: number }).n !== next) disordered += 1;
-        next += 1;
-        const until = performance.now() + 0.05;
-        while (performance.now() < until);
-      });
+      const seen = takeFloodSlowly(p, 0.05);
       await p.start();
       await p.run();
       // 20,000 outputs of 4 KB (80 MB) at 0.05 ms each: a second of the application's time.
       const most = (await p.send({ op: 'flood-held', count: 20_000, bytes: 4000, sampleEvery: 100 })) as number;
       console.log(`${mode}: 20,000 outputs of 4 KB taken at 0.05 ms each; the plugin held at most ${(most / 2 ** 20).toFixed(1)} MiB of ArrayBuffer memory`);
-      expect(next).toBe(20_000);
-      expect(disordered).toBe(0);
+      expect(seen.taken).toBe(20_000);
+      expect(seen.disordered).toBe(0);
       expect(most).toBeLessThan(LIMIT_MB * 2 ** 20);
       expect(p.status).toMatchObject({ state: 'running', generation: 1 });
       expect(p.status.lastFailure).toBeUndefined();
