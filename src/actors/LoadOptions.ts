@@ -58,7 +58,10 @@ export interface RestartOptions {
 export interface TimeoutOptions {
   /** From launch until the plugin's `start()` resolved. Default 10 s. */
   readonly start?: number | undefined;
-  /** From the stop request until the plugin's `stop()` resolved. Default 5 s. */
+  /**
+   * From the stop request until the plugin's `stop()` resolved (out of thread, also the wait,
+   * 2 s at most, for the worker or process to end after it). Default 5 s.
+   */
   readonly stop?: number | undefined;
   /** Liveness deadline, for modes with a heartbeat. Default 5 s. */
   readonly heartbeat?: number | undefined;

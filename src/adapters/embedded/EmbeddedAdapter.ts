@@ -239,18 +239,15 @@ class EmbeddedSession implements GenerationSession {
    */
   async #exitAfterStop(): Promise<void> {
     this.#stopping = true;
-    if (!this.#exited) {
+    if (!this.#exited && !this.#disposed) {
       this.#guest.end().catch(() => undefined);
       if (!(await exitsInTime(this.#exit))) throw new GenerationFault({ cause: 'timeout', detail: `exit blocked: the worker had not ended ${EXIT_DEADLINE_MS} ms after its stop() returned` });
     }
-    const error = this.#error;
     const code = this.#exitCode ?? 0;
-    if (error === undefined && code === 0) return;
-    throw new GenerationFault({
-      cause: 'exit',
-      exitCode: code,
-      detail: `after its stop() returned, the worker ${error === undefined ? `exited with code ${code}` : `threw ${uncaughtDetail(error)}`}`,
-    });
+    if (this.#error === undefined && code === 0) return;
+    const fault = this.#exitFault(code);
+    const what = this.#error === undefined ? `exited with code ${code}` : fault.cause === 'oom' ? `ran out of memory: ${fault.detail ?? ''}` : `threw ${fault.detail ?? ''}`;
+    throw new GenerationFault({ ...fault, detail: `after its stop() returned, the worker ${what}` });
   }
 
   fence(): FenceResult {
@@ -284,6 +281,13 @@ class EmbeddedSession implements GenerationSession {
     this.#worker.terminate().then(settled, settled);
   }
 
+  /** How the worker's end with `code` (and the error it reported, if any) reads as a fault. */
+  #exitFault(code: number): Fault {
+    const error = this.#error;
+    if (error !== undefined && (error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') return { cause: 'oom', exitCode: code, detail: messageOf(error) };
+    return { cause: 'exit', exitCode: code, detail: error === undefined ? `the worker exited with code ${code}` : uncaughtDetail(error) };
+  }
+
   #onExit(code: number): void {
     if (this.#lingered) this.#request.sink.ended();
     // What the worker posted before it ended is delivered before its end is reported.
@@ -295,11 +299,7 @@ class EmbeddedSession implements GenerationSession {
     this.#pool.reclaim(this.#request.generation);
     clearInterval(this.#heartbeatTimer);
     this.#plane.close();
-    const error = this.#error;
-    const fault: Fault =
-      error !== undefined && (error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY'
-        ? { cause: 'oom', exitCode: code, detail: messageOf(error) }
-        : { cause: 'exit', exitCode: code, detail: error === undefined ? `the worker exited with code ${code}` : uncaughtDetail(error) };
+    const fault = this.#exitFault(code);
     this.#reportDeath(fault);
     if (!this.#disposed && !this.#stopping) this.#request.sink.lost(fault);
   }

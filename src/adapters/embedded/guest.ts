@@ -138,6 +138,8 @@ const session = new GuestSession(launch, launch.layout, {
   },
 });
 
+/** `process.exit` as this thread found it: a plugin replacing it would turn a clean stop into a timeout. */
+const exitThread = process.exit.bind(process);
 const sessionControl = session.control();
 Comlink.expose(
   {
@@ -145,7 +147,7 @@ Comlink.expose(
     end: () => {
       // After what the plugin's stop left queued: an error there is the stop's failure.
       setImmediate(() => {
-        process.exit(0);
+        exitThread(0);
       });
     },
   } satisfies EmbeddedGuestControl,
