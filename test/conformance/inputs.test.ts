@@ -659,6 +659,21 @@ describe.each(MODES)('inputs and outputs [%s]', (mode) => {
     expect(p.status).toMatchObject({ state: 'running', generation: 1, counters: { failed: 1 } });
   });
 
+  // Embedded walked an output 4 times (frame views, size, a trial clone, the post) and a
+  // result twice, and the application saw the getter's last answer: 4 where inline says 1.
+  it('reads a getter of an emitted or returned value once, and hands over that reading, in every mode', async () => {
+    const p = await harness().running();
+    const counted: unknown[] = [];
+    p.outputs$.subscribe((o) => {
+      if (o.channel === 'counted') counted.push((o.value as { n: unknown }).n);
+    });
+    expect(await p.send({ op: 'getter-reads' })).toEqual({ afterEmit: 1, n: 1 });
+    // An output of 64 KiB or more takes another path out of thread.
+    expect(await p.send({ op: 'getter-reads', pad: 100_000 })).toEqual({ afterEmit: 1, n: 1 });
+    // An input's outputs reach the application before its outcome, in every mode.
+    expect(counted).toEqual([1, 1]);
+  });
+
   it("throws a value's throwing getter's own error from emit, and fails a result with it, in every mode", async () => {
     const p = await harness().running();
     expect(await p.send({ op: 'emit-getter-throws' })).toBe('RangeError: getter boom');

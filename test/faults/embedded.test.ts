@@ -88,7 +88,9 @@ describe('embedded faults on real workers', () => {
     const h = harness();
     const other = await h.running();
     const p = await h.running();
-    const reply = p.send({ op: 'emit-self-cause', heavy: true }).catch((e: unknown) => e);
+    // Nesting this thread's stack cannot decode but the worker's larger one can (its own
+    // clone, in emit, passes): ~3,000 levels read here, 20,000 fail in the worker.
+    const reply = p.send({ op: 'emit-nested', depth: 6_000 }).catch((e: unknown) => e);
     await waitForStatus(p, (s) => s.state === 'failed', 5_000);
     expect(p.status).toMatchObject({ state: 'failed', failure: { class: 'lost', cause: 'protocol', generation: 1 } });
     expect(p.status.failure?.detail).toMatch(/a message from the worker could not be read on the host's thread: /);

@@ -64,6 +64,28 @@ function unshared(message: GuestToHost): GuestToHost {
   return message;
 }
 
+/**
+ * The ArrayBuffers a snapshot holds (never shared memory, which cannot be transferred), found
+ * within `maxNodes` values: what a heavy output hands to `postMessage` to transfer.
+ */
+function ownBuffers(value: unknown, maxNodes = 4_096): ArrayBuffer[] {
+  const found = new Set<ArrayBuffer>();
+  const seen = new Set<object>();
+  const stack: unknown[] = [value];
+  for (let nodes = 0; stack.length > 0 && nodes < maxNodes; nodes++) {
+    const next = stack.pop();
+    if (typeof next !== 'object' || next === null || seen.has(next)) continue;
+    seen.add(next);
+    if (next instanceof ArrayBuffer) found.add(next);
+    else if (ArrayBuffer.isView(next)) {
+      if (next.buffer instanceof ArrayBuffer) found.add(next.buffer);
+    } else if (next instanceof Map) for (const [key, entry] of next) stack.push(key, entry);
+    else if (next instanceof Set) for (const entry of next) stack.push(entry);
+    else for (const key of Object.keys(next)) stack.push((next as Record<string, unknown>)[key]);
+  }
+  return [...found];
+}
+
 /** The control words: CONTROL_RECEIVED is the host's credit for what this side posts. */
 const control = new Int32Array(launch.control.buffer, launch.control.byteOffset, CONTROL_RECEIVED + 1);
 /** How long one wait for credit lasts before this side beats and looks again, in ms. */
@@ -102,26 +124,37 @@ function releaseHeavy(received: number): void {
   }
 }
 
+/**
+ * The plugin's value read once, as inline's clone reads it: every later step (the frame-view
+ * copy, the size estimate, the post) reads this snapshot. Each of them read the plugin's own
+ * value, and a getter ran 3–4 times (the application saw its last answer, not its first).
+ * Cloned in this thread: a value V8 cannot read back (an Error whose cause is itself) fails
+ * here, in `emit` or as its input's failure, as inline, not on the host's side, where it costs
+ * the generation (see EmbeddedAdapter's messageerror).
+ */
+function snapshot(sent: GuestToHost): GuestToHost {
+  if (sent.t === 'output') return typeof sent.value === 'object' && sent.value !== null ? { ...sent, value: structuredClone(sent.value) } : sent;
+  if (sent.t === 'outcome') return sent.ok && isImmutablePrimitive(sent.value) ? sent : structuredClone(sent);
+  return sent;
+}
+
 const session = new GuestSession(launch, launch.layout, {
   post: (sent: GuestToHost) => {
-    const message = unshared(sent);
+    const message = unshared(snapshot(sent));
     if (message.t !== 'outcome') {
       outbox.flush();
       const bytes = message.t === 'output' ? approxCloneBytes(message.value) : message.t === 'log' ? message.message.length : 0;
-      // Cloned here first, as an outcome is, unless heavy: a value V8 cannot read back (an
-      // Error whose cause is itself) then fails in `emit`, as inline, instead of on the host's
-      // side, where it costs the generation (see EmbeddedAdapter's messageerror).
-      if (message.t === 'output' && typeof message.value === 'object' && message.value !== null && bytes < HEAVY_BYTES) structuredClone(message.value);
       awaitCredit(bytes);
-      port.postMessage(message);
+      // The snapshot's buffers are this side's own: a heavy one moves instead of being copied again.
+      if (message.t === 'output' && bytes >= HEAVY_BYTES) port.postMessage(message, ownBuffers(message.value));
+      else port.postMessage(message);
       if (bytes >= HEAVY_BYTES) {
         // Counted as the session will count it once this returns.
         heavy.push({ index: (session.posted + 1) | 0, bytes });
         heavyBytes += bytes;
       }
     } else {
-      // Cloned now only to fail here (postMessage clones it again): a primitive cannot fail.
-      outbox.push(message.ok && isImmutablePrimitive(message.value) ? message : structuredClone(message));
+      outbox.push(message);
     }
   },
   flush: () => {

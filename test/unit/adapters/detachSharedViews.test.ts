@@ -12,6 +12,20 @@ describe('detachSharedViews', () => {
     }
   });
 
+  // The embedded guest clones a plugin's value once, then looks for frame views in the clone:
+  // cloning makes a new SharedArrayBuffer object over the same memory.
+  it('recognises a clone of a view of the shared buffer (a new object over the same memory), and the buffer itself', () => {
+    const cloned = structuredClone({ data: new Uint8Array(slots, 8, 4) });
+    expect(cloned.data.buffer).not.toBe(slots);
+    const out = detachSharedViews(cloned, slots);
+    expect(out.data.buffer).toBeInstanceOf(ArrayBuffer);
+    expect([...out.data]).toEqual([8, 9, 10, 11]);
+    expect(() => detachSharedViews(structuredClone({ memory: slots }), slots)).toThrow(expect.objectContaining({ name: 'DataCloneError' }) as Error);
+    // Another SharedArrayBuffer (another size) is left as it is.
+    const other = { memory: new SharedArrayBuffer(16) };
+    expect(detachSharedViews(other, slots)).toBe(other);
+  });
+
   it('copies every view of the shared buffer, wherever it sits, keeping the rest and the shape', () => {
     const view = new Uint8Array(slots, 8, 4);
     const words = new Uint16Array(slots, 16, 2);
