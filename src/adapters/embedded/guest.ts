@@ -52,13 +52,13 @@ const outbox = new MessageBatcher<GuestToHost>((messages) => {
  * A plugin may emit or return `frame.data` itself: a view over the frame slots, which
  * cloning would hand over as such (the application would see every slot, live). A copy.
  */
-function unshared(message: GuestToHost): GuestToHost {
+function unshared(message: GuestToHost, slots: SharedArrayBuffer): GuestToHost {
   if (message.t === 'output' || (message.t === 'outcome' && message.ok)) {
-    const value = detachSharedViews(message.value, launch.frames.buffer);
+    const value = detachSharedViews(message.value, slots);
     if (value !== message.value) return { ...message, value };
   } else if (message.t === 'outcome') {
     // A thrown Error may hold the frame too (`new Error('bad frame', { cause: frame.data })`).
-    const error = detachSharedViews(message.error, launch.frames.buffer);
+    const error = detachSharedViews(message.error, slots);
     if (error !== message.error) return { ...message, error };
   }
   return message;
@@ -130,17 +130,28 @@ function releaseHeavy(received: number): void {
  * value, and a getter ran 3–4 times (the application saw its last answer, not its first).
  * Cloned in this thread: a value V8 cannot read back (an Error whose cause is itself) fails
  * here, in `emit` or as its input's failure, as inline, not on the host's side, where it costs
- * the generation (see EmbeddedAdapter's messageerror).
+ * the generation (see EmbeddedAdapter's messageerror). The frame slots are cloned with it, as
+ * the snapshot's `slots`: a clone makes a new SharedArrayBuffer object over shared memory, the
+ * same one for every reference to the same buffer, so the snapshot's views of the slots are
+ * views of exactly that object, and any other buffer (of whatever size) is not.
  */
-function snapshot(sent: GuestToHost): GuestToHost {
-  if (sent.t === 'output') return typeof sent.value === 'object' && sent.value !== null ? { ...sent, value: structuredClone(sent.value) } : sent;
-  if (sent.t === 'outcome') return sent.ok && isImmutablePrimitive(sent.value) ? sent : structuredClone(sent);
-  return sent;
+function snapshot(sent: GuestToHost): { readonly message: GuestToHost; readonly slots: SharedArrayBuffer } {
+  const slots = launch.frames.buffer;
+  if (sent.t === 'output' && typeof sent.value === 'object' && sent.value !== null) {
+    const [clonedSlots, value] = structuredClone([slots, sent.value]);
+    return { message: { ...sent, value }, slots: clonedSlots };
+  }
+  if (sent.t === 'outcome' && !(sent.ok && isImmutablePrimitive(sent.value))) {
+    const [clonedSlots, message] = structuredClone([slots, sent] as const);
+    return { message, slots: clonedSlots };
+  }
+  return { message: sent, slots };
 }
 
 const session = new GuestSession(launch, launch.layout, {
   post: (sent: GuestToHost) => {
-    const message = unshared(snapshot(sent));
+    const read = snapshot(sent);
+    const message = unshared(read.message, read.slots);
     if (message.t !== 'outcome') {
       outbox.flush();
       const bytes = message.t === 'output' ? approxCloneBytes(message.value) : message.t === 'log' ? message.message.length : 0;

@@ -9,10 +9,7 @@ import { types } from 'node:util';
  * were reused, writable), where inline and isolated hand over a copy. An Error's cause is
  * walked too (cloning keeps it), and an array keeps its holes and named properties. The
  * shared buffer itself (`frame.data.buffer`) cannot be handed over: a DataCloneError, as in
- * a process of its own. `shared` is recognised as itself or as a clone of it: cloning a view
- * makes a new SharedArrayBuffer object over the same memory, told apart from another
- * SharedArrayBuffer only by its size (one of exactly the slots' size is taken for them, and
- * copied: never a live view of the slots).
+ * a process of its own.
  *
  * @example
  * ```ts
@@ -25,12 +22,7 @@ export function detachSharedViews<T>(value: T, shared: SharedArrayBuffer): T {
 }
 
 function isViewOf(value: object, shared: SharedArrayBuffer): value is ArrayBufferView {
-  return ArrayBuffer.isView(value) && isShared(value.buffer, shared);
-}
-
-/** `buffer` is `shared`, or a SharedArrayBuffer object over it (see detachSharedViews). */
-function isShared(buffer: unknown, shared: SharedArrayBuffer): boolean {
-  return buffer === shared || (buffer instanceof SharedArrayBuffer && buffer.byteLength === shared.byteLength);
+  return ArrayBuffer.isView(value) && value.buffer === shared;
 }
 
 /** What a clone would read of `value` besides its own enumerable properties: an Error's cause. */
@@ -58,8 +50,8 @@ function childrenOf(value: object): unknown[] {
 function holdsViewOf(value: object, shared: SharedArrayBuffer, seen: Set<object>): boolean {
   if (seen.has(value)) return false;
   seen.add(value);
-  if (isShared(value, shared)) return true;
-  if (ArrayBuffer.isView(value)) return isShared(value.buffer, shared);
+  if (value === shared) return true;
+  if (ArrayBuffer.isView(value)) return value.buffer === shared;
   for (const child of childrenOf(value)) {
     if (typeof child === 'object' && child !== null && holdsViewOf(child, shared, seen)) return true;
   }
@@ -88,7 +80,7 @@ function replaceViews(value: unknown, shared: SharedArrayBuffer, done: Map<objec
   if (typeof value !== 'object' || value === null) return value;
   const known = done.get(value);
   if (known !== undefined) return known;
-  if (isShared(value, shared)) {
+  if (value === shared) {
     // The frame slots themselves: every frame of the instance, live. In its own process a
     // plugin cannot hand them over either.
     throw new DOMException('#<SharedArrayBuffer> could not be cloned: the frame slots cannot be handed over (copy frame.data)', 'DataCloneError');
