@@ -121,7 +121,7 @@ export interface HostDataPlaneOptions {
   /** ArrayBuffer/Buffer memory the guest may hold, in MiB (undefined: unbounded). */
   readonly maxArrayBufferMb: number | undefined;
   /** `limits.maxHeapMb`: what a reported heap is a share of (see heapShare). */
-  readonly maxHeapMb?: number | undefined;
+  readonly maxHeapMb: number | undefined;
   /** The guest went over a resource limit: the session must end the generation as lost/oom. */
   readonly onOverLimit: (detail: string) => void;
   /** The guest broke the ring protocol: the session must end the generation. */

@@ -82,7 +82,6 @@ class EmbeddedSession implements GenerationSession {
   readonly #worker: Worker;
   readonly #guest: Comlink.Remote<EmbeddedGuestControl>;
   readonly #died: Promise<never>;
-  #exited = false;
   /** The worker's exit code, once it exited. */
   #exitCode: number | undefined;
   /** Resolves when the worker has exited. */
@@ -232,9 +231,9 @@ class EmbeddedSession implements GenerationSession {
   /**
    * A generation is stopped once its worker has ended, as an isolated one once its process
    * has (RELIABILITY F5): asked to, once its stop replied, the guest ends its thread a
-   * macrotask later, after what the plugin's stop() left queued. An error thrown there (a microtask of the stop that
-   * throws, say) failed the stop in isolated mode and went unreported here, the worker
-   * terminated over it. Any end but a clean one is a teardown failure; one that does not come
+   * macrotask later, after what the plugin's stop() left queued. An error thrown there (a
+   * microtask of the stop that throws, say) failed the stop in isolated mode and went
+   * unreported here, the worker terminated over it. Any end but a clean one is a teardown failure; one that does not come
    * within EXIT_DEADLINE_MS is `timeout` (the worker is then terminated by dispose()).
    */
   async #exitAfterStop(): Promise<void> {
@@ -282,6 +281,10 @@ class EmbeddedSession implements GenerationSession {
   }
 
   /** How the worker's end with `code` (and the error it reported, if any) reads as a fault. */
+  get #exited(): boolean {
+    return this.#exitCode !== undefined;
+  }
+
   #exitFault(code: number): Fault {
     const error = this.#error;
     if (error !== undefined && (error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') return { cause: 'oom', exitCode: code, detail: messageOf(error) };
@@ -292,7 +295,6 @@ class EmbeddedSession implements GenerationSession {
     if (this.#lingered) this.#request.sink.ended();
     // What the worker posted before it ended is delivered before its end is reported.
     if (!this.#disposed) this.#plane.applyAll();
-    this.#exited = true;
     this.#exitCode = code;
     this.#markExited();
     // The worker can no longer touch the frame slots it held.

@@ -270,7 +270,7 @@ export class GuestSession {
       if (this.#portWaiter !== undefined && !this.#postedReached()) this.#wakeSelf();
       // Before the beat: the host reads it when it sees the counter move.
       Atomics.store(this.#control, CONTROL_HEAP_MB, heapMb());
-      Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);
+      this.beat();
       Atomics.store(this.#control, CONTROL_EXTERNAL_MB, this.pluginMemoryMb());
     }, Math.max(10, Math.floor(this.#launch.control.heartbeatMs / 5)));
     Atomics.add(this.#control, CONTROL_HEARTBEAT, 1);

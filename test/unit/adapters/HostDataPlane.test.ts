@@ -71,6 +71,7 @@ function setup(
     sink,
     inputBudgetMs: undefined,
     maxArrayBufferMb: undefined,
+    maxHeapMb: undefined,
     onOverLimit: noop,
     onViolation: (detail) => {
       violations.push(detail);
@@ -674,6 +675,7 @@ describe('HostDataPlane', () => {
       sink: { output: noop, log: noop, heartbeat: noop, lost: noop, lingering: noop, ended: noop, stale: noop },
       inputBudgetMs: undefined,
       maxArrayBufferMb: undefined,
+      maxHeapMb: undefined,
       onOverLimit: noop,
       onViolation: noop,
     });
