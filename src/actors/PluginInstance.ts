@@ -438,10 +438,29 @@ export class PluginInstance {
     } catch (error) {
       return Promise.reject(this.#refuse(`message is not structured-cloneable: ${messageOf(error)}`));
     }
-    return new Promise((resolve, reject) => {
+    const reply = new Promise<unknown>(this.#capture);
+    const resolve = this.#captured.resolve;
+    const reject = this.#captured.reject;
+    try {
       this.#accept({ seq, delivery: { kind: 'message', seq, message: copy }, buffer: undefined, resolve, reject, onFrame: undefined, generation: 0, timer: undefined, copyBytes: 0 });
-    });
+    } catch (error) {
+      // As a promise's executor would: what the runtime's own code threw rejects the call.
+      reject(error);
+    }
+    return reply;
   }
+
+  /**
+   * The executor of every `send`'s promise: it hands the promise's two functions over in
+   * #captured. One function for the instance, not a closure (and its context) per message.
+   */
+  readonly #capture = (resolve: (value: unknown) => void, reject: (error: unknown) => void): void => {
+    this.#captured.resolve = resolve;
+    this.#captured.reject = reject;
+  };
+
+  /** What #capture took from the last promise made (read at once after; the next overwrites it). */
+  readonly #captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = { resolve: () => undefined, reject: () => undefined };
 
   /**
    * A frame slot to write into without a copy. Waits while every slot of the pool is in
@@ -1067,11 +1086,16 @@ export class PluginInstance {
     try {
       attached.session.deliver(entry.delivery, attached.settle);
     } catch (error) {
-      // Settled later, as a delivery always is, never inside the pump's loop.
-      queueMicrotask(() => {
-        attached.settle(entry.seq, { ok: false, error });
-      });
+      this.#deliveryThrew(attached, entry.seq, error);
     }
+  }
+
+  // Its own method: a closure in #deliver would cost every input a context object, thrown or not.
+  #deliveryThrew(attached: Attached, seq: number, error: unknown): void {
+    // Settled later, as a delivery always is, never inside the pump's loop.
+    queueMicrotask(() => {
+      attached.settle(seq, { ok: false, error });
+    });
   }
 
   #settleDelivery(seq: number, generation: number, result: DeliveryResult, pump = true): void {

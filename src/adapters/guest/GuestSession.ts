@@ -34,13 +34,16 @@ import { Doorbell } from '../../transport/Doorbell.js';
 import { POISON_BYTE } from '../../transport/SlotPool.js';
 import type { BlockingWaitFn, NotifyFn, ParkOutcome } from '../../transport/Doorbell.js';
 import type { SegmentLayout } from '../../transport/segmentLayout.js';
-import { PluginRunner } from './PluginRunner.js';
+import { PluginRunner, RAN_SYNC } from './PluginRunner.js';
 import { thrownDetail } from '../thrownDetail.js';
 import { loadPluginDefinition } from './loadPluginDefinition.js';
 import { SeqMap } from '../../transport/SeqMap.js';
 import { FifoQueue } from '../../transport/FifoQueue.js';
 
 const MIB = 1024 * 1024;
+
+/** Awaited for one turn of the microtask queue: settled already, so an await of it allocates no promise of its own. */
+const MICROTASK_TURN = Promise.resolve();
 
 /** ArrayBuffer/Buffer/SharedArrayBuffer memory this thread holds, in whole MiB: what `limits.maxArrayBufferMb` bounds. */
 export function externalMemoryMb(): number {
@@ -146,12 +149,15 @@ export interface GuestChannel {
   readonly channelBytes?: () => number;
 }
 
-/** One delivery, with whether its outcome may go back on the complete ring. */
-interface Pending {
+/**
+ * One delivery, with its place in the order and whether its outcome may go back on the
+ * complete ring: one object, handed to the runner as the delivery it is (one allocation per
+ * input, not two).
+ */
+type Pending = Delivery & {
   readonly dseq: number;
-  readonly delivery: Delivery;
   readonly viaRing: boolean;
-}
+};
 
 /**
  * The guest side of one generation, whatever carries it (a worker thread or a plugin
@@ -184,7 +190,7 @@ export class GuestSession {
   /** The view last made of each slot (see #slotView). */
   readonly #slotViews: (Uint8Array | undefined)[] = [];
   readonly #control: Int32Array;
-  readonly #fromPort = new SeqMap<Delivery>();
+  readonly #fromPort = new SeqMap<Pending>();
   /** Deliveries read off the submit ring, waiting their turn (a queue, not an array: see FifoQueue). */
   readonly #fromRing = new FifoQueue<Pending>(64);
   #runner: PluginRunner | undefined;
@@ -359,10 +365,17 @@ export class GuestSession {
 
   #onPort(message: HostToGuest): void {
     if (message.t === 'message') {
-      this.#fromPort.set(message.dseq, { kind: 'message', seq: message.seq, message: message.message });
+      this.#fromPort.set(message.dseq, { kind: 'message', seq: message.seq, message: message.message, dseq: message.dseq, viaRing: false });
     } else {
       const { width, height, format, timestamp } = message;
-      this.#fromPort.set(message.dseq, { kind: 'frame', seq: message.seq, meta: { width, height, format, timestamp }, data: message.data });
+      this.#fromPort.set(message.dseq, {
+        kind: 'frame',
+        seq: message.seq,
+        meta: { width, height, format, timestamp },
+        data: message.data,
+        dseq: message.dseq,
+        viaRing: false,
+      });
       this.#heldFrameBytes += message.data.byteLength;
     }
     // Wake the loop if it is parked waiting for this delivery.
@@ -370,26 +383,27 @@ export class GuestSession {
   }
 
   #drainRing(): void {
-    this.#submit.drain(Number.POSITIVE_INFINITY, (d: Descriptor, payload) => {
-      if (d.kind === SUBMIT_MESSAGE) {
-        const message = decodeRingValue(d.formatCode, d.timestamp, payload, d.length);
-        // The host only encodes tags it knows: anything else is a bug on one side, loudly.
-        if (message === INVALID_RING_VALUE) throw new Error(`plugin-seam guest: message ${d.seq} has value tag ${d.formatCode}, which names no value`);
-        this.#fromRing.push({ dseq: d.aux, viaRing: true, delivery: { kind: 'message', seq: d.seq, message } });
-        return;
-      }
-      this.#fromRing.push({
-        dseq: d.aux,
-        viaRing: true,
-        delivery: {
-          kind: 'frame',
-          seq: d.seq,
-          meta: { width: d.width, height: d.height, format: decodeFormat(d.formatCode, payload, d.extra), timestamp: d.timestamp },
-          data: this.#slotView(d.slot, d.length),
-        },
-      });
-    });
+    this.#submit.drain(Number.POSITIVE_INFINITY, this.#takeFromRing);
   }
+
+  /** Queues one delivery read off the submit ring (a field: no closure to make per drain, i.e. per input). */
+  readonly #takeFromRing = (d: Descriptor, payload: Buffer): void => {
+    if (d.kind === SUBMIT_MESSAGE) {
+      const message = decodeRingValue(d.formatCode, d.timestamp, payload, d.length);
+      // The host only encodes tags it knows: anything else is a bug on one side, loudly.
+      if (message === INVALID_RING_VALUE) throw new Error(`plugin-seam guest: message ${d.seq} has value tag ${d.formatCode}, which names no value`);
+      this.#fromRing.push({ kind: 'message', seq: d.seq, message, dseq: d.aux, viaRing: true });
+      return;
+    }
+    this.#fromRing.push({
+      kind: 'frame',
+      seq: d.seq,
+      meta: { width: d.width, height: d.height, format: decodeFormat(d.formatCode, payload, d.extra), timestamp: d.timestamp },
+      data: this.#slotView(d.slot, d.length),
+      dseq: d.aux,
+      viaRing: true,
+    });
+  };
 
   /**
    * The first `length` bytes of a slot. A slot's view is kept and handed out again while its
@@ -415,10 +429,10 @@ export class GuestSession {
       this.#fromRing.shift();
       return head;
     }
-    const delivery = this.#fromPort.get(expected);
-    if (delivery === undefined) return undefined;
+    const pending = this.#fromPort.get(expected);
+    if (pending === undefined) return undefined;
     this.#fromPort.delete(expected);
-    return { dseq: expected, delivery, viaRing: false };
+    return pending;
   }
 
   /** Starts the delivery loop (once: a second call while it runs does nothing). */
@@ -520,15 +534,18 @@ export class GuestSession {
         stopAfter?.resolve();
         return;
       }
-      const result = await runner.handleNow(next.delivery);
-      if (next.delivery.kind === 'frame') {
+      const started = runner.startNow(next);
+      // A callback that returned synchronously: one turn of the microtask queue, as awaiting
+      // its value would take (see PluginRunner.startNow), then its outcome.
+      const result = started === RAN_SYNC ? (await MICROTASK_TURN, runner.finishNow()) : await started;
+      if (next.kind === 'frame') {
         // Released with this outcome, and poisoned now, before the plugin runs the next frame,
         // as inline: a slot (the host's release poisons it only once it reads the outcome) or
         // a copy made for this side, so a kept reference reads garbage in every transport.
-        if (this.#launch.poisonReleased) next.delivery.data.fill(POISON_BYTE);
+        if (this.#launch.poisonReleased) next.data.fill(POISON_BYTE);
         if (!next.viaRing) {
-          this.#heldFrameBytes -= next.delivery.data.byteLength;
-          this.#channel.recycleFrameData?.(next.delivery.data);
+          this.#heldFrameBytes -= next.data.byteLength;
+          this.#channel.recycleFrameData?.(next.data);
         }
       }
       this.#settle(next, result);
@@ -634,9 +651,9 @@ export class GuestSession {
   }
 
   #settle(pending: Pending, result: DeliveryResult): void {
-    const seq = pending.delivery.seq;
+    const seq = pending.seq;
     if (result.ok && pending.viaRing) {
-      if (this.#pushOutcome(seq, pending.delivery.kind === 'message', result.value)) {
+      if (this.#pushOutcome(seq, pending.kind === 'message', result.value)) {
         // Under load, one wake-up carries many outcomes: the host is rung when this side
         // is about to sleep, or every WAKE_BATCH outcomes.
         this.#owed += 1;
@@ -646,7 +663,7 @@ export class GuestSession {
     }
     if (result.ok) {
       try {
-        this.#post({ t: 'outcome', seq, ok: true, value: pending.delivery.kind === 'message' ? result.value : undefined });
+        this.#post({ t: 'outcome', seq, ok: true, value: pending.kind === 'message' ? result.value : undefined });
         return;
       } catch (error) {
         // The result cannot cross: that is the input's failure, as it is inline.

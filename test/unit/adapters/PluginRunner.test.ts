@@ -1,9 +1,11 @@
-// PluginRunner.handleNow, the guest loop's way in: the plugin is called before it returns
-// when nothing is ahead, and through the serial chain otherwise — the contract's order and
-// payload lifetime stay the same either way. Driven directly, with a definition object.
+// PluginRunner.handleNow and startNow/finishNow, the guest loop's way in: the plugin is called
+// before it returns when nothing is ahead, and through the serial chain otherwise — the
+// contract's order and payload lifetime stay the same either way; a callback that returned a
+// primitive is finished by the caller a turn of the microtask queue later, without a promise.
+// Driven directly, with a definition object.
 import { describe, expect, it } from 'vitest';
 import type { Delivery } from '../../../src/adapters/Adapter.js';
-import { PluginRunner } from '../../../src/adapters/guest/PluginRunner.js';
+import { PluginRunner, RAN_SYNC } from '../../../src/adapters/guest/PluginRunner.js';
 import { FrameExpired } from '../../../src/errors.js';
 import type { PluginDefinition } from '../../../src/plugin/types.js';
 
@@ -14,10 +16,13 @@ const frame = (seq: number): Delivery => ({
   data: new Uint8Array([seq]),
 });
 
-function runner(definition: Omit<PluginDefinition, 'name'>): PluginRunner {
+function runner(definition: Omit<PluginDefinition, 'name'>, output: (channel: string, value: unknown, inputSeq: number | undefined) => void = () => undefined): PluginRunner {
   const noop = (): void => undefined;
-  return new PluginRunner({ name: 'runner-test', ...definition }, { generation: 1, config: undefined, sink: { output: noop, log: noop } });
+  return new PluginRunner({ name: 'runner-test', ...definition }, { generation: 1, config: undefined, sink: { output, log: noop } });
 }
+
+/** One turn of the microtask queue, as the guest loop waits between startNow and finishNow. */
+const microtaskTurn = (): Promise<void> => Promise.resolve();
 
 describe('PluginRunner.handleNow', () => {
   it('calls the plugin before returning when nothing is ahead of the input', async () => {
@@ -101,5 +106,101 @@ describe('PluginRunner.handleNow', () => {
     });
     await expect(r.handleNow(frame(4))).resolves.toEqual({ ok: true });
     expect(() => kept?.data).toThrow(FrameExpired);
+  });
+});
+
+describe('PluginRunner.startNow / finishNow', () => {
+  it('returns RAN_SYNC for a primitive reply; microtasks the callback queued run before finishNow, counted to the input', async () => {
+    const outputs: [unknown, number | undefined][] = [];
+    const r = runner(
+      {
+        onMessage(message, ctx) {
+          queueMicrotask(() => {
+            ctx.emit('late', message);
+          });
+          return `echo ${String(message)}`;
+        },
+      },
+      (_channel, value, inputSeq) => outputs.push([value, inputSeq]),
+    );
+    expect(r.startNow({ kind: 'message', seq: 5, message: 'a' })).toBe(RAN_SYNC);
+    expect(outputs).toEqual([]);
+    await microtaskTurn();
+    expect(outputs).toEqual([['a', 5]]);
+    expect(r.finishNow()).toEqual({ ok: true, value: 'echo a' });
+    // Settled: the next input goes straight in again.
+    expect(r.startNow({ kind: 'message', seq: 6, message: 'b' })).toBe(RAN_SYNC);
+    expect(r.finishNow()).toEqual({ ok: true, value: 'echo b' });
+  });
+
+  it('keeps a synchronous frame valid until finishNow, expired after', async () => {
+    let kept: { readonly data: Uint8Array } | undefined;
+    const r = runner({
+      onFrame(f) {
+        kept = f;
+      },
+    });
+    expect(r.startNow(frame(9))).toBe(RAN_SYNC);
+    await microtaskTurn();
+    expect(kept?.data[0]).toBe(9);
+    expect(r.finishNow()).toEqual({ ok: true });
+    expect(() => kept?.data).toThrow(FrameExpired);
+  });
+
+  it("awaits an object reply, reading its `then` once", async () => {
+    let reads = 0;
+    const reply = {
+      get then(): undefined {
+        reads += 1;
+        return undefined;
+      },
+    };
+    const r = runner({ onMessage: () => reply });
+    const started = r.startNow({ kind: 'message', seq: 1, message: 'x' });
+    expect(started).not.toBe(RAN_SYNC);
+    await expect(started).resolves.toEqual({ ok: true, value: reply });
+    expect(reads).toBe(1);
+  });
+
+  it('settles a synchronous throw as a failed result, with the frame expired at once', async () => {
+    const boom = new Error('boom');
+    let kept: { readonly data: Uint8Array } | undefined;
+    const r = runner({
+      onFrame(f) {
+        kept = f;
+        throw boom;
+      },
+    });
+    const started = r.startNow(frame(2));
+    expect(started).not.toBe(RAN_SYNC);
+    expect(() => kept?.data).toThrow(FrameExpired);
+    await expect(started).resolves.toEqual({ ok: false, error: boom });
+  });
+
+  it('holds a call made meanwhile (a stop, another input) until finishNow', async () => {
+    const events: string[] = [];
+    const r = runner({
+      onMessage(message) {
+        events.push(`message ${String(message)}`);
+        return 1;
+      },
+      stop() {
+        events.push('stop');
+      },
+    });
+    expect(r.startNow({ kind: 'message', seq: 1, message: 'a' })).toBe(RAN_SYNC);
+    const second = r.startNow({ kind: 'message', seq: 2, message: 'b' });
+    expect(second).not.toBe(RAN_SYNC);
+    const stopped = r.stop();
+    for (let i = 0; i < 10; i++) await microtaskTurn();
+    expect(events).toEqual(['message a']);
+    expect(r.finishNow()).toEqual({ ok: true, value: 1 });
+    await expect(second).resolves.toEqual({ ok: true, value: 1 });
+    await stopped;
+    expect(events).toEqual(['message a', 'message b', 'stop']);
+  });
+
+  it('refuses finishNow with nothing to finish', () => {
+    expect(() => runner({}).finishNow()).toThrow(/no input ran synchronously/);
   });
 });
