@@ -75,16 +75,27 @@ describe('DescriptorRing against a hostile peer', () => {
   it.each([
     ['head = 0xFFFFFFFF', -1],
     ['head = 2^31', 0x8000_0000 | 0],
-    ['head ahead of the tail', 3],
+    ['head ahead of the tail', CAPACITY + 3],
     ['head behind the tail (never produced)', -2],
-  ])('producer reports ring_index for %s and writes nothing', (_name, value) => {
+  ])('producer reports ring_index for %s, once it needs the head, and writes nothing', (_name, value) => {
     const { producer, head, words } = setup();
     Atomics.store(head, 0, value);
+    // The last head it read (0) leaves room for a full ring: those pushes do not read it.
+    for (let i = 0; i < CAPACITY; i++) expect(producer.tryPush(desc(i))).toBe(true);
+    expect(producer.violation).toBeUndefined();
     const before = Array.from(words);
-    expect(producer.tryPush(desc(0))).toBe(false);
+    expect(producer.tryPush(desc(CAPACITY))).toBe(false);
     expect(producer.violation?.violation).toBe('ring_index');
     expect(producer.free()).toBe(0);
     expect(Array.from(words)).toEqual(before);
+  });
+
+  it('producer reports ring_index for a corrupt head from free() at once', () => {
+    const { producer, head } = setup();
+    Atomics.store(head, 0, -1);
+    expect(producer.free()).toBe(0);
+    expect(producer.violation?.violation).toBe('ring_index');
+    expect(producer.tryPush(desc(0))).toBe(false);
   });
 
   it('reports ring_index when the producer moves its tail backwards, even within capacity', () => {
@@ -102,7 +113,9 @@ describe('DescriptorRing against a hostile peer', () => {
     drainAll(consumer);
     expect(producer.free()).toBe(CAPACITY);
     Atomics.store(head, 0, 1);
-    expect(producer.tryPush(desc(3))).toBe(false);
+    // Room by the head it last read (3): a full ring's worth of pushes before it reads again.
+    for (let i = 3; i < 3 + CAPACITY; i++) expect(producer.tryPush(desc(i))).toBe(true);
+    expect(producer.tryPush(desc(3 + CAPACITY))).toBe(false);
     expect(producer.violation?.violation).toBe('ring_index');
   });
 

@@ -96,6 +96,21 @@ describe('DescriptorRing', () => {
     expect(seqs).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it('stores its head only when a drain took something (a drain finding nothing writes no shared word)', () => {
+    const { segment, producer, consumer } = setup();
+    const head = new Uint32Array(segment.sab, segment.layout.submit.headOffset, 1);
+    for (let i = 0; i < 2; i++) producer.tryPush(desc(i));
+    expect(drainAll(consumer)).toHaveLength(2);
+    expect(Atomics.load(head, 0)).toBe(2);
+    // A marker in the word (only ever stored to by the consumer): an empty drain leaves it.
+    Atomics.store(head, 0, 7);
+    expect(drainAll(consumer)).toEqual([]);
+    expect(Atomics.load(head, 0)).toBe(7);
+    producer.tryPush(desc(2));
+    expect(drainAll(consumer)).toHaveLength(1);
+    expect(Atomics.load(head, 0)).toBe(3);
+  });
+
   it('keeps order and counts across the 2^32 counter wraparound', () => {
     const { segment, producer, consumer } = setup(8, 0xffff_fff0);
     const head = new Uint32Array(segment.sab, segment.layout.submit.headOffset, 1);
@@ -305,23 +320,23 @@ describe('DescriptorRing payload kinds', () => {
     expect(consumer.violation).toBeUndefined();
   });
 
-  it("reads the consumer's counter once per payload push: tryPush fills the entry reservePayload found free", () => {
-    const { segment, producer } = payloadPair();
+  it("reads the consumer's counter only when the last value read leaves no room", () => {
+    const { segment, producer, consumer } = payloadPair();
+    const capacity = segment.layout.submit.capacity;
     const head = new Uint32Array(segment.sab, segment.layout.submit.headOffset, 1);
-    const area = producer.reservePayload();
-    expect(area).toBeDefined();
-    // Between the two calls the consumer's head becomes invalid (ahead of the tail): the push
-    // does not look again, the next read of the head does.
-    head[0] = 3;
-    expect(producer.tryPush(desc(0, { kind: PAYLOAD_KIND, slot: 0, length: 1 }))).toBe(true);
-    expect(producer.violation).toBeUndefined();
+    const push = (seq: number): boolean => producer.reservePayload() !== undefined && producer.tryPush(desc(seq, { kind: PAYLOAD_KIND, slot: 0, length: 1 }));
+    for (let i = 0; i < capacity; i++) expect(push(i)).toBe(true);
+    // Full by the head read at construction: the next reservation reads the head again.
     expect(producer.reservePayload()).toBeUndefined();
+    expect(drainAll(consumer)).toHaveLength(capacity);
+    expect(push(capacity)).toBe(true);
+    // The head it read now (capacity) leaves room for the rest of a ring: corrupting it
+    // meanwhile changes nothing until the producer needs it again, and then is a violation.
+    head[0] = 3 * capacity;
+    for (let i = 1; i < capacity; i++) expect(push(capacity + i)).toBe(true);
+    expect(producer.violation).toBeUndefined();
+    expect(push(2 * capacity)).toBe(false);
     expect(producer.violation).toMatchObject({ violation: 'ring_index' });
-    // A push without a reservation still checks the head.
-    const { segment: other, producer: fresh } = payloadPair();
-    new Uint32Array(other.sab, other.layout.submit.headOffset, 1)[0] = 3;
-    expect(fresh.tryPush(desc(0, { kind: PAYLOAD_KIND, slot: 0, length: 1 }))).toBe(false);
-    expect(fresh.violation).toMatchObject({ violation: 'ring_index' });
   });
 
   it('takes a payload kind up to the payload area, no slot, and refuses more as a violation', () => {
