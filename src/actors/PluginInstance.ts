@@ -33,6 +33,10 @@ import { sameStatus } from './sameStatus.js';
 import { SeqMap } from '../transport/SeqMap.js';
 import { FifoQueue } from '../transport/FifoQueue.js';
 
+
+/** What #captured holds between two `send` calls. */
+const NOOP = (): void => undefined;
+
 /** How one accepted input ends. */
 type Outcome =
   | { readonly kind: 'done'; readonly generation: number; readonly value?: unknown }
@@ -439,8 +443,10 @@ export class PluginInstance {
       return Promise.reject(this.#refuse(`message is not structured-cloneable: ${messageOf(error)}`));
     }
     const reply = new Promise<unknown>(this.#capture);
-    const resolve = this.#captured.resolve;
-    const reject = this.#captured.reject;
+    const captured = this.#captured;
+    const { resolve, reject } = captured;
+    // Not kept past this call: they hold the promise, and through it its reply.
+    captured.resolve = captured.reject = NOOP;
     try {
       this.#accept({ seq, delivery: { kind: 'message', seq, message: copy }, buffer: undefined, resolve, reject, onFrame: undefined, generation: 0, timer: undefined, copyBytes: 0 });
     } catch (error) {
@@ -460,7 +466,7 @@ export class PluginInstance {
   };
 
   /** What #capture took from the last promise made (read at once after; the next overwrites it). */
-  readonly #captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = { resolve: () => undefined, reject: () => undefined };
+  readonly #captured: { resolve: (value: unknown) => void; reject: (error: unknown) => void } = { resolve: NOOP, reject: NOOP };
 
   /**
    * A frame slot to write into without a copy. Waits while every slot of the pool is in

@@ -64,7 +64,15 @@ export interface PluginOutput {
   readonly generation: number;
   /** Emission order within the instance, from 1, across generations. */
   readonly seq: number;
-  /** The input being handled when the plugin emitted it, if any. */
+  /**
+   * The input being handled when the plugin emitted it, if any. What a callback emits while it
+   * runs, or from a microtask it queued, counts to its input and reaches the application
+   * before that input's outcome, in every mode. What it emits later (from a timer, after an
+   * `await` of real work, or from a microtask such a microtask queued) counts to whichever
+   * input is being handled then: out of thread the next input starts one turn of the
+   * microtask queue after a callback returns, inline a few turns later, so such an output
+   * may count to the next input out of thread and to none inline.
+   */
   readonly inputSeq?: number;
 }
 

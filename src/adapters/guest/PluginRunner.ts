@@ -101,15 +101,6 @@ export class PluginRunner {
   }
 
   /**
-   * Like {@link handle}, but when no call is ahead of this one the plugin is called before
-   * this returns, not a turn of the promise chain later (see {@link startNow}).
-   */
-  handleNow(input: Delivery): Promise<DeliveryResult> {
-    const started = this.startNow(input);
-    return started === RAN_SYNC ? Promise.resolve().then(() => this.finishNow()) : started;
-  }
-
-  /**
    * The guest's delivery loop's way in, which hands over the next input only after the
    * previous one settled. When no call is ahead, the plugin is called before this returns (on
    * the serial chain that cost several microtasks and promises per input); inline mode keeps
@@ -119,7 +110,9 @@ export class PluginRunner {
    * with a string or a number), there is nothing to await: this returns {@link RAN_SYNC}, and
    * the caller lets the microtask queue turn once, as the `await` of that value would have,
    * then takes the outcome from {@link finishNow} — microtasks the callback queued run first,
-   * with its frame still valid and their outputs still counted to the input. Without the
+   * with its frame still valid and their outputs still counted to the input (a microtask those
+   * queue in turn runs once the next input has started, and its output counts to that one:
+   * see `PluginOutput.inputSeq`). Without the
    * `async` call and its awaits an input costs ~70 ns and ~500 bytes of garbage less. A throw,
    * a promise or any object result is awaited as before (`await` reads an object's `then`
    * once; a check here would read it twice).

@@ -1,10 +1,10 @@
-// PluginRunner.handleNow and startNow/finishNow, the guest loop's way in: the plugin is called
-// before it returns when nothing is ahead, and through the serial chain otherwise — the
-// contract's order and payload lifetime stay the same either way; a callback that returned a
-// primitive is finished by the caller a turn of the microtask queue later, without a promise.
-// Driven directly, with a definition object.
+// PluginRunner.startNow/finishNow, the guest loop's way in: the plugin is called before it
+// returns when nothing is ahead, and through the serial chain otherwise — the contract's order
+// and payload lifetime stay the same either way; a callback that returned a primitive is
+// finished by the caller a turn of the microtask queue later, without a promise. Driven
+// directly, with a definition object, the way GuestSession's loop drives it (runNow).
 import { describe, expect, it } from 'vitest';
-import type { Delivery } from '../../../src/adapters/Adapter.js';
+import type { Delivery, DeliveryResult } from '../../../src/adapters/Adapter.js';
 import { PluginRunner, RAN_SYNC } from '../../../src/adapters/guest/PluginRunner.js';
 import { FrameExpired } from '../../../src/errors.js';
 import type { PluginDefinition } from '../../../src/plugin/types.js';
@@ -24,7 +24,15 @@ function runner(definition: Omit<PluginDefinition, 'name'>, output: (channel: st
 /** One turn of the microtask queue, as the guest loop waits between startNow and finishNow. */
 const microtaskTurn = (): Promise<void> => Promise.resolve();
 
-describe('PluginRunner.handleNow', () => {
+/** What GuestSession's loop does with an input: startNow, and for RAN_SYNC one turn, then finishNow. */
+async function runNow(r: PluginRunner, input: Delivery): Promise<DeliveryResult> {
+  const started = r.startNow(input);
+  if (started !== RAN_SYNC) return started;
+  await microtaskTurn();
+  return r.finishNow();
+}
+
+describe('PluginRunner.startNow, as the guest loop runs it', () => {
   it('calls the plugin before returning when nothing is ahead of the input', async () => {
     const events: string[] = [];
     const r = runner({
@@ -32,7 +40,7 @@ describe('PluginRunner.handleNow', () => {
         events.push(`frame ${f.seq}`);
       },
     });
-    const pending = r.handleNow(frame(1));
+    const pending = runNow(r, frame(1));
     expect(events).toEqual(['frame 1']);
     await expect(pending).resolves.toEqual({ ok: true });
   });
@@ -53,8 +61,8 @@ describe('PluginRunner.handleNow', () => {
       },
     });
     const started = r.start();
-    const first = r.handleNow(frame(1));
-    const second = r.handleNow(frame(2));
+    const first = runNow(r, frame(1));
+    const second = runNow(r, frame(2));
     expect(events).toEqual([]);
     await Promise.resolve();
     expect(events).toEqual(['start']);
@@ -62,7 +70,7 @@ describe('PluginRunner.handleNow', () => {
     await Promise.all([started, first, second]);
     expect(events).toEqual(['start', 'started', 'frame 1', 'frame 2']);
     // Idle again: the next one goes straight in.
-    void r.handleNow(frame(3));
+    void runNow(r, frame(3));
     expect(events.at(-1)).toBe('frame 3');
   });
 
@@ -75,7 +83,7 @@ describe('PluginRunner.handleNow', () => {
         });
       },
     });
-    await expect(r.handleNow(frame(7))).resolves.toEqual({ ok: true });
+    await expect(runNow(r, frame(7))).resolves.toEqual({ ok: true });
     expect(seen).toEqual(['byte 7']);
   });
 
@@ -90,9 +98,9 @@ describe('PluginRunner.handleNow', () => {
         return { echo: message };
       },
     });
-    await expect(r.handleNow(frame(1))).resolves.toEqual({ ok: false, error: boom });
-    await expect(r.handleNow({ kind: 'message', seq: 2, message: 'reject' })).resolves.toEqual({ ok: false, error: boom });
-    await expect(r.handleNow({ kind: 'message', seq: 3, message: 'hi' })).resolves.toEqual({ ok: true, value: { echo: 'hi' } });
+    await expect(runNow(r, frame(1))).resolves.toEqual({ ok: false, error: boom });
+    await expect(runNow(r, { kind: 'message', seq: 2, message: 'reject' })).resolves.toEqual({ ok: false, error: boom });
+    await expect(runNow(r, { kind: 'message', seq: 3, message: 'hi' })).resolves.toEqual({ ok: true, value: { echo: 'hi' } });
   });
 
   it('expires the frame once an asynchronous onFrame settles', async () => {
@@ -104,7 +112,7 @@ describe('PluginRunner.handleNow', () => {
         expect(f.data[0]).toBe(4);
       },
     });
-    await expect(r.handleNow(frame(4))).resolves.toEqual({ ok: true });
+    await expect(runNow(r, frame(4))).resolves.toEqual({ ok: true });
     expect(() => kept?.data).toThrow(FrameExpired);
   });
 });
