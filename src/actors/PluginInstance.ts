@@ -33,7 +33,6 @@ import { sameStatus } from './sameStatus.js';
 import { SeqMap } from '../transport/SeqMap.js';
 import { FifoQueue } from '../transport/FifoQueue.js';
 
-
 /** What #captured holds between two `send` calls. */
 const NOOP = (): void => undefined;
 

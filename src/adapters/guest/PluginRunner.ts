@@ -101,9 +101,9 @@ export class PluginRunner {
   }
 
   /**
-   * The guest's delivery loop's way in, which hands over the next input only after the
-   * previous one settled. When no call is ahead, the plugin is called before this returns (on
-   * the serial chain that cost several microtasks and promises per input); inline mode keeps
+   * The guest's delivery loop's way in (it hands over the next input only after the previous
+   * one settled). When no call is ahead, the plugin is called before this returns, not on the
+   * serial chain, which cost several microtasks and promises per input; inline mode keeps
    * {@link handle}, so plugin code never runs inside the application's own `next()`.
    *
    * When the callback returned a primitive (a synchronous `onFrame`, an `onMessage` replying
@@ -111,11 +111,10 @@ export class PluginRunner {
    * the caller lets the microtask queue turn once, as the `await` of that value would have,
    * then takes the outcome from {@link finishNow} — microtasks the callback queued run first,
    * with its frame still valid and their outputs still counted to the input (a microtask those
-   * queue in turn runs once the next input has started, and its output counts to that one:
-   * see `PluginOutput.inputSeq`). Without the
-   * `async` call and its awaits an input costs ~70 ns and ~500 bytes of garbage less. A throw,
-   * a promise or any object result is awaited as before (`await` reads an object's `then`
-   * once; a check here would read it twice).
+   * queue in turn runs once the next input has started, and its output counts to that one: see
+   * `PluginOutput.inputSeq`). Without the `async` call and its awaits an input costs ~70 ns and
+   * ~500 bytes of garbage less. A throw, a promise or any object result is awaited as before
+   * (`await` reads an object's `then` once; a check here would read it twice).
    */
   startNow(input: Delivery): typeof RAN_SYNC | Promise<DeliveryResult> {
     if (this.#unsettled > 0) return this.handle(input);
