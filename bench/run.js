@@ -36,6 +36,7 @@ import {
   openLarge,
   openSmall,
 } from './ours/clients.js';
+import { openBarePipeline } from './ours/barePipeline.js';
 import { openCopyTransport } from './ours/copy-transport.js';
 import { calibrateCount, feedFixedCount } from './ours/feeder.js';
 import { formatLifecycle, isolatedRatios, lifecycleTargets } from './ours/isolated-report.js';
@@ -103,6 +104,7 @@ const PEER_FRAME_CASES = /** @type {const} */ (['sab-copy', 'sab-inplace', 'fork
 const NOTES = [
   'round trip: one input in flight, submit -> outcome (frame: 64 B gray, own buffer, through connect; message: 64-char string through send, echoed); peers: bench/peers (fork-* = process.send json/advanced, uds = Unix socket).',
   'pipelined: 64 inputs in flight; inline mode delivers one at a time by design (maxInFlight 1); the isolated copy transport holds 64 too (its start record stands in for the shared fence words).',
+  'bare SAB pipeline (pipelined only): bench/ours/barePipeline.js, a shared-memory echo between the main thread and a worker with none of the runtime\'s work and a host that never parks; its rate is the ceiling of the "embedded / postMessage" rows on this machine.',
   'isolated (copy transport): the same instance in a child bench process run with PLUGIN_SEAM_NO_ADDON=1 (frames over the pipe); its repetitions are interleaved with the others (requested over IPC, outside the timed section).',
   'frames: 4 in flight; ours = fixed count per rep (calibrated to ~durationMs), first submit -> last outcome; zero-copy = acquire, write 1 byte, connect; one-copy = own buffer (copied once into a slot).',
   'every consumer (peers and the bench plugin) reads every 4096th byte of a frame; MB = 1e6 B.',
@@ -396,6 +398,15 @@ async function runPlacement(placement, k) {
     }
     /** @type {Measured[]} */
     const clients = [...peers.map((p) => /** @type {Measured} */ (p))];
+    /** @type {Measured[]} */
+    const pipelinedOnly = [];
+    try {
+      const bare = await openBarePipeline();
+      peers.push(bare);
+      pipelinedOnly.push(bare);
+    } catch (err) {
+      log(`bare SAB pipeline: ${errText(err)}`);
+    }
     for (const mode of MODES) {
       clients.push({ ...frameClient(small[mode], smallFeeders[mode]), name: `${mode} frame` }, { ...messageClient(small[mode]), name: `${mode} message` });
     }
@@ -404,7 +415,7 @@ async function runPlacement(placement, k) {
     step('round trip');
     res.roundTrip = await roundTrips(clients, k.roundTrip);
     step('pipelined');
-    res.pipelined = await pipelined(clients, k.pipelined);
+    res.pipelined = await pipelined([...clients, ...pipelinedOnly], k.pipelined);
     for (const p of peers.splice(0)) await p.close().catch((err) => log(`close ${p.name}: ${errText(err)}`));
     await copy?.close().catch((err) => log(`close copy transport: ${errText(err)}`));
     copy = undefined;
@@ -506,7 +517,9 @@ function computeRatios(r) {
     entry('pipelined: embedded message / Comlink', pl('embedded message'), pl('comlink'), 'inputs/s / msg/s', '>=', 10),
     entry('pipelined: embedded frame / postMessage', pl('embedded frame'), pl('postmessage'), 'inputs/s / msg/s', '>=', 5),
     entry('pipelined: embedded message / postMessage', pl('embedded message'), pl('postmessage'), 'inputs/s / msg/s', '>=', 5),
-    // The bare ring's own ratio, the same driver, no runtime: what the row above asks the runtime to match.
+    // A shared-memory pipeline with no runtime, the same driver: the ceiling of the two rows above.
+    entry('pipelined: bare SAB pipeline / postMessage', pl('bare SAB pipeline'), pl('postmessage'), 'msg/s / msg/s', null),
+    entry('pipelined: embedded message / bare SAB pipeline', pl('embedded message'), pl('bare SAB pipeline'), 'msg/s / msg/s', null),
     entry('pipelined: SAB Atomics peer / postMessage', pl('sab-atomics'), pl('postmessage'), 'msg/s / msg/s', null),
     entry('4K: embedded zero-copy / sab-inplace', fr('embedded zero-copy', '4K'), fr('sab-inplace', '4K'), 'f/s / f/s', '>=', 0.8),
     entry('4K: embedded one-copy time / memcpy time', fr('memcpy', '4K'), fr('embedded one-copy', '4K'), 'memcpy f/s / one-copy f/s', '<=', 1.2),
@@ -525,7 +538,7 @@ function printPlacement(r) {
     `== placement: ${r.placement} (cpus ${m.affinity || '?'}, availableParallelism ${m.availableParallelism}, ${m.node}, ` +
       `${m.seconds.toFixed(1)} s, load ${(m.loadavgStart[0] ?? 0).toFixed(1)}->${(m.loadavgEnd[0] ?? 0).toFixed(1)})`,
   ];
-  const names = [...PEER_CLIENTS, ...OUR_CLIENTS];
+  const names = [...PEER_CLIENTS, 'bare SAB pipeline', ...OUR_CLIENTS];
   lines.push(
     formatTable(
       ['small input (64 B)', 'rt p50 µs', 'rt p99 µs', 'pipelined /s'],
