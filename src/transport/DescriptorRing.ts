@@ -121,12 +121,12 @@ function isU32(value: number): boolean {
  * The peer may be hostile. Each end therefore keeps its own counter in a private field (the
  * shared copy is only published, never read back), derives every index from that private
  * counter, reads the peer's counter once per use with `Atomics.load` (a producer only when the
- * last value it read leaves no room: the consumer only ever frees entries), and reads each word of
- * a descriptor out of shared memory exactly once, into a local, which is then validated and
- * used — shared memory is never read again for it, so a peer that flips words cannot slip a
- * value past validation (no double fetch: V8 keeps a loaded value in a register or on the
- * stack and never loads it again; the TOCTOU test, a thread rewriting entries while they are
- * drained, fails for code that reads a word twice). Any broken rule makes the ring
+ * last value it read leaves no room: the consumer only ever frees entries), and reads each
+ * word of a descriptor out of shared memory exactly once, into a local, which is then
+ * validated and used — shared memory is never read again for it, so a peer that flips words
+ * cannot slip a value past validation (no double fetch: V8 keeps a loaded value in a register
+ * or on the stack and never loads it again; the TOCTOU test, a thread rewriting entries while
+ * they are drained, fails for code that reads a word twice). Any broken rule makes the ring
  * `violation`-ed: sticky, reported to `onViolation`, and from then on `drain` delivers
  * nothing and `tryPush` accepts nothing. The host's answer to a violation is to end the
  * guest, not to resynchronise with it.
