@@ -233,8 +233,9 @@ class EmbeddedSession implements GenerationSession {
    * has (RELIABILITY F5): asked to, once its stop replied, the guest ends its thread a
    * macrotask later, after what the plugin's stop() left queued. An error thrown there (a
    * microtask of the stop that throws, say) failed the stop in isolated mode and went
-   * unreported here, the worker terminated over it. Any end but a clean one is a teardown failure; one that does not come
-   * within EXIT_DEADLINE_MS is `timeout` (the worker is then terminated by dispose()).
+   * unreported here, the worker terminated over it. Any end but a clean one is a teardown
+   * failure; one that does not come within EXIT_DEADLINE_MS is `timeout` (the worker is then
+   * terminated by dispose()).
    */
   async #exitAfterStop(): Promise<void> {
     this.#stopping = true;
@@ -280,11 +281,11 @@ class EmbeddedSession implements GenerationSession {
     this.#worker.terminate().then(settled, settled);
   }
 
-  /** How the worker's end with `code` (and the error it reported, if any) reads as a fault. */
   get #exited(): boolean {
     return this.#exitCode !== undefined;
   }
 
+  /** How the worker's end with `code` (and the error it reported, if any) reads as a fault. */
   #exitFault(code: number): Fault {
     const error = this.#error;
     if (error !== undefined && (error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') return { cause: 'oom', exitCode: code, detail: messageOf(error) };

@@ -630,8 +630,8 @@ class IsolatedSession implements GenerationSession {
 
   /**
    * After a read: a child over the read rates waits for the throttle (the pipe paused, its
-   * writes waiting for room); one kept over them for `isolation.floodMs` is a
-   * flood. Otherwise the reader yields to the event loop when its turn is used up.
+   * writes waiting for room); one kept over them for `isolation.floodMs` is a flood.
+   * Otherwise the reader yields to the event loop when its turn is used up.
    */
   #paceReader(): void {
     if (this.#verdict !== undefined || this.#throttled !== undefined) return;

@@ -179,10 +179,10 @@ function send(message: GuestPipeMessage): void {
 }
 
 /**
- * Writes what is queued now (see writeFully). The guest session flushes
- * before it runs the next input and before it sleeps, and outputs and logs leave at once, as
- * in embedded mode: what earlier inputs produced must reach the host even if the plugin then
- * spins or dies — batching to the next tick would hold it until the guest went idle.
+ * Writes what is queued now (see writeFully). The guest session flushes before it runs the
+ * next input and before it sleeps, and outputs and logs leave at once, as in embedded mode:
+ * what earlier inputs produced must reach the host even if the plugin then spins or dies —
+ * batching to the next tick would hold it until the guest went idle.
  */
 function flush(): void {
   if (outbox.length === 0) return;
